@@ -26,6 +26,11 @@ pub mod load;
 pub mod model;
 pub mod problem;
 pub mod template;
+pub mod render;
+pub mod diff;
+pub mod import;
+pub mod write;
+pub mod explain;
 
 pub use class::{Advice, Class, Scheme};
 pub use error::{Arg, Error};

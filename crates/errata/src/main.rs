@@ -1,0 +1,249 @@
+//! The `errata` command line. Thin glue: every command is a call into a
+//! library crate, and every failure is a catalogued error or a catalog
+//! diagnostic.
+//!
+//! Architecture invariant: no logic lives here that a test of a library
+//! crate could not reach.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use errata_catalog::render::{self, Format};
+use errata_catalog::{Catalog, Problems, diff, explain, import, load_dir, write};
+
+#[derive(Parser)]
+#[command(name = "errata", version, about = "A GraphQL API server whose errors are a product.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check, render, compare and import error catalogs.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Print one catalog entry, found by id, slug or code (6003, 0x0101000b).
+    Explain {
+        /// An id (`pages.not_found`), a slug (`PageNotFound`) or a code (`6003`, `0x0101000b`).
+        key: String,
+        /// The catalog to search; errata's own, compiled in, by default.
+        #[arg(long, value_name = "DIR")]
+        catalog: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Check a catalog; exit 1 and show every problem if it is invalid.
+    Check {
+        /// The catalog directory (the one holding catalog.toml).
+        dir: PathBuf,
+    },
+    /// Render a catalog's reference.
+    Docs {
+        /// The catalog directory.
+        dir: PathBuf,
+        /// The output format.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: DocFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
+    /// Compare two versions of a catalog; exit 1 if anything is breaking.
+    Diff {
+        /// The old catalog directory.
+        old: PathBuf,
+        /// The new catalog directory.
+        new: PathBuf,
+        /// The report format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiffFormat,
+    },
+    /// Convert a foreign catalog into an errata catalog directory.
+    Import {
+        /// The foreign catalog's kind.
+        #[arg(value_enum)]
+        kind: ImportKind,
+        /// The foreign catalog's directory.
+        src: PathBuf,
+        /// Where to write the errata catalog.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The imported catalog's name.
+        #[arg(long, default_value = "kuzzle")]
+        name: String,
+        /// The imported catalog's version.
+        #[arg(long = "catalog-version", default_value = "0.0.0")]
+        catalog_version: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DocFormat {
+    Markdown,
+    Html,
+    Json,
+    Typescript,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportKind {
+    Kuzzle,
+}
+
+/// Why a command failed.
+enum Failure {
+    /// A catalog had problems; they were diagnosed.
+    Problems(Problems),
+    /// A catalogued error.
+    Error(errata_catalog::Error),
+    /// The command ran and its answer is "no" (breaking diff).
+    Rejected,
+}
+
+impl From<Problems> for Failure {
+    fn from(p: Problems) -> Failure {
+        Failure::Problems(p)
+    }
+}
+
+impl From<errata_catalog::Error> for Failure {
+    fn from(e: errata_catalog::Error) -> Failure {
+        Failure::Error(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Rejected) => ExitCode::from(1),
+        Err(Failure::Problems(Problems(problems))) => {
+            let handler = report_handler();
+            let mut text = String::new();
+            for problem in &problems {
+                let _ = handler.render_report(&mut text, problem);
+                text.push('\n');
+            }
+            let s = if problems.len() == 1 { "" } else { "s" };
+            eprint!("{text}");
+            eprintln!("error: {} problem{s} found", problems.len());
+            ExitCode::from(1)
+        }
+        Err(Failure::Error(error)) => {
+            eprintln!("error[{}]: {}", error.def().slug, error);
+            eprintln!("  = help: {}", error.def().advice.text());
+            eprintln!("  = see: errata explain {}", error.code());
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn report_handler() -> miette::GraphicalReportHandler {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    miette::GraphicalReportHandler::new_themed(theme)
+}
+
+fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Catalog(CatalogCommand::Check { dir }) => {
+            let catalog = load_dir(&dir)?;
+            let domains = catalog.domains.len();
+            println!(
+                "catalog `{}` {} is valid: {} errors in {domains} domains ({} scheme)",
+                catalog.name,
+                catalog.version,
+                catalog.errors.len(),
+                catalog.scheme.name()
+            );
+            Ok(())
+        }
+        Command::Catalog(CatalogCommand::Docs { dir, format, out }) => {
+            let catalog = load_dir(&dir)?;
+            let format = match format {
+                DocFormat::Markdown => Format::Markdown,
+                DocFormat::Html => Format::Html,
+                DocFormat::Json => Format::Json,
+                DocFormat::Typescript => Format::Typescript,
+            };
+            emit(&render::render(&catalog, format), out.as_deref())
+        }
+        Command::Catalog(CatalogCommand::Diff { old, new, format }) => {
+            let report = diff::diff(&load_dir(&old)?, &load_dir(&new)?);
+            let text = match format {
+                DiffFormat::Text => report.to_text(),
+                DiffFormat::Json => report.to_json(),
+            };
+            emit(&text, None)?;
+            if report.is_breaking() {
+                return Err(Failure::Rejected);
+            }
+            Ok(())
+        }
+        Command::Catalog(CatalogCommand::Import {
+            kind: ImportKind::Kuzzle,
+            src,
+            out,
+            name,
+            catalog_version,
+        }) => {
+            let catalog = import::kuzzle(&src, &name, &catalog_version).map_err(|e| {
+                errata_errors::cli::import_failed(e.file, e.message)
+            })?;
+            write::write_dir(&catalog, &out)
+                .map_err(|e| errata_errors::cli::output_failed(out.display().to_string(), e.to_string()))?;
+            // What was written must load back as a valid catalog.
+            let written = load_dir(&out)?;
+            println!(
+                "imported {} errors in {} domains into {}",
+                written.errors.len(),
+                written.domains.len(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Explain { key, catalog } => {
+            let loaded: Catalog;
+            let catalog: &Catalog = match catalog {
+                Some(dir) => {
+                    loaded = load_dir(&dir)?;
+                    &loaded
+                }
+                None => &errata_errors::CATALOG,
+            };
+            let entry = catalog
+                .lookup(&key)
+                .ok_or_else(|| errata_errors::cli::entry_not_found(key.clone()))?;
+            emit(&explain::explain(catalog, entry), None)
+        }
+    }
+}
+
+fn emit(text: &str, out: Option<&Path>) -> Result<(), Failure> {
+    let written = match out {
+        Some(path) => std::fs::write(path, text).map_err(|e| (path.display().to_string(), e)),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+                .map_err(|e| ("standard output".to_owned(), e))
+        }
+    };
+    written.map_err(|(path, e)| Failure::Error(errata_errors::cli::output_failed(path, e.to_string())))
+}
