@@ -89,6 +89,18 @@ impl Files {
         Ok(files)
     }
 
+    /// Changes the path every file is shown under.
+    pub fn rename(&mut self, mut rename: impl FnMut(&str) -> String) {
+        let files = self
+            .manifest
+            .iter_mut()
+            .chain(self.domains.values_mut())
+            .chain(self.locales.values_mut());
+        for file in files {
+            file.path = rename(&file.path);
+        }
+    }
+
     /// Every file, for build systems that track them.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.manifest
@@ -727,6 +739,9 @@ impl Loader {
     }
 
     fn cross_checks(&mut self) {
+        // "First defined" means first in reading order, not in key order.
+        self.entries
+            .sort_by(|a, b| (&a.file.path, a.key.start).cmp(&(&b.file.path, b.key.start)));
         let mut ids: HashMap<&str, usize> = HashMap::new();
         let mut codes: HashMap<u32, usize> = HashMap::new();
         let mut slugs: HashMap<&str, usize> = HashMap::new();
@@ -883,19 +898,56 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Maps a span inside a string value to a span in the file, when the
-/// string is written without escapes; otherwise points at the whole string.
+/// Maps a span inside a string value to a span in the file, walking the
+/// escapes of a basic string; points at the whole string when it cannot.
 fn inner_span(src: &SourceFile, value: &Spanned<String>, inner: Range<usize>) -> Range<usize> {
     let outer = value.span();
     let Some(raw) = src.text().get(outer.clone()) else {
         return outer;
     };
-    let quote = if raw.starts_with("\"\"\"") || raw.starts_with("'''") { 3 } else { 1 };
-    let body = raw.get(quote..raw.len().saturating_sub(quote));
-    if body == Some(value.get_ref().as_str()) {
-        outer.start + quote + inner.start..outer.start + quote + inner.end
+    let (quote, literal) = if raw.starts_with("\"\"\"") {
+        (3, false)
+    } else if raw.starts_with("'''") {
+        (3, true)
     } else {
-        outer
+        (1, raw.starts_with('\''))
+    };
+    let Some(body) = raw.get(quote..raw.len().saturating_sub(quote)) else {
+        return outer;
+    };
+    // (decoded offset, raw offset) at each character boundary.
+    let mut map = Vec::with_capacity(body.len() + 1);
+    let mut decoded = 0;
+    let mut chars = body.char_indices();
+    while let Some((at, c)) = chars.next() {
+        map.push((decoded, at));
+        if c != '\\' || literal {
+            decoded += c.len_utf8();
+            continue;
+        }
+        let Some((_, escaped)) = chars.next() else { break };
+        let digits = match escaped {
+            'u' => 4,
+            'U' => 8,
+            _ => {
+                decoded += 1;
+                continue;
+            }
+        };
+        let code: String = chars.by_ref().take(digits).map(|(_, h)| h).collect();
+        decoded += u32::from_str_radix(&code, 16)
+            .ok()
+            .and_then(char::from_u32)
+            .map_or(1, char::len_utf8);
+    }
+    map.push((decoded, body.len()));
+    if decoded != value.get_ref().len() {
+        return outer;
+    }
+    let find = |offset: usize| map.iter().find(|(d, _)| *d >= offset).map(|(_, r)| *r);
+    match (find(inner.start), find(inner.end)) {
+        (Some(start), Some(end)) => outer.start + quote + start..outer.start + quote + end,
+        _ => outer,
     }
 }
 

@@ -33,7 +33,7 @@ use syn::{LitStr, parse_macro_input};
 pub fn catalog(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let path = parse_macro_input!(input as LitStr);
     let dir = resolve(&path.value());
-    expand(&dir, path.span()).into()
+    expand(&dir, &path.value(), path.span()).into()
 }
 
 fn resolve(path: &str) -> PathBuf {
@@ -55,17 +55,30 @@ fn manifest_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(PathBuf::new, PathBuf::from)
 }
 
-fn expand(dir: &Path, span: Span) -> TokenStream {
-    let files = match Files::read_dir(dir) {
-        Ok(files) => files,
-        Err(problems) => return compile_error(span, &problems.to_string()),
+fn expand(dir: &Path, written: &str, span: Span) -> TokenStream {
+    let mut files = match Files::read_dir(dir) {
+        Ok(files) if files.manifest.is_some() => files,
+        _ => {
+            let message = format!(
+                "cannot read the error catalog `{written}`: no such directory, or it has no catalog.toml \
+                 (the path is relative to the file that invokes `catalog!`)"
+            );
+            return compile_error(span, &message);
+        }
     };
-    let tracked = files.paths().map(|p| {
-        let absolute = std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
-        let absolute = absolute.to_string_lossy().into_owned();
-        quote! { const _: &str = ::core::include_str!(#absolute); }
-    });
+    let tracked: Vec<TokenStream> = files
+        .paths()
+        .map(|p| {
+            let absolute = std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p));
+            let absolute = absolute.to_string_lossy().into_owned();
+            quote! { const _: &str = ::core::include_str!(#absolute); }
+        })
+        .collect();
     let tracked = quote! { const _: () = { #(#tracked)* }; };
+    // Diagnostics name files as the invocation does, so that they read the
+    // same on every machine.
+    let prefix = dir.display().to_string();
+    files.rename(|path| path.replacen(&prefix, written.trim_end_matches('/'), 1));
     let catalog = match load(&files) {
         Ok(catalog) => catalog,
         Err(problems) => {

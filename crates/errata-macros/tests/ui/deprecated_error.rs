@@ -1,0 +1,9 @@
+#![deny(deprecated)]
+
+mod errors {
+    errata_macros::catalog!("../fixtures/catalog");
+}
+
+fn main() {
+    let _ = errors::pages::renamed();
+}

@@ -1,0 +1,7 @@
+mod errors {
+    errata_macros::catalog!("../fixtures/catalog");
+}
+
+fn main() {
+    let _ = errors::pages::not_found("/home");
+}

@@ -1,0 +1,5 @@
+mod errors {
+    errata_macros::catalog!("../fixtures/bad");
+}
+
+fn main() {}
