@@ -265,7 +265,11 @@ mod tests {
             ("GatewayTimeoutError", 504),
         ];
         for (name, status) in kuzzle_status {
-            assert_eq!(kuzzle_class(name).map(Class::status), Some(status), "{name}");
+            assert_eq!(
+                kuzzle_class(name).map(Class::status),
+                Some(status),
+                "{name}"
+            );
         }
     }
 

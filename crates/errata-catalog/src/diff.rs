@@ -136,7 +136,11 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Diff {
             "",
             json!(old.scheme.name()),
             json!(new.scheme.name()),
-            format!("the numbering scheme changed from {} to {}", old.scheme.name(), new.scheme.name()),
+            format!(
+                "the numbering scheme changed from {} to {}",
+                old.scheme.name(),
+                new.scheme.name()
+            ),
         );
     }
 
@@ -148,85 +152,219 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Diff {
     for o in old.errors.iter() {
         let Some(n) = new_by_id.get(&*o.id) else {
             if o.deprecated.is_some() {
-                push(Severity::Safe, "removed-after-deprecation", &o.id, json!(code(old, o.code)), Value::Null,
-                    format!("`{}` was removed after its deprecation", o.id));
+                push(
+                    Severity::Safe,
+                    "removed-after-deprecation",
+                    &o.id,
+                    json!(code(old, o.code)),
+                    Value::Null,
+                    format!("`{}` was removed after its deprecation", o.id),
+                );
             } else {
-                push(Severity::Breaking, "removed", &o.id, json!(code(old, o.code)), Value::Null,
-                    format!("`{}` ({}) was removed without being deprecated first", o.id, code(old, o.code)));
+                push(
+                    Severity::Breaking,
+                    "removed",
+                    &o.id,
+                    json!(code(old, o.code)),
+                    Value::Null,
+                    format!(
+                        "`{}` ({}) was removed without being deprecated first",
+                        o.id,
+                        code(old, o.code)
+                    ),
+                );
             }
             continue;
         };
         if o.code != n.code {
-            push(Severity::Breaking, "code-renumbered", &o.id, json!(code(old, o.code)), json!(code(new, n.code)),
-                format!("`{}` was renumbered from {} to {}", o.id, code(old, o.code), code(new, n.code)));
+            push(
+                Severity::Breaking,
+                "code-renumbered",
+                &o.id,
+                json!(code(old, o.code)),
+                json!(code(new, n.code)),
+                format!(
+                    "`{}` was renumbered from {} to {}",
+                    o.id,
+                    code(old, o.code),
+                    code(new, n.code)
+                ),
+            );
         }
         if o.slug != n.slug {
-            push(Severity::Breaking, "slug-changed", &o.id, json!(o.slug), json!(n.slug),
-                format!("the slug of `{}` changed from {} to {}", o.id, o.slug, n.slug));
+            push(
+                Severity::Breaking,
+                "slug-changed",
+                &o.id,
+                json!(o.slug),
+                json!(n.slug),
+                format!(
+                    "the slug of `{}` changed from {} to {}",
+                    o.id, o.slug, n.slug
+                ),
+            );
         }
         if o.class != n.class {
             let status = if o.class.status() != n.class.status() {
-                format!(", so its HTTP status changed from {} to {}", o.class.status(), n.class.status())
+                format!(
+                    ", so its HTTP status changed from {} to {}",
+                    o.class.status(),
+                    n.class.status()
+                )
             } else {
                 String::new()
             };
-            push(Severity::Breaking, "class-changed", &o.id,
+            push(
+                Severity::Breaking,
+                "class-changed",
+                &o.id,
                 json!({"class": o.class.name(), "status": o.class.status(), "graphqlCode": o.class.graphql_code()}),
                 json!({"class": n.class.name(), "status": n.class.status(), "graphqlCode": n.class.graphql_code()}),
-                format!("the class of `{}` changed from {} to {}{status}", o.id, o.class, n.class));
+                format!(
+                    "the class of `{}` changed from {} to {}{status}",
+                    o.id, o.class, n.class
+                ),
+            );
         }
-        let gone: Vec<&str> = o.message.placeholders.iter()
-            .filter(|p| !n.message.placeholders.contains(p)).map(|p| &**p).collect();
-        let added: Vec<&str> = n.message.placeholders.iter()
-            .filter(|p| !o.message.placeholders.contains(p)).map(|p| &**p).collect();
+        let gone: Vec<&str> = o
+            .message
+            .placeholders
+            .iter()
+            .filter(|p| !n.message.placeholders.contains(p))
+            .map(|p| &**p)
+            .collect();
+        let added: Vec<&str> = n
+            .message
+            .placeholders
+            .iter()
+            .filter(|p| !o.message.placeholders.contains(p))
+            .map(|p| &**p)
+            .collect();
         if !gone.is_empty() {
-            push(Severity::Breaking, "placeholder-removed", &o.id, json!(o.message.placeholders), json!(n.message.placeholders),
-                format!("`{}` lost placeholder {}", o.id, braces(&gone)));
+            push(
+                Severity::Breaking,
+                "placeholder-removed",
+                &o.id,
+                json!(o.message.placeholders),
+                json!(n.message.placeholders),
+                format!("`{}` lost placeholder {}", o.id, braces(&gone)),
+            );
         }
         if !added.is_empty() {
-            push(Severity::Dangerous, "placeholder-added", &o.id, json!(o.message.placeholders), json!(n.message.placeholders),
-                format!("`{}` gained placeholder {}", o.id, braces(&added)));
+            push(
+                Severity::Dangerous,
+                "placeholder-added",
+                &o.id,
+                json!(o.message.placeholders),
+                json!(n.message.placeholders),
+                format!("`{}` gained placeholder {}", o.id, braces(&added)),
+            );
         }
         if o.message.source != n.message.source {
-            push(Severity::Dangerous, "message-changed", &o.id, json!(o.message.source), json!(n.message.source),
-                format!("the message of `{}` changed", o.id));
+            push(
+                Severity::Dangerous,
+                "message-changed",
+                &o.id,
+                json!(o.message.source),
+                json!(n.message.source),
+                format!("the message of `{}` changed", o.id),
+            );
         }
         if o.advice != n.advice {
-            push(Severity::Dangerous, "advice-changed", &o.id, json!(o.advice.name()), json!(n.advice.name()),
-                format!("the advice of `{}` changed from {} to {}", o.id, o.advice, n.advice));
+            push(
+                Severity::Dangerous,
+                "advice-changed",
+                &o.id,
+                json!(o.advice.name()),
+                json!(n.advice.name()),
+                format!(
+                    "the advice of `{}` changed from {} to {}",
+                    o.id, o.advice, n.advice
+                ),
+            );
         }
         match (&o.deprecated, &n.deprecated) {
-            (None, Some(d)) => push(Severity::Safe, "deprecated", &o.id, Value::Null, json!(d.since),
-                format!("`{}` is deprecated since {}", o.id, d.since)),
-            (Some(d), None) => push(Severity::Safe, "undeprecated", &o.id, json!(d.since), Value::Null,
-                format!("`{}` is no longer deprecated", o.id)),
+            (None, Some(d)) => push(
+                Severity::Safe,
+                "deprecated",
+                &o.id,
+                Value::Null,
+                json!(d.since),
+                format!("`{}` is deprecated since {}", o.id, d.since),
+            ),
+            (Some(d), None) => push(
+                Severity::Safe,
+                "undeprecated",
+                &o.id,
+                json!(d.since),
+                Value::Null,
+                format!("`{}` is no longer deprecated", o.id),
+            ),
             _ => {}
         }
         if o.description != n.description {
-            push(Severity::Safe, "description-changed", &o.id, json!(o.description), json!(n.description),
-                format!("the description of `{}` changed", o.id));
+            push(
+                Severity::Safe,
+                "description-changed",
+                &o.id,
+                json!(o.description),
+                json!(n.description),
+                format!("the description of `{}` changed", o.id),
+            );
         }
-        let tr = |e: &ErrorDef| e.translations.iter().map(|t| (t.locale.to_string(), t.message.source.to_string())).collect::<Vec<_>>();
+        let tr = |e: &ErrorDef| {
+            e.translations
+                .iter()
+                .map(|t| (t.locale.to_string(), t.message.source.to_string()))
+                .collect::<Vec<_>>()
+        };
         if tr(o) != tr(n) {
-            push(Severity::Safe, "translations-changed", &o.id, json!(tr(o)), json!(tr(n)),
-                format!("the translations of `{}` changed", o.id));
+            push(
+                Severity::Safe,
+                "translations-changed",
+                &o.id,
+                json!(tr(o)),
+                json!(tr(n)),
+                format!("the translations of `{}` changed", o.id),
+            );
         }
     }
 
     for n in new.errors.iter() {
         if let Some(o) = old_by_code.get(&n.code).filter(|o| o.id != n.id) {
-            push(Severity::Breaking, "code-reused", &n.id, json!({"id": o.id, "code": code(old, o.code)}),
+            push(
+                Severity::Breaking,
+                "code-reused",
+                &n.id,
+                json!({"id": o.id, "code": code(old, o.code)}),
                 json!({"id": n.id, "code": code(new, n.code)}),
-                format!("code {} meant `{}` and now means `{}`", code(new, n.code), o.id, n.id));
+                format!(
+                    "code {} meant `{}` and now means `{}`",
+                    code(new, n.code),
+                    o.id,
+                    n.id
+                ),
+            );
         }
         if let Some(o) = old_by_slug.get(&*n.slug).filter(|o| o.id != n.id) {
-            push(Severity::Breaking, "slug-reused", &n.id, json!({"id": o.id, "slug": o.slug}),
+            push(
+                Severity::Breaking,
+                "slug-reused",
+                &n.id,
+                json!({"id": o.id, "slug": o.slug}),
                 json!({"id": n.id, "slug": n.slug}),
-                format!("slug {} meant `{}` and now means `{}`", n.slug, o.id, n.id));
+                format!("slug {} meant `{}` and now means `{}`", n.slug, o.id, n.id),
+            );
         }
         if !old_by_id.contains_key(&*n.id) {
-            push(Severity::Safe, "added", &n.id, Value::Null, json!(code(new, n.code)),
-                format!("`{}` ({}) was added", n.id, code(new, n.code)));
+            push(
+                Severity::Safe,
+                "added",
+                &n.id,
+                Value::Null,
+                json!(code(new, n.code)),
+                format!("`{}` ({}) was added", n.id, code(new, n.code)),
+            );
         }
     }
 
@@ -239,5 +377,9 @@ pub fn diff(old: &Catalog, new: &Catalog) -> Diff {
 }
 
 fn braces(names: &[&str]) -> String {
-    names.iter().map(|n| format!("{{{n}}}")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("{{{n}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -330,10 +330,12 @@ mod tests {
     fn messages_follow_the_locale_and_the_code_does_not() {
         let err = Error::with_args(&WITH_PATH, vec!["/home".into()]);
         assert_eq!(err.message(), "Page \"/home\" does not exist.");
-        assert_eq!(err.message_in(Some("fr-CA")), "La page « /home » n'existe pas.");
+        assert_eq!(
+            err.message_in(Some("fr-CA")),
+            "La page « /home » n'existe pas."
+        );
         assert_eq!(err.message_in(Some("de")), "Page \"/home\" does not exist.");
-        let fr: serde_json::Value =
-            serde_json::from_str(&err.to_graphql_json(Some("fr"))).unwrap();
+        let fr: serde_json::Value = serde_json::from_str(&err.to_graphql_json(Some("fr"))).unwrap();
         assert_eq!(fr["extensions"]["code"], "NOT_FOUND");
     }
 

@@ -9,7 +9,11 @@ pub fn explain(catalog: &Catalog, error: &ErrorDef) -> String {
     let mut out = String::new();
     let code = catalog.format_code(error.code);
     let _ = writeln!(out, "{code} {} ({})", error.slug, error.id);
-    let _ = writeln!(out, "{}\n", "=".repeat(code.len() + error.slug.len() + error.id.len() + 4));
+    let _ = writeln!(
+        out,
+        "{}\n",
+        "=".repeat(code.len() + error.slug.len() + error.id.len() + 4)
+    );
     let _ = writeln!(out, "Message:  {}", error.message.source);
     let _ = writeln!(
         out,
@@ -19,7 +23,12 @@ pub fn explain(catalog: &Catalog, error: &ErrorDef) -> String {
         error.class.graphql_code()
     );
     if !error.message.placeholders.is_empty() {
-        let names: Vec<String> = error.message.placeholders.iter().map(|p| format!("{{{p}}}")).collect();
+        let names: Vec<String> = error
+            .message
+            .placeholders
+            .iter()
+            .map(|p| format!("{{{p}}}"))
+            .collect();
         let _ = writeln!(out, "Fills in: {}", names.join(", "));
     }
     if let Some(since) = &error.since {

@@ -74,23 +74,33 @@ pub fn kuzzle(dir: &Path, name: &str, version: &str) -> Result<Catalog, ImportEr
     let mut domains = Vec::new();
     let mut errors = Vec::new();
     for path in &paths {
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
         // 2.x prefixes the file with the domain number: `1-services.json`.
-        let domain_name = stem.split_once('-').map_or(stem, |(_, rest)| rest).to_owned();
+        let domain_name = stem
+            .split_once('-')
+            .map_or(stem, |(_, rest)| rest)
+            .to_owned();
         let text = std::fs::read_to_string(path).map_err(|e| fail(path, e.to_string()))?;
         let raw: KDomain = serde_json::from_str(&text).map_err(|e| fail(path, e.to_string()))?;
         let mut subdomains = Vec::new();
         for (sub_name, sub) in raw.subdomains {
             for (error_name, e) in sub.errors {
                 let id = format!("{domain_name}.{sub_name}.{error_name}");
-                let class = kuzzle_class(&e.class)
-                    .ok_or_else(|| fail(path, format!("`{id}` has the unknown class `{}`", e.class)))?;
+                let class = kuzzle_class(&e.class).ok_or_else(|| {
+                    fail(path, format!("`{id}` has the unknown class `{}`", e.class))
+                })?;
                 let message = Template::parse(&named_placeholders(&e.message))
                     .map_err(|err| fail(path, format!("`{id}`: {}", err.message)))?;
-                let deprecated = e.deprecated.or_else(|| sub.deprecated.clone()).map(|since| Deprecation {
-                    since: Cow::Owned(since),
-                    replacement: None,
-                });
+                let deprecated = e
+                    .deprecated
+                    .or_else(|| sub.deprecated.clone())
+                    .map(|since| Deprecation {
+                        since: Cow::Owned(since),
+                        replacement: None,
+                    });
                 errors.push(ErrorDef {
                     slug: Cow::Owned(pascal_case(&id)),
                     domain: Cow::Owned(domain_name.clone()),
@@ -161,7 +171,9 @@ pub fn pascal_case(id: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| first.to_ascii_uppercase().to_string() + chars.as_str())
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
         })
         .collect()
 }
@@ -172,13 +184,25 @@ mod tests {
 
     #[test]
     fn positional_placeholders_become_named() {
-        assert_eq!(named_placeholders("max %s, received %s."), "max {arg1}, received {arg2}.");
-        assert_eq!(named_placeholders("'%' is reserved: %s {x}"), "'%' is reserved: {arg1} {{x}}");
+        assert_eq!(
+            named_placeholders("max %s, received %s."),
+            "max {arg1}, received {arg2}."
+        );
+        assert_eq!(
+            named_placeholders("'%' is reserved: %s {x}"),
+            "'%' is reserved: {arg1} {{x}}"
+        );
     }
 
     #[test]
     fn slugs_come_from_ids() {
-        assert_eq!(pascal_case("services.storage.not_found"), "ServicesStorageNotFound");
-        assert_eq!(pascal_case("core.fatal.unexpected_error"), "CoreFatalUnexpectedError");
+        assert_eq!(
+            pascal_case("services.storage.not_found"),
+            "ServicesStorageNotFound"
+        );
+        assert_eq!(
+            pascal_case("core.fatal.unexpected_error"),
+            "CoreFatalUnexpectedError"
+        );
     }
 }

@@ -21,16 +21,16 @@
 //! errata crate. The only I/O is reading and writing catalog files.
 
 pub mod class;
+pub mod diff;
 pub mod error;
+pub mod explain;
+pub mod import;
 pub mod load;
 pub mod model;
 pub mod problem;
-pub mod template;
 pub mod render;
-pub mod diff;
-pub mod import;
+pub mod template;
 pub mod write;
-pub mod explain;
 
 pub use class::{Advice, Class, Scheme};
 pub use error::{Arg, Error};

@@ -66,8 +66,11 @@ impl Files {
         let display = |p: &Path| p.display().to_string();
         let io = |path: &Path, e: std::io::Error| {
             Problems(vec![
-                Problem::new(ProblemKind::Io, format!("cannot read `{}`: {e}", display(path)))
-                    .help("pass the path of a catalog directory, the one that holds catalog.toml"),
+                Problem::new(
+                    ProblemKind::Io,
+                    format!("cannot read `{}`: {e}", display(path)),
+                )
+                .help("pass the path of a catalog directory, the one that holds catalog.toml"),
             ])
         };
         let mut files = Files::default();
@@ -165,11 +168,17 @@ pub fn load(files: &Files) -> Result<Catalog, Problems> {
         loader.locale(tag, file);
     }
     let Loader {
-        problems,
+        mut problems,
         mut domains,
         entries,
         ..
     } = loader;
+    // Report in reading order, whatever order the checks ran in.
+    problems.sort_by_cached_key(|p| {
+        p.location
+            .as_ref()
+            .map(|l| (l.file.path.clone(), l.span.start))
+    });
     match manifest {
         Some((name, version, scheme)) if problems.is_empty() => {
             domains.sort_by_key(|d| d.code);
@@ -196,7 +205,10 @@ struct RawManifest {
     name: Option<Spanned<String>>,
     version: Option<Spanned<String>>,
     scheme: Option<Spanned<String>>,
-    #[allow(dead_code, reason = "documentation for humans; accepted so it is not an unknown field")]
+    #[allow(
+        dead_code,
+        reason = "documentation for humans; accepted so it is not an unknown field"
+    )]
     description: Option<String>,
 }
 
@@ -318,9 +330,12 @@ impl Loader {
             Some(v) if !v.get_ref().trim().is_empty() => Some(v),
             _ => {
                 self.problems.push(
-                    Problem::new(ProblemKind::Manifest, format!("the manifest has no `{field}`"))
-                        .at(&src, 0..0, "in this file")
-                        .help(format!("add `{field} = \"...\"` to {MANIFEST}")),
+                    Problem::new(
+                        ProblemKind::Manifest,
+                        format!("the manifest has no `{field}`"),
+                    )
+                    .at(&src, 0..0, "in this file")
+                    .help(format!("add `{field} = \"...\"` to {MANIFEST}")),
                 );
                 None
             }
@@ -350,16 +365,24 @@ impl Loader {
         };
         if !is_snake_case(name) {
             self.push(
-                Problem::new(ProblemKind::BadName, format!("the domain name `{name}` is not snake_case"))
-                    .at(&src, 0..0, "the domain is named after this file")
-                    .help("rename the file to a snake_case name such as `pages.toml`; ids start with it"),
+                Problem::new(
+                    ProblemKind::BadName,
+                    format!("the domain name `{name}` is not snake_case"),
+                )
+                .at(&src, 0..0, "the domain is named after this file")
+                .help(
+                    "rename the file to a snake_case name such as `pages.toml`; ids start with it",
+                ),
             );
         }
         let Some(group) = raw.domain else {
             return self.push(
-                Problem::new(ProblemKind::MissingField, format!("domain `{name}` has no `[domain]` table"))
-                    .at(&src, 0..0, "in this file")
-                    .help("start the file with `[domain]` and its `code`, `title` and `description`"),
+                Problem::new(
+                    ProblemKind::MissingField,
+                    format!("domain `{name}` has no `[domain]` table"),
+                )
+                .at(&src, 0..0, "in this file")
+                .help("start the file with `[domain]` and its `code`, `title` and `description`"),
             );
         };
         let group_span = group.span();
@@ -375,12 +398,15 @@ impl Loader {
         let code = match group.code {
             None => {
                 self.push(
-                    Problem::new(ProblemKind::MissingField, format!("domain `{name}` has no `code`"))
-                        .at(&src, group_span.clone(), "this table")
-                        .help(match scheme {
-                            Scheme::Ranges => "add `code = N`: the domain then owns codes N001..N999",
-                            Scheme::Packed => "add `code = N` with N in 0..=255",
-                        }),
+                    Problem::new(
+                        ProblemKind::MissingField,
+                        format!("domain `{name}` has no `code`"),
+                    )
+                    .at(&src, group_span.clone(), "this table")
+                    .help(match scheme {
+                        Scheme::Ranges => "add `code = N`: the domain then owns codes N001..N999",
+                        Scheme::Packed => "add `code = N` with N in 0..=255",
+                    }),
                 );
                 None
             }
@@ -392,17 +418,26 @@ impl Loader {
         if let Some((code, span)) = code.clone() {
             match self.domain_codes.get(&code) {
                 Some((other, other_file, other_span)) => {
-                    let first = Problem::new(ProblemKind::DuplicateGroupCode, format!("`{other}` uses it first"))
-                        .at(other_file, other_span.clone(), "first used here");
+                    let first = Problem::new(
+                        ProblemKind::DuplicateGroupCode,
+                        format!("`{other}` uses it first"),
+                    )
+                    .at(other_file, other_span.clone(), "first used here");
                     self.push(
-                        Problem::new(ProblemKind::DuplicateGroupCode, format!("domain number {code} is used twice"))
-                            .at(&src, span, "used again here")
-                            .help(format!("give domain `{name}` a number no other domain uses"))
-                            .related(first),
+                        Problem::new(
+                            ProblemKind::DuplicateGroupCode,
+                            format!("domain number {code} is used twice"),
+                        )
+                        .at(&src, span, "used again here")
+                        .help(format!(
+                            "give domain `{name}` a number no other domain uses"
+                        ))
+                        .related(first),
                     );
                 }
                 None => {
-                    self.domain_codes.insert(code, (name.to_owned(), Arc::clone(&src), span));
+                    self.domain_codes
+                        .insert(code, (name.to_owned(), Arc::clone(&src), span));
                 }
             }
         }
@@ -417,9 +452,17 @@ impl Loader {
             self.check_name(&src, &sub_key, "subdomain");
             let sub_code = match (sub.code, scheme) {
                 (Some(code), _) => self
-                    .bounded(&src, &code, 0, if scheme == Scheme::Packed { 255 } else { u32::MAX }, || {
-                        "a subdomain number is in 0..=255".to_owned()
-                    })
+                    .bounded(
+                        &src,
+                        &code,
+                        0,
+                        if scheme == Scheme::Packed {
+                            255
+                        } else {
+                            u32::MAX
+                        },
+                        || "a subdomain number is in 0..=255".to_owned(),
+                    )
                     .map(|(c, s)| (c, Some(s))),
                 (None, Scheme::Ranges) => Some((0, None)),
                 (None, Scheme::Packed) => {
@@ -431,17 +474,17 @@ impl Loader {
                     None
                 }
             };
-            if let Some((c, Some(span))) = &sub_code {
-                if let Some(other) = sub_codes.insert(*c, sub_name.clone()) {
-                    self.push(
-                        Problem::new(
-                            ProblemKind::DuplicateGroupCode,
-                            format!("subdomain number {c} is used by both `{other}` and `{sub_name}`"),
-                        )
-                        .at(&src, span.clone(), "used again here")
-                        .help("give each subdomain of a domain its own number"),
-                    );
-                }
+            if let Some((c, Some(span))) = &sub_code
+                && let Some(other) = sub_codes.insert(*c, sub_name.clone())
+            {
+                self.push(
+                    Problem::new(
+                        ProblemKind::DuplicateGroupCode,
+                        format!("subdomain number {c} is used by both `{other}` and `{sub_name}`"),
+                    )
+                    .at(&src, span.clone(), "used again here")
+                    .help("give each subdomain of a domain its own number"),
+                );
             }
             let inherited = sub.deprecated.map(|d| (d.span(), d.into_inner()));
             for (key, error) in sub.errors {
@@ -491,9 +534,12 @@ impl Loader {
             Ok(c) if (min..=max).contains(&c) => Some((c, code.span())),
             _ => {
                 self.push(
-                    Problem::new(ProblemKind::CodeOutOfRange, format!("{} is out of range", code.get_ref()))
-                        .at(src, code.span(), format!("expected {min}..={max}"))
-                        .help(why()),
+                    Problem::new(
+                        ProblemKind::CodeOutOfRange,
+                        format!("{} is out of range", code.get_ref()),
+                    )
+                    .at(src, code.span(), format!("expected {min}..={max}"))
+                    .help(why()),
                 );
                 None
             }
@@ -529,14 +575,20 @@ impl Loader {
         self.check_name(src, &key, "error");
         let raw = raw.into_inner();
         let missing = |field: &str, help: &str| {
-            Problem::new(ProblemKind::MissingField, format!("`{id}` has no `{field}`"))
-                .at(src, key_span.clone(), "this error")
-                .help(help.to_owned())
+            Problem::new(
+                ProblemKind::MissingField,
+                format!("`{id}` has no `{field}`"),
+            )
+            .at(src, key_span.clone(), "this error")
+            .help(help.to_owned())
         };
 
         let code = match raw.code {
             None => {
-                self.push(missing("code", "give the error its number with `code = ...`"));
+                self.push(missing(
+                    "code",
+                    "give the error its number with `code = ...`",
+                ));
                 None
             }
             Some(code) => self.full_code(src, place, &id, &code),
@@ -544,7 +596,10 @@ impl Loader {
 
         let slug = match raw.slug {
             None => {
-                self.push(missing("slug", "add a PascalCase `slug`, such as `PageNotFound`"));
+                self.push(missing(
+                    "slug",
+                    "add a PascalCase `slug`, such as `PageNotFound`",
+                ));
                 None
             }
             Some(slug) if !is_pascal_case(slug.get_ref()) => {
@@ -560,7 +615,10 @@ impl Loader {
 
         let class = match raw.class {
             None => {
-                self.push(missing("class", "add a `class`; it fixes the HTTP status and extensions.code"));
+                self.push(missing(
+                    "class",
+                    "add a `class`; it fixes the HTTP status and extensions.code",
+                ));
                 None
             }
             Some(class) => match Class::from_name(class.get_ref()) {
@@ -574,14 +632,22 @@ impl Loader {
 
         let message = match raw.message {
             None => {
-                self.push(missing("message", "add a `message`, such as `Page \"{path}\" does not exist.`"));
+                self.push(missing(
+                    "message",
+                    "add a `message`, such as `Page \"{path}\" does not exist.`",
+                ));
                 None
             }
             Some(m) if m.get_ref().trim().is_empty() => {
                 self.push(
-                    Problem::new(ProblemKind::EmptyMessage, format!("`{id}` has an empty message"))
-                        .at(src, m.span(), "empty")
-                        .help("write the message a client sees; it may use placeholders such as `{path}`"),
+                    Problem::new(
+                        ProblemKind::EmptyMessage,
+                        format!("`{id}` has an empty message"),
+                    )
+                    .at(src, m.span(), "empty")
+                    .help(
+                        "write the message a client sees; it may use placeholders such as `{path}`",
+                    ),
                 );
                 None
             }
@@ -590,9 +656,12 @@ impl Loader {
                 Err(e) => {
                     let span = inner_span(src, &m, e.span.clone());
                     self.push(
-                        Problem::new(ProblemKind::BadPlaceholder, format!("bad placeholder in `{id}`: {}", e.message))
-                            .at(src, span, e.message)
-                            .help(e.help),
+                        Problem::new(
+                            ProblemKind::BadPlaceholder,
+                            format!("bad placeholder in `{id}`: {}", e.message),
+                        )
+                        .at(src, span, e.message)
+                        .help(e.help),
                     );
                     None
                 }
@@ -619,9 +688,12 @@ impl Loader {
                 None => {
                     let names: Vec<&str> = Advice::ALL.iter().map(|a| a.name()).collect();
                     self.push(
-                        Problem::new(ProblemKind::UnknownAdvice, format!("unknown advice `{}`", a.get_ref()))
-                            .at(src, a.span(), "not an advice")
-                            .help(format!("use one of: {}", names.join(", "))),
+                        Problem::new(
+                            ProblemKind::UnknownAdvice,
+                            format!("unknown advice `{}`", a.get_ref()),
+                        )
+                        .at(src, a.span(), "not an advice")
+                        .help(format!("use one of: {}", names.join(", "))),
                     );
                     None
                 }
@@ -641,17 +713,19 @@ impl Loader {
                 }),
                 None,
             ),
-            Some((span, RawDeprecated::Table(RawDeprecation { since: Some(v), replacement })))
-                if !v.trim().is_empty() =>
-            {
-                (
-                    Some(Deprecation {
-                        since: Cow::Owned(v),
-                        replacement: replacement.map(Cow::Owned),
-                    }),
-                    Some(span),
-                )
-            }
+            Some((
+                span,
+                RawDeprecated::Table(RawDeprecation {
+                    since: Some(v),
+                    replacement,
+                }),
+            )) if !v.trim().is_empty() => (
+                Some(Deprecation {
+                    since: Cow::Owned(v),
+                    replacement: replacement.map(Cow::Owned),
+                }),
+                Some(span),
+            ),
             Some((span, _)) => {
                 self.push(
                     Problem::new(ProblemKind::DeprecatedWithoutVersion, format!("`{id}` is deprecated without a version"))
@@ -662,8 +736,14 @@ impl Loader {
             }
         };
 
-        let (Some((code, code_span)), Some(slug), Some(class), Some(message), Some(description), Some(advice)) =
-            (code, slug, class, message, description, advice)
+        let (
+            Some((code, code_span)),
+            Some(slug),
+            Some(class),
+            Some(message),
+            Some(description),
+            Some(advice),
+        ) = (code, slug, class, message, description, advice)
         else {
             return;
         };
@@ -709,26 +789,41 @@ impl Loader {
                     return u32::try_from(value).ok().map(|c| (c, span));
                 }
                 self.push(
-                    Problem::new(ProblemKind::CodeOutOfRange, format!("code {value} of `{id}` is outside its domain's range"))
-                        .at(src, span, format!("expected {lo}..={hi}"))
-                        .help(format!("domain `{}` is number {domain}, so it owns codes {lo}..={hi}", place.domain)),
+                    Problem::new(
+                        ProblemKind::CodeOutOfRange,
+                        format!("code {value} of `{id}` is outside its domain's range"),
+                    )
+                    .at(src, span, format!("expected {lo}..={hi}"))
+                    .help(format!(
+                        "domain `{}` is number {domain}, so it owns codes {lo}..={hi}",
+                        place.domain
+                    )),
                 );
                 None
             }
             Scheme::Packed => {
                 let Some((sub, sub_code)) = place.subdomain else {
                     self.push(
-                        Problem::new(ProblemKind::CodeOutOfRange, format!("`{id}` has no subdomain, which packed codes need"))
-                            .at(src, span, "no subdomain byte")
-                            .help("move the error under `[subdomains.NAME.errors.…]`"),
+                        Problem::new(
+                            ProblemKind::CodeOutOfRange,
+                            format!("`{id}` has no subdomain, which packed codes need"),
+                        )
+                        .at(src, span, "no subdomain byte")
+                        .help("move the error under `[subdomains.NAME.errors.…]`"),
                     );
                     return None;
                 };
                 if !(1..=65535).contains(&value) {
                     self.push(
-                        Problem::new(ProblemKind::CodeOutOfRange, format!("error number {value} of `{id}` is outside the packed bounds"))
-                            .at(src, span, "expected 1..=65535")
-                            .help(format!("the low 16 bits of a packed code number the errors of `{}.{sub}`", place.domain)),
+                        Problem::new(
+                            ProblemKind::CodeOutOfRange,
+                            format!("error number {value} of `{id}` is outside the packed bounds"),
+                        )
+                        .at(src, span, "expected 1..=65535")
+                        .help(format!(
+                            "the low 16 bits of a packed code number the errors of `{}.{sub}`",
+                            place.domain
+                        )),
                     );
                     return None;
                 }
@@ -767,29 +862,57 @@ impl Loader {
         for (kind, first, again) in found {
             let (a, b) = (&self.entries[first], &self.entries[again]);
             let (what, value, span_a, span_b) = match kind {
-                ProblemKind::DuplicateId => ("id", b.def.id.to_string(), a.key.clone(), b.key.clone()),
-                ProblemKind::DuplicateCode => ("code", a.def.code.to_string(), a.code.clone(), b.code.clone()),
-                _ => ("slug", b.def.slug.to_string(), a.slug.clone(), b.slug.clone()),
+                ProblemKind::DuplicateId => {
+                    ("id", b.def.id.to_string(), a.key.clone(), b.key.clone())
+                }
+                ProblemKind::DuplicateCode => (
+                    "code",
+                    a.def.code.to_string(),
+                    a.code.clone(),
+                    b.code.clone(),
+                ),
+                _ => (
+                    "slug",
+                    b.def.slug.to_string(),
+                    a.slug.clone(),
+                    b.slug.clone(),
+                ),
             };
             problems.push(
-                Problem::new(kind, format!("`{}` reuses the {what} {value} of `{}`", b.def.id, a.def.id))
-                    .at(&b.file, span_b, format!("{what} already used"))
-                    .help(format!("give `{}` a {what} of its own; a {what} names one error forever", b.def.id))
-                    .related(
-                        Problem::new(kind, format!("`{}` defines it first", a.def.id))
-                            .at(&a.file, span_a, "first defined here"),
+                Problem::new(
+                    kind,
+                    format!("`{}` reuses the {what} {value} of `{}`", b.def.id, a.def.id),
+                )
+                .at(&b.file, span_b, format!("{what} already used"))
+                .help(format!(
+                    "give `{}` a {what} of its own; a {what} names one error forever",
+                    b.def.id
+                ))
+                .related(
+                    Problem::new(kind, format!("`{}` defines it first", a.def.id)).at(
+                        &a.file,
+                        span_a,
+                        "first defined here",
                     ),
+                ),
             );
         }
         for entry in &self.entries {
-            let Some(dep) = &entry.def.deprecated else { continue };
-            let Some(replacement) = &dep.replacement else { continue };
+            let Some(dep) = &entry.def.deprecated else {
+                continue;
+            };
+            let Some(replacement) = &dep.replacement else {
+                continue;
+            };
             if !ids.contains_key(&**replacement) {
                 let span = entry.replacement.clone().unwrap_or(entry.key.clone());
                 problems.push(
                     Problem::new(
                         ProblemKind::UnknownReplacement,
-                        format!("`{}` is replaced by `{replacement}`, which does not exist", entry.def.id),
+                        format!(
+                            "`{}` is replaced by `{replacement}`, which does not exist",
+                            entry.def.id
+                        ),
                     )
                     .at(&entry.file, span, "unknown replacement")
                     .help("name the id of an existing error, or drop `replacement`"),
@@ -803,9 +926,14 @@ impl Loader {
         let src = SourceFile::new(&file.path, file.text.clone());
         if !is_language_tag(tag) {
             self.push(
-                Problem::new(ProblemKind::BadName, format!("`{tag}` is not a language tag"))
-                    .at(&src, 0..0, "the locale is named after this file")
-                    .help("name translation files after BCP 47 tags, such as `fr.toml` or `pt-BR.toml`"),
+                Problem::new(
+                    ProblemKind::BadName,
+                    format!("`{tag}` is not a language tag"),
+                )
+                .at(&src, 0..0, "the locale is named after this file")
+                .help(
+                    "name translation files after BCP 47 tags, such as `fr.toml` or `pt-BR.toml`",
+                ),
             );
             return;
         }
@@ -816,9 +944,12 @@ impl Loader {
         for (id, text) in raw.messages {
             let Some(entry) = self.entries.iter_mut().find(|e| e.def.id == *id.get_ref()) else {
                 self.problems.push(
-                    Problem::new(ProblemKind::UnknownTranslation, format!("no error has the id `{}`", id.get_ref()))
-                        .at(&src, id.span(), "unknown id")
-                        .help("translate an existing error, by its id such as `pages.not_found`"),
+                    Problem::new(
+                        ProblemKind::UnknownTranslation,
+                        format!("no error has the id `{}`", id.get_ref()),
+                    )
+                    .at(&src, id.span(), "unknown id")
+                    .help("translate an existing error, by its id such as `pages.not_found`"),
                 );
                 continue;
             };
@@ -840,9 +971,12 @@ impl Loader {
                     };
                     let span = inner_span(&src, &text, e.span.clone());
                     self.problems.push(
-                        Problem::new(kind, format!("the `{tag}` message of `{}`: {}", id.get_ref(), e.message))
-                            .at(&src, span, "here")
-                            .help(e.help),
+                        Problem::new(
+                            kind,
+                            format!("the `{tag}` message of `{}`: {}", id.get_ref(), e.message),
+                        )
+                        .at(&src, span, "here")
+                        .help(e.help),
                     );
                 }
             }
@@ -867,9 +1001,12 @@ fn unknown_class(src: &Arc<SourceFile>, class: &Spanned<String>) -> Problem {
         let names: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
         format!("use one of: {}", names.join(", "))
     };
-    Problem::new(ProblemKind::UnknownClass, format!("unknown class `{given}`"))
-        .at(src, class.span(), "not a class")
-        .help(help)
+    Problem::new(
+        ProblemKind::UnknownClass,
+        format!("unknown class `{given}`"),
+    )
+    .at(src, class.span(), "not a class")
+    .help(help)
 }
 
 /// The candidate closest to `given` in edit distance, if it is close enough.
@@ -925,7 +1062,9 @@ fn inner_span(src: &SourceFile, value: &Spanned<String>, inner: Range<usize>) ->
             decoded += c.len_utf8();
             continue;
         }
-        let Some((_, escaped)) = chars.next() else { break };
+        let Some((_, escaped)) = chars.next() else {
+            break;
+        };
         let digits = match escaped {
             'u' => 4,
             'U' => 8,
@@ -962,7 +1101,8 @@ fn is_language_tag(tag: &str) -> bool {
     let lang_ok = parts
         .next()
         .is_some_and(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()));
-    lang_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    lang_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]
@@ -972,8 +1112,14 @@ mod tests {
     #[test]
     fn edit_distance_counts_edits() {
         assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(closest("notfound", Class::ALL.iter().map(|c| c.name())), Some("NotFound"));
-        assert_eq!(closest("Zzzzzzz", Class::ALL.iter().map(|c| c.name())), None);
+        assert_eq!(
+            closest("notfound", Class::ALL.iter().map(|c| c.name())),
+            Some("NotFound")
+        );
+        assert_eq!(
+            closest("Zzzzzzz", Class::ALL.iter().map(|c| c.name())),
+            None
+        );
     }
 
     #[test]

@@ -137,7 +137,9 @@ impl Catalog {
     pub fn lookup(&self, key: &str) -> Option<&ErrorDef> {
         let key = key.trim();
         if let Some(hex) = key.strip_prefix("0x").or_else(|| key.strip_prefix("0X")) {
-            return u32::from_str_radix(hex, 16).ok().and_then(|c| self.by_code(c));
+            return u32::from_str_radix(hex, 16)
+                .ok()
+                .and_then(|c| self.by_code(c));
         }
         if let Ok(code) = key.parse::<u32>() {
             return self.by_code(code);
@@ -175,7 +177,9 @@ impl ErrorDef {
                 .iter()
                 .find(|t| t.locale.eq_ignore_ascii_case(lang))
         };
-        exact.or_else(language).map_or(&self.message, |t| &t.message)
+        exact
+            .or_else(language)
+            .map_or(&self.message, |t| &t.message)
     }
 
     /// True when the error is deprecated.

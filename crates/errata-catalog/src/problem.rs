@@ -135,7 +135,7 @@ pub struct Problem {
     /// How to fix it.
     pub help: Option<String>,
     /// Where it is, when it is in a file.
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
     /// Related places, such as where a duplicate was first defined.
     pub related: Vec<Problem>,
 }
@@ -153,12 +153,17 @@ impl Problem {
     }
 
     /// Points the problem at a span of a file.
-    pub fn at(mut self, file: &Arc<SourceFile>, span: Range<usize>, label: impl Into<String>) -> Problem {
-        self.location = Some(Location {
+    pub fn at(
+        mut self,
+        file: &Arc<SourceFile>,
+        span: Range<usize>,
+        label: impl Into<String>,
+    ) -> Problem {
+        self.location = Some(Box::new(Location {
             file: Arc::clone(file),
             span,
             label: label.into(),
-        });
+        }));
         self
     }
 
@@ -226,8 +231,9 @@ impl Diagnostic for Problem {
 /// Renders problems as plain text (no colours), the way `errata catalog
 /// check` prints them when its output is not a terminal.
 pub fn render_plain(problems: &[Problem]) -> String {
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(100);
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100);
     let mut out = String::new();
     for problem in problems {
         // Writing into a String cannot fail.

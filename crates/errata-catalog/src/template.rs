@@ -96,7 +96,9 @@ impl Template {
                     });
                 }
                 _ => {
-                    let next = source[i..].find(['{', '}']).map_or(source.len(), |off| i + off);
+                    let next = source[i..]
+                        .find(['{', '}'])
+                        .map_or(source.len(), |off| i + off);
                     text.push_str(&source[i..next]);
                     i = next;
                 }

@@ -22,16 +22,30 @@ pub fn to_files(catalog: &Catalog) -> Vec<(String, String)> {
     ));
     for domain in catalog.domains.iter() {
         let mut out = String::new();
-        let _ = writeln!(out, "[domain]\ncode = {}\ntitle = {}", domain.code, string(&domain.title));
+        let _ = writeln!(
+            out,
+            "[domain]\ncode = {}\ntitle = {}",
+            domain.code,
+            string(&domain.title)
+        );
         if !domain.description.is_empty() {
             let _ = writeln!(out, "description = {}", string(&domain.description));
         }
-        let own = catalog.errors.iter().filter(|e| e.domain == domain.name && e.subdomain.is_none());
+        let own = catalog
+            .errors
+            .iter()
+            .filter(|e| e.domain == domain.name && e.subdomain.is_none());
         for error in own {
             error_table(&mut out, catalog.scheme, "errors", error);
         }
         for sub in domain.subdomains.iter() {
-            let _ = writeln!(out, "\n[subdomains.{}]\ncode = {}\ntitle = {}", sub.name, sub.code, string(&sub.title));
+            let _ = writeln!(
+                out,
+                "\n[subdomains.{}]\ncode = {}\ntitle = {}",
+                sub.name,
+                sub.code,
+                string(&sub.title)
+            );
             if !sub.description.is_empty() {
                 let _ = writeln!(out, "description = {}", string(&sub.description));
             }
@@ -40,7 +54,12 @@ pub fn to_files(catalog: &Catalog) -> Vec<(String, String)> {
                 .iter()
                 .filter(|e| e.domain == domain.name && e.subdomain.as_deref() == Some(&*sub.name));
             for error in errors {
-                error_table(&mut out, catalog.scheme, &format!("subdomains.{}.errors", sub.name), error);
+                error_table(
+                    &mut out,
+                    catalog.scheme,
+                    &format!("subdomains.{}.errors", sub.name),
+                    error,
+                );
             }
         }
         files.push((format!("{}.toml", domain.name), out));
@@ -76,7 +95,12 @@ fn error_table(out: &mut String, scheme: Scheme, prefix: &str, e: &ErrorDef) {
         Scheme::Ranges => e.code,
         Scheme::Packed => e.code & 0xffff,
     };
-    let _ = writeln!(out, "\n[{prefix}.{name}]\ncode = {code}\nslug = {}\nclass = {}", string(&e.slug), string(e.class.name()));
+    let _ = writeln!(
+        out,
+        "\n[{prefix}.{name}]\ncode = {code}\nslug = {}\nclass = {}",
+        string(&e.slug),
+        string(e.class.name())
+    );
     let _ = writeln!(out, "message = {}", string(&e.message.source));
     let _ = writeln!(out, "description = {}", string(&e.description));
     if e.advice != e.class.default_advice() {
@@ -88,7 +112,12 @@ fn error_table(out: &mut String, scheme: Scheme, prefix: &str, e: &ErrorDef) {
     if let Some(dep) = &e.deprecated {
         match &dep.replacement {
             Some(r) => {
-                let _ = writeln!(out, "deprecated = {{ since = {}, replacement = {} }}", string(&dep.since), string(r));
+                let _ = writeln!(
+                    out,
+                    "deprecated = {{ since = {}, replacement = {} }}",
+                    string(&dep.since),
+                    string(r)
+                );
             }
             None => {
                 let _ = writeln!(out, "deprecated = {}", string(&dep.since));

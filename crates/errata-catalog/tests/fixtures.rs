@@ -24,7 +24,12 @@ fn wikijs_rows() -> Vec<(String, String, String)> {
     seed("000_c8e6c22d01696660.txt")
         .lines()
         .filter_map(|line| {
-            let cells: Vec<&str> = line.strip_prefix('|')?.strip_suffix('|')?.split('|').map(str::trim).collect();
+            let cells: Vec<&str> = line
+                .strip_prefix('|')?
+                .strip_suffix('|')?
+                .split('|')
+                .map(str::trim)
+                .collect();
             match cells.as_slice() {
                 [code, slug, message] if code.len() == 4 && code.parse::<u32>().is_ok() => {
                     Some((code.to_string(), slug.to_string(), message.to_string()))
@@ -42,14 +47,24 @@ fn kuzzle_rows() -> Vec<(String, String, String, u16, String)> {
     let mut rows = Vec::new();
     for window in cells.windows(3) {
         let id_and_code: Vec<&str> = window[0].split_whitespace().collect();
-        let [id, hex] = id_and_code.as_slice() else { continue };
+        let [id, hex] = id_and_code.as_slice() else {
+            continue;
+        };
         if !hex.starts_with("0x") || id.matches('.').count() != 2 {
             continue;
         }
         let class_and_status: Vec<&str> = window[1].split_whitespace().collect();
-        let [class, status] = class_and_status.as_slice() else { continue };
+        let [class, status] = class_and_status.as_slice() else {
+            continue;
+        };
         let status = status.trim_matches(['(', ')']).parse().unwrap();
-        rows.push((id.to_string(), hex.to_string(), class.to_string(), status, window[2].to_string()));
+        rows.push((
+            id.to_string(),
+            hex.to_string(),
+            class.to_string(),
+            status,
+            window[2].to_string(),
+        ));
     }
     rows
 }
@@ -63,8 +78,18 @@ fn wikijs_markdown_reproduces_every_seed_row() {
         let row = format!("| {code} | {slug} | {message} |");
         assert!(markdown.lines().any(|l| l == row), "missing row: {row}");
     }
-    for heading in ["## Authentication / Users", "## Assets", "## Mail", "## Search", "## Localization", "## Pages"] {
-        assert!(markdown.lines().any(|l| l == heading), "missing heading {heading}");
+    for heading in [
+        "## Authentication / Users",
+        "## Assets",
+        "## Mail",
+        "## Search",
+        "## Localization",
+        "## Pages",
+    ] {
+        assert!(
+            markdown.lines().any(|l| l == heading),
+            "missing heading {heading}"
+        );
     }
     assert!(markdown.contains("| Code | Slug | Message |"));
 }
@@ -83,10 +108,20 @@ fn wikijs_json_holds_every_seed_row() {
             .unwrap_or_else(|| panic!("no entry for {code}"));
         assert_eq!(entry["slug"], slug.as_str());
         assert_eq!(entry["message"], message.as_str());
-        for field in ["id", "class", "status", "graphqlCode", "description", "advice"] {
+        for field in [
+            "id",
+            "class",
+            "status",
+            "graphqlCode",
+            "description",
+            "advice",
+        ] {
             assert!(!entry[field].is_null(), "{code} has no {field}");
         }
-        assert!(entry.get("codeHex").is_none(), "ranges catalogs have no hex codes");
+        assert!(
+            entry.get("codeHex").is_none(),
+            "ranges catalogs have no hex codes"
+        );
     }
 }
 
@@ -99,13 +134,25 @@ fn kuzzle_v1_json_reproduces_every_seed_row() {
     let errors = json["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 209);
     for (id, hex, kuzzle, status, message) in rows {
-        let entry = errors.iter().find(|e| e["id"] == id.as_str()).unwrap_or_else(|| panic!("no {id}"));
+        let entry = errors
+            .iter()
+            .find(|e| e["id"] == id.as_str())
+            .unwrap_or_else(|| panic!("no {id}"));
         assert_eq!(entry["codeHex"], hex.as_str(), "{id}");
-        assert_eq!(entry["code"], u32::from_str_radix(&hex[2..], 16).unwrap(), "{id}");
-        let class = kuzzle_class(&kuzzle).unwrap_or_else(|| panic!("unmapped Kuzzle class {kuzzle}"));
+        assert_eq!(
+            entry["code"],
+            u32::from_str_radix(&hex[2..], 16).unwrap(),
+            "{id}"
+        );
+        let class =
+            kuzzle_class(&kuzzle).unwrap_or_else(|| panic!("unmapped Kuzzle class {kuzzle}"));
         assert_eq!(entry["class"], class.name(), "{id}");
         assert_eq!(entry["status"], status, "{id}");
-        assert_eq!(entry["description"], message.as_str(), "{id}: the seed's Message column is the description");
+        assert_eq!(
+            entry["description"],
+            message.as_str(),
+            "{id}: the seed's Message column is the description"
+        );
     }
 }
 
@@ -122,22 +169,48 @@ fn kuzzle_latest_has_every_error_of_kuzzle_2() {
     let latest = catalog("kuzzle-latest");
     assert_eq!(latest.errors.len(), 274);
     assert_eq!(latest.domains.len(), 9);
-    let deprecated = latest.errors.iter().filter(|e| e.deprecated.is_some()).count();
-    assert!(deprecated >= 9, "Kuzzle's deprecations are kept ({deprecated})");
+    let deprecated = latest
+        .errors
+        .iter()
+        .filter(|e| e.deprecated.is_some())
+        .count();
+    assert!(
+        deprecated >= 9,
+        "Kuzzle's deprecations are kept ({deprecated})"
+    );
     let sandbox = latest.by_id("core.sandbox.timeout").unwrap();
-    assert_eq!(sandbox.deprecated.as_ref().unwrap().since, "2.0.0", "a subdomain's deprecation reaches its errors");
+    assert_eq!(
+        sandbox.deprecated.as_ref().unwrap().since,
+        "2.0.0",
+        "a subdomain's deprecation reaches its errors"
+    );
 }
 
 #[test]
 fn committed_kuzzle_catalogs_are_what_the_importer_makes() {
-    for (fixture, anchor, version) in [("kuzzle-v1", "v1", "1.12.0"), ("kuzzle-latest", "latest", "2.56.0")] {
-        let imported = import::kuzzle(&root().join("fixtures/kuzzle").join(anchor), "kuzzle", version).unwrap();
+    for (fixture, anchor, version) in [
+        ("kuzzle-v1", "v1", "1.12.0"),
+        ("kuzzle-latest", "latest", "2.56.0"),
+    ] {
+        let imported = import::kuzzle(
+            &root().join("fixtures/kuzzle").join(anchor),
+            "kuzzle",
+            version,
+        )
+        .unwrap();
         let committed_dir = root().join("catalogs").join(fixture);
         for (path, text) in write::to_files(&imported) {
             let committed = std::fs::read_to_string(committed_dir.join(&path)).unwrap_or_default();
-            assert!(committed == text, "catalogs/{fixture}/{path} differs from a fresh import");
+            assert!(
+                committed == text,
+                "catalogs/{fixture}/{path} differs from a fresh import"
+            );
         }
-        assert_eq!(catalog(fixture), imported, "{fixture} loads back as imported");
+        assert_eq!(
+            catalog(fixture),
+            imported,
+            "{fixture} loads back as imported"
+        );
     }
 }
 
@@ -152,21 +225,41 @@ fn kuzzle_1_to_2_has_the_real_breaking_changes() {
             .any(|f| f.kind == Severity::Breaking && f.change == change && f.id == id)
     };
     // 0x01010016 meant index_reserved in 1.x and collection_reserved in 2.x.
-    assert!(has("code-reused", "services.storage.collection_reserved"), "{}", report.to_text());
+    assert!(
+        has("code-reused", "services.storage.collection_reserved"),
+        "{}",
+        report.to_text()
+    );
     assert!(has("removed", "services.storage.index_reserved"));
     assert!(has("removed", "services.storage.incomplete_fetch"));
-    assert!(has("placeholder-removed", "services.storage.get_limit_exceeded"));
-    let reused = report.findings.iter().find(|f| f.change == "code-reused").unwrap();
+    assert!(has(
+        "placeholder-removed",
+        "services.storage.get_limit_exceeded"
+    ));
+    let reused = report
+        .findings
+        .iter()
+        .find(|f| f.change == "code-reused")
+        .unwrap();
     assert_eq!(reused.old["code"], "0x01010016");
     assert_eq!(reused.old["id"], "services.storage.index_reserved");
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
     assert_eq!(json["breaking"], true);
-    assert!(json["findings"].as_array().unwrap().iter().all(|f| f["kind"].is_string() && f["id"].is_string()));
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"].is_string() && f["id"].is_string())
+    );
 }
 
 #[test]
 fn the_server_catalog_is_a_compatible_superset_of_wikijs() {
-    let report = diff(&catalog("wikijs"), &load_dir(&root().join("catalog")).unwrap());
+    let report = diff(
+        &catalog("wikijs"),
+        &load_dir(&root().join("catalog")).unwrap(),
+    );
     assert!(!report.is_breaking(), "{}", report.to_text());
     assert_eq!(report.count(Severity::Dangerous), 0, "{}", report.to_text());
 }
@@ -177,7 +270,10 @@ fn rendering_is_deterministic() {
         for format in Format::ALL {
             let first = render(&catalog(name), *format);
             let second = render(&catalog(name), *format);
-            assert!(first == second, "{name} {format:?} differs between two renders");
+            assert!(
+                first == second,
+                "{name} {format:?} differs between two renders"
+            );
         }
     }
 }
@@ -195,14 +291,19 @@ fn html_is_self_contained_searchable_and_anchored() {
     let latest = render(&catalog("kuzzle-latest"), Format::Html);
     assert!(latest.contains("<tr id=\"services.storage.not_found\""));
     assert!(latest.contains("id=\"0x0101000b\""));
-    assert!(latest.contains("class=\"deprecated\""), "deprecated entries are marked");
+    assert!(
+        latest.contains("class=\"deprecated\""),
+        "deprecated entries are marked"
+    );
 }
 
 #[test]
 fn typescript_lists_every_code_and_slug() {
     let ts = render(&catalog("wikijs"), Format::Typescript);
     assert!(ts.contains("export const errors = {"));
-    assert!(ts.contains("PageNotFound: { code: 6003, id: \"pages.not_found\", class: \"NotFound\", status: 404"));
+    assert!(ts.contains(
+        "PageNotFound: { code: 6003, id: \"pages.not_found\", class: \"NotFound\", status: 404"
+    ));
     assert!(ts.contains("export type ErrorCode ="));
     assert!(ts.contains("  | 6003\n"));
     assert!(ts.contains("  | \"PageNotFound\"\n"));

@@ -82,7 +82,10 @@ fn expand(dir: &Path, written: &str, span: Span) -> TokenStream {
     let catalog = match load(&files) {
         Ok(catalog) => catalog,
         Err(problems) => {
-            let error = compile_error(span, &format!("the error catalog is invalid:\n\n{problems}"));
+            let error = compile_error(
+                span,
+                &format!("the error catalog is invalid:\n\n{problems}"),
+            );
             return quote! { #tracked #error };
         }
     };
@@ -309,10 +312,11 @@ fn items(catalog: &Catalog, domain: &str, subdomain: Option<&str>, depth: usize)
 fn ident(name: &str) -> Ident {
     const STRICT: &[&str] = &["self", "super", "crate", "Self"];
     const KEYWORDS: &[&str] = &[
-        "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern", "false", "fn", "for",
-        "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
-        "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "abstract", "become", "box", "do",
-        "final", "macro", "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+        "as", "async", "await", "break", "const", "continue", "dyn", "else", "enum", "extern",
+        "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move",
+        "mut", "pub", "ref", "return", "static", "struct", "trait", "true", "type", "unsafe",
+        "use", "where", "while", "abstract", "become", "box", "do", "final", "macro", "override",
+        "priv", "try", "typeof", "unsized", "virtual", "yield",
     ];
     if STRICT.contains(&name) {
         format_ident!("{}_", name)

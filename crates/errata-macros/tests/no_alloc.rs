@@ -1,6 +1,9 @@
 //! Raising an error whose message has no placeholders allocates nothing,
 //! and neither does reading its message.
-#![allow(unsafe_code, reason = "a counting global allocator needs an unsafe impl")]
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator needs an unsafe impl"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +50,9 @@ fn an_error_with_placeholders_allocates_for_its_arguments() {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     let err = std::hint::black_box(errors::pages::illegal_path("/a b"));
     let after = ALLOCATIONS.load(Ordering::SeqCst);
-    assert!(after > before, "the counter sees allocations, so the test above can fail");
+    assert!(
+        after > before,
+        "the counter sees allocations, so the test above can fail"
+    );
     drop(err);
 }

@@ -30,14 +30,23 @@ fn subdomains_are_nested_modules() {
 
 #[test]
 fn keyword_names_become_raw_identifiers() {
-    assert_eq!(errors::pages::r#type("wiki").message(), "Unknown page type wiki.");
+    assert_eq!(
+        errors::pages::r#type("wiki").message(),
+        "Unknown page type wiki."
+    );
 }
 
 #[test]
 fn translations_are_compiled_in() {
     let err = errors::pages::moved("/a", "/b");
-    assert_eq!(err.message_in(Some("fr")), "Impossible de déplacer « /a » vers « /b » : /b existe.");
-    assert_eq!(errors::pages::not_found().message_in(Some("fr-FR")), "Cette page n'existe pas.");
+    assert_eq!(
+        err.message_in(Some("fr")),
+        "Impossible de déplacer « /a » vers « /b » : /b existe."
+    );
+    assert_eq!(
+        errors::pages::not_found().message_in(Some("fr-FR")),
+        "Cette page n'existe pas."
+    );
     assert_eq!(errors::CATALOG.locales.as_ref(), ["fr"]);
 }
 

@@ -14,7 +14,11 @@ use errata_catalog::render::{self, Format};
 use errata_catalog::{Catalog, Problems, diff, explain, import, load_dir, write};
 
 #[derive(Parser)]
-#[command(name = "errata", version, about = "A GraphQL API server whose errors are a product.")]
+#[command(
+    name = "errata",
+    version,
+    about = "A GraphQL API server whose errors are a product."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -202,11 +206,11 @@ fn run(command: Command) -> Result<(), Failure> {
             name,
             catalog_version,
         }) => {
-            let catalog = import::kuzzle(&src, &name, &catalog_version).map_err(|e| {
-                errata_errors::cli::import_failed(e.file, e.message)
+            let catalog = import::kuzzle(&src, &name, &catalog_version)
+                .map_err(|e| errata_errors::cli::import_failed(e.file, e.message))?;
+            write::write_dir(&catalog, &out).map_err(|e| {
+                errata_errors::cli::output_failed(out.display().to_string(), e.to_string())
             })?;
-            write::write_dir(&catalog, &out)
-                .map_err(|e| errata_errors::cli::output_failed(out.display().to_string(), e.to_string()))?;
             // What was written must load back as a valid catalog.
             let written = load_dir(&out)?;
             println!(
@@ -245,5 +249,6 @@ fn emit(text: &str, out: Option<&Path>) -> Result<(), Failure> {
                 .map_err(|e| ("standard output".to_owned(), e))
         }
     };
-    written.map_err(|(path, e)| Failure::Error(errata_errors::cli::output_failed(path, e.to_string())))
+    written
+        .map_err(|(path, e)| Failure::Error(errata_errors::cli::output_failed(path, e.to_string())))
 }

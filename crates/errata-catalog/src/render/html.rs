@@ -82,7 +82,11 @@ pub(super) fn render(catalog: &Catalog) -> String {
     for section in sections(catalog) {
         out.push_str("<section>\n");
         let (level, heading, text) = match (catalog.scheme, section.subdomain) {
-            (Scheme::Ranges, None) => (2, section.domain.title.to_string(), &section.domain.description),
+            (Scheme::Ranges, None) => (
+                2,
+                section.domain.title.to_string(),
+                &section.domain.description,
+            ),
             (Scheme::Ranges, Some(sub)) => (3, sub.title.to_string(), &sub.description),
             (Scheme::Packed, None) => (
                 2,
@@ -91,7 +95,11 @@ pub(super) fn render(catalog: &Catalog) -> String {
             ),
             (Scheme::Packed, Some(sub)) => (
                 3,
-                format!("{:#06x}: {}", (section.domain.code << 8) | sub.code, sub.name),
+                format!(
+                    "{:#06x}: {}",
+                    (section.domain.code << 8) | sub.code,
+                    sub.name
+                ),
                 &sub.description,
             ),
         };
@@ -112,10 +120,21 @@ pub(super) fn render(catalog: &Catalog) -> String {
             };
             let search = format!(
                 "{} {} {} {} {} {} {} {}",
-                e.code, code, e.id, e.slug, e.class, e.class.graphql_code(), e.message.source, e.description
+                e.code,
+                code,
+                e.id,
+                e.slug,
+                e.class,
+                e.class.graphql_code(),
+                e.message.source,
+                e.description
             )
             .to_lowercase();
-            let class_attr = if e.deprecated.is_some() { " class=\"deprecated\"" } else { "" };
+            let class_attr = if e.deprecated.is_some() {
+                " class=\"deprecated\""
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "<tr id=\"{}\"{class_attr} data-search=\"{}\">",

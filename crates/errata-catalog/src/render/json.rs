@@ -63,7 +63,8 @@ pub fn to_json_value(catalog: &Catalog) -> serde_json::Value {
 }
 
 pub(super) fn render(catalog: &Catalog) -> String {
-    let mut out = serde_json::to_string_pretty(&reference(catalog)).expect("the reference is plain data");
+    let mut out =
+        serde_json::to_string_pretty(&reference(catalog)).expect("the reference is plain data");
     out.push('\n');
     out
 }

@@ -25,7 +25,11 @@ pub(super) fn render(catalog: &Catalog) -> String {
                 paragraph(&mut out, &sub.description);
             }
             (Scheme::Packed, None) => {
-                let _ = writeln!(out, "## {:#04x}: {}\n", section.domain.code, section.domain.name);
+                let _ = writeln!(
+                    out,
+                    "## {:#04x}: {}\n",
+                    section.domain.code, section.domain.name
+                );
                 paragraph(&mut out, &section.domain.description);
             }
             (Scheme::Packed, Some(sub)) => {
@@ -49,7 +53,9 @@ pub(super) fn render(catalog: &Catalog) -> String {
                 let _ = write!(message, " *{note}*");
             }
             let _ = match catalog.scheme {
-                Scheme::Ranges => writeln!(out, "| {} | {} | {} |", error.code, error.slug, message),
+                Scheme::Ranges => {
+                    writeln!(out, "| {} | {} | {} |", error.code, error.slug, message)
+                }
                 Scheme::Packed => writeln!(
                     out,
                     "| {} | {} | {} ({}) | {} |",

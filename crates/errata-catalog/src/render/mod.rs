@@ -30,7 +30,12 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: &'static [Format] = &[Format::Markdown, Format::Html, Format::Json, Format::Typescript];
+    pub const ALL: &'static [Format] = &[
+        Format::Markdown,
+        Format::Html,
+        Format::Json,
+        Format::Typescript,
+    ];
 
     /// The name used on the command line.
     pub const fn name(self) -> &'static str {

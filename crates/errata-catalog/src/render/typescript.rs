@@ -14,8 +14,13 @@ pub(super) fn render(catalog: &Catalog) -> String {
         string(&catalog.name),
         string(&catalog.version)
     );
-    let _ = writeln!(out, "export const catalog = {{ name: {}, version: {}, scheme: {} }} as const;\n",
-        string(&catalog.name), string(&catalog.version), string(catalog.scheme.name()));
+    let _ = writeln!(
+        out,
+        "export const catalog = {{ name: {}, version: {}, scheme: {} }} as const;\n",
+        string(&catalog.name),
+        string(&catalog.version),
+        string(catalog.scheme.name())
+    );
 
     out.push_str("export const errors = {\n");
     for e in catalog.errors.iter() {
@@ -33,9 +38,21 @@ pub(super) fn render(catalog: &Catalog) -> String {
     }
     out.push_str("} as const;\n\n");
 
-    union(&mut out, "ErrorSlug", catalog.errors.iter().map(|e| string(&e.slug)));
-    union(&mut out, "ErrorCode", catalog.errors.iter().map(|e| e.code.to_string()));
-    union(&mut out, "ErrorId", catalog.errors.iter().map(|e| string(&e.id)));
+    union(
+        &mut out,
+        "ErrorSlug",
+        catalog.errors.iter().map(|e| string(&e.slug)),
+    );
+    union(
+        &mut out,
+        "ErrorCode",
+        catalog.errors.iter().map(|e| e.code.to_string()),
+    );
+    union(
+        &mut out,
+        "ErrorId",
+        catalog.errors.iter().map(|e| string(&e.id)),
+    );
     let mut classes: Vec<&str> = catalog.errors.iter().map(|e| e.class.name()).collect();
     classes.sort_unstable();
     classes.dedup();

@@ -1,0 +1,235 @@
+//! The `errata` command line, run as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn errata(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_errata"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("errata-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn check_exits_0_on_every_committed_catalog() {
+    for dir in [
+        "catalog",
+        "catalogs/wikijs",
+        "catalogs/kuzzle-v1",
+        "catalogs/kuzzle-latest",
+    ] {
+        let out = errata(&["catalog", "check", dir]);
+        assert!(out.status.success(), "{dir}: {}", stderr(&out));
+        assert!(stdout(&out).contains("is valid"), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn check_exits_1_with_located_diagnostics() {
+    let dir = scratch("bad");
+    std::fs::write(
+        dir.join("catalog.toml"),
+        "name = \"x\"\nversion = \"1\"\nscheme = \"ranges\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pages.toml"),
+        "[domain]\ncode = 6\n\n[errors.a]\ncode = 6001\nslug = \"A\"\nclass = \"Nope\"\nmessage = \"m\"\ndescription = \"d\"\n",
+    )
+    .unwrap();
+    let out = errata(&["catalog", "check", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("catalog::unknown_class"), "{err}");
+    assert!(err.contains("pages.toml:7:9"), "{err}");
+    assert!(err.contains("1 problem found"), "{err}");
+}
+
+#[test]
+fn check_of_a_missing_directory_exits_1() {
+    let out = errata(&["catalog", "check", "does/not/exist"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("catalog::io"), "{}", stderr(&out));
+}
+
+#[test]
+fn docs_render_every_format_and_write_files() {
+    let dir = scratch("docs");
+    for format in ["markdown", "html", "json", "typescript"] {
+        let out_path = dir.join(format!("ref.{format}"));
+        let out = errata(&[
+            "catalog",
+            "docs",
+            "catalogs/wikijs",
+            "--format",
+            format,
+            "--out",
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{format}: {}", stderr(&out));
+        let written = std::fs::read_to_string(&out_path).unwrap();
+        let again = stdout(&errata(&[
+            "catalog",
+            "docs",
+            "catalogs/wikijs",
+            "--format",
+            format,
+        ]));
+        assert_eq!(written, again, "{format} output is deterministic");
+        assert!(written.contains("PageNotFound"), "{format}");
+    }
+}
+
+#[test]
+fn docs_refuse_an_unknown_format() {
+    let out = errata(&["catalog", "docs", "catalogs/wikijs", "--format", "pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("possible values"), "{}", stderr(&out));
+}
+
+#[test]
+fn docs_report_an_unwritable_output_as_a_catalogued_error() {
+    let out = errata(&[
+        "catalog",
+        "docs",
+        "catalogs/wikijs",
+        "--out",
+        "/nonexistent-dir/x.md",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("CliOutputFailed"), "{err}");
+    assert!(err.contains("errata explain 12002"), "{err}");
+}
+
+#[test]
+fn diff_exits_1_on_breaking_changes_and_0_otherwise() {
+    let out = errata(&[
+        "catalog",
+        "diff",
+        "catalogs/kuzzle-v1",
+        "catalogs/kuzzle-latest",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("code 0x01010016 meant `services.storage.index_reserved`"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = errata(&[
+        "catalog",
+        "diff",
+        "catalogs/kuzzle-v1",
+        "catalogs/kuzzle-latest",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["breaking"], true);
+
+    let out = errata(&["catalog", "diff", "catalogs/wikijs", "catalog"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("0 breaking"));
+}
+
+#[test]
+fn explain_accepts_a_code_a_slug_an_id_and_a_hex_code() {
+    for key in ["6003", "PageNotFound", "pages.not_found"] {
+        let out = errata(&["explain", key]);
+        assert!(out.status.success(), "{key}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.starts_with("6003 PageNotFound (pages.not_found)"),
+            "{text}"
+        );
+        assert!(text.contains("HTTP 404"), "{text}");
+        assert!(text.contains("What to do"), "{text}");
+    }
+    for key in ["0x0101000b", "services.storage.not_found"] {
+        let out = errata(&["explain", key, "--catalog", "catalogs/kuzzle-latest"]);
+        assert!(out.status.success(), "{key}: {}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("0x0101000b ServicesStorageNotFound"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn explain_of_an_unknown_key_is_a_catalogued_error() {
+    let out = errata(&["explain", "9999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("No catalog entry matches \"9999\"."),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn import_writes_a_catalog_that_checks_and_matches_the_fixture() {
+    let dir = scratch("import");
+    let out = errata(&[
+        "catalog",
+        "import",
+        "kuzzle",
+        "fixtures/kuzzle/v1",
+        "--out",
+        dir.to_str().unwrap(),
+        "--name",
+        "kuzzle",
+        "--catalog-version",
+        "1.12.0",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("imported 209 errors in 8 domains"));
+    let out = errata(&[
+        "catalog",
+        "diff",
+        "catalogs/kuzzle-v1",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 0, "{json}");
+}
+
+#[test]
+fn import_of_a_missing_directory_is_a_catalogued_error() {
+    let dir = scratch("import-missing");
+    let out = errata(&[
+        "catalog",
+        "import",
+        "kuzzle",
+        "nowhere",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("CliImportFailed"), "{}", stderr(&out));
+}
