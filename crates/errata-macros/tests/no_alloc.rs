@@ -6,16 +6,23 @@
 )]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // Per thread, so that tests running in parallel do not count each other.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 // SAFETY: every call is forwarded unchanged to the system allocator.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
         // SAFETY: the caller upholds `alloc`'s contract, which we forward.
         unsafe { System.alloc(layout) }
     }
@@ -35,11 +42,11 @@ mod errors {
 
 #[test]
 fn a_static_error_is_built_without_allocating() {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let err = std::hint::black_box(errors::pages::not_found());
     let message = err.message();
     let code = err.code();
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert_eq!(after - before, 0, "building {code} allocated");
     assert_eq!(message, "This page does not exist.");
     assert!(matches!(message, std::borrow::Cow::Borrowed(_)));
@@ -47,9 +54,9 @@ fn a_static_error_is_built_without_allocating() {
 
 #[test]
 fn an_error_with_placeholders_allocates_for_its_arguments() {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    let before = allocations();
     let err = std::hint::black_box(errors::pages::illegal_path("/a b"));
-    let after = ALLOCATIONS.load(Ordering::SeqCst);
+    let after = allocations();
     assert!(
         after > before,
         "the counter sees allocations, so the test above can fail"
