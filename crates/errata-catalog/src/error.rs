@@ -107,6 +107,7 @@ type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
 pub struct Error {
     def: &'static ErrorDef,
     args: Vec<Arg>,
+    details: Vec<(&'static str, serde_json::Value)>,
     source: Option<Source>,
 }
 
@@ -118,6 +119,7 @@ impl Error {
         Error {
             def,
             args: Vec::new(),
+            details: Vec::new(),
             source: None,
         }
     }
@@ -129,6 +131,7 @@ impl Error {
         Error {
             def,
             args,
+            details: Vec::new(),
             source: None,
         }
     }
@@ -137,6 +140,19 @@ impl Error {
     pub fn with_source(mut self, source: impl Into<Source>) -> Error {
         self.source = Some(source.into());
         self
+    }
+
+    /// Adds a machine-readable detail, rendered in GraphQL `extensions`
+    /// (`limit`, `retryAfter`, `requiredPermissions`). A detail never
+    /// replaces one of the catalog's own extensions.
+    pub fn with_detail(mut self, key: &'static str, value: impl Into<serde_json::Value>) -> Error {
+        self.details.push((key, value.into()));
+        self
+    }
+
+    /// The details, in the order they were added.
+    pub fn details(&self) -> &[(&'static str, serde_json::Value)] {
+        &self.details
     }
 
     /// The catalog entry.
@@ -200,7 +216,7 @@ impl Error {
     }
 
     /// Appends this error as a GraphQL error object:
-    /// `{"message", "extensions": {"code", "errorCode", "slug", "id"}}`.
+    /// `{"message", "extensions": {"code", "errorCode", "slug", "id", ...details}}`.
     pub fn write_graphql_json(&self, locale: Option<&str>, out: &mut Vec<u8>) {
         let wire = GraphqlError {
             message: &self.message_in(locale),
@@ -209,6 +225,7 @@ impl Error {
                 error_code: self.def.code,
                 slug: &self.def.slug,
                 id: &self.def.id,
+                details: Details(&self.details),
             },
         };
         serde_json::to_writer(out, &wire).expect("writing JSON into a Vec cannot fail");
@@ -235,7 +252,30 @@ struct Extensions<'a> {
     error_code: u32,
     slug: &'a str,
     id: &'a str,
+    #[serde(flatten)]
+    details: Details<'a>,
 }
+
+/// The details as extra map entries; ones that would shadow a catalog
+/// extension are left out.
+#[derive(Debug)]
+pub struct Details<'a>(pub &'a [(&'static str, serde_json::Value)]);
+
+impl Serialize for Details<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.0 {
+            if !RESERVED.contains(key) {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Extensions that only the catalog and the pipeline set.
+pub const RESERVED: &[&str] = &["code", "errorCode", "slug", "id", "requestId"];
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -249,6 +289,9 @@ impl fmt::Debug for Error {
         d.field("id", &self.def.id).field("code", &self.def.code);
         if !self.args.is_empty() {
             d.field("args", &self.args);
+        }
+        if !self.details.is_empty() {
+            d.field("details", &self.details);
         }
         if let Some(source) = &self.source {
             d.field("source", source);
@@ -337,6 +380,16 @@ mod tests {
         assert_eq!(err.message_in(Some("de")), "Page \"/home\" does not exist.");
         let fr: serde_json::Value = serde_json::from_str(&err.to_graphql_json(Some("fr"))).unwrap();
         assert_eq!(fr["extensions"]["code"], "NOT_FOUND");
+    }
+
+    #[test]
+    fn details_extend_extensions_without_shadowing_them() {
+        let err = Error::new(&PLAIN)
+            .with_detail("limit", 6)
+            .with_detail("code", "HIJACKED");
+        let json: serde_json::Value = serde_json::from_str(&err.to_graphql_json(None)).unwrap();
+        assert_eq!(json["extensions"]["limit"], 6);
+        assert_eq!(json["extensions"]["code"], "NOT_FOUND");
     }
 
     #[test]

@@ -26,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the GraphQL server.
+    Serve(errata_server::ServeArgs),
     /// Check, render, compare and import error catalogs.
     #[command(subcommand)]
     Catalog(CatalogCommand),
@@ -129,6 +131,9 @@ impl From<errata_catalog::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Serve(args) = cli.command {
+        return serve(&args);
+    }
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Rejected) => ExitCode::from(1),
@@ -163,8 +168,70 @@ fn report_handler() -> miette::GraphicalReportHandler {
     miette::GraphicalReportHandler::new_themed(theme)
 }
 
+fn serve(args: &errata_server::ServeArgs) -> ExitCode {
+    let config = match args.resolve(std::env::vars()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    errata_server::telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async {
+        let server = match errata_server::start(config).await {
+            Ok(server) => server,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        tracing::info!(addr = %server.addr(), "listening");
+        shutdown_signal().await;
+        tracing::info!("shutting down; finishing requests in flight");
+        match server.shutdown().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!(error = %e, "server failed");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
 fn run(command: Command) -> Result<(), Failure> {
     match command {
+        Command::Serve(_) => unreachable!("serve is handled before run"),
         Command::Catalog(CatalogCommand::Check { dir }) => {
             let catalog = load_dir(&dir)?;
             let domains = catalog.domains.len();

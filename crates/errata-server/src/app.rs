@@ -1,0 +1,370 @@
+//! The HTTP application: state, routes and handlers, and starting and
+//! stopping the server.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{EmptyMutation, EmptySubscription};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Extension, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::sync::{Semaphore, oneshot};
+
+use errata_catalog::Error;
+use errata_catalog::render::{Format, render};
+use errata_errors::{http, system};
+use errata_graphql::{GraphqlRequest, Method, Pipeline, RequestInfo};
+
+use crate::config::Config;
+use crate::edge::{RequestMeta, admission, edge, error_response};
+use crate::ratelimit::ClientLimiter;
+use crate::schema::{self, Query, ServerFacts};
+use crate::storage::Storage;
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub(crate) config: Config,
+    pipeline: Pipeline<Query, EmptyMutation, EmptySubscription>,
+    pub(crate) limiter: Option<ClientLimiter>,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) locales: Vec<&'static str>,
+    storage: Storage,
+    errors_html: Bytes,
+    errors_json: Bytes,
+    metrics: Option<PrometheusHandle>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+/// The process-wide Prometheus recorder; metrics are global in the `metrics` crate.
+fn prometheus() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0])
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .clone()
+}
+
+impl AppState {
+    /// Opens storage and builds everything the server needs.
+    pub async fn new(config: Config) -> Result<Arc<AppState>, Error> {
+        let storage = Storage::open(&config.data).await?;
+        let facts = ServerFacts {
+            started: Instant::now(),
+            storage: storage.clone(),
+        };
+        let schema = schema::build(facts, config.introspection(), config.suggestions());
+        let catalog = &errata_errors::CATALOG;
+        Ok(Arc::new(AppState {
+            pipeline: Pipeline::new(schema, config.limits, config.document_cache),
+            limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst),
+            slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
+            locales: catalog.locales.iter().map(|l| &**l).collect(),
+            storage,
+            errors_html: Bytes::from(render(catalog, Format::Html)),
+            errors_json: Bytes::from(render(catalog, Format::Json)),
+            metrics: prometheus(),
+            config,
+        }))
+    }
+}
+
+/// The routes and the middleware around them.
+pub fn router(state: Arc<AppState>) -> Router {
+    let graphql = Router::new()
+        .route(
+            "/graphql",
+            get(graphql_get).post(graphql_post).fallback(graphql_method_not_allowed),
+        )
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), admission));
+    Router::new()
+        .merge(graphql)
+        .route("/errors", get(errors_html))
+        .route("/errors.json", get(errors_json))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), edge))
+        .with_state(state)
+}
+
+fn info<'a>(meta: &'a RequestMeta, method: Method, media: errata_graphql::Media) -> RequestInfo<'a> {
+    RequestInfo {
+        request_id: &meta.id,
+        locale: meta.locale,
+        method,
+        media,
+    }
+}
+
+async fn graphql_post(
+    State(state): State<Arc<AppState>>,
+    Extension(meta): Extension<RequestMeta>,
+    request: Request,
+) -> Response {
+    let started = Instant::now();
+    let headers = request.headers().clone();
+    let media = match errata_graphql::negotiate(header_str(&headers, header::ACCEPT)) {
+        Ok(media) => media,
+        Err(e) => return error_response(&e, meta.locale, &meta.id),
+    };
+    let limit = state.config.max_body_bytes;
+    let declared = header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return error_response(&too_large(limit), meta.locale, &meta.id);
+    }
+    let body = match axum::body::to_bytes(request.into_body(), limit).await {
+        Ok(body) => body,
+        Err(e) => {
+            let error = if is_length_limit(&e) {
+                too_large(limit)
+            } else {
+                http::json_invalid("the body could not be read").with_source(e)
+            };
+            return error_response(&error, meta.locale, &meta.id);
+        }
+    };
+    let request = match errata_graphql::decode_post(header_str(&headers, header::CONTENT_TYPE), &body) {
+        Ok(request) => request,
+        Err(e) => return error_response(&e, meta.locale, &meta.id),
+    };
+    run(&state, request, info(&meta, Method::Post, media), started).await
+}
+
+async fn graphql_get(
+    State(state): State<Arc<AppState>>,
+    Extension(meta): Extension<RequestMeta>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let started = Instant::now();
+    let accept = header_str(&headers, header::ACCEPT);
+    if state.config.graphiql() && query.is_none() && accept.is_some_and(|a| a.contains("text/html")) {
+        return Html(GRAPHIQL).into_response();
+    }
+    let media = match errata_graphql::negotiate(accept) {
+        Ok(media) => media,
+        Err(e) => return error_response(&e, meta.locale, &meta.id),
+    };
+    let request = match errata_graphql::decode_get(query.as_deref().unwrap_or("")) {
+        Ok(request) => request,
+        Err(e) => return error_response(&e, meta.locale, &meta.id),
+    };
+    run(&state, request, info(&meta, Method::Get, media), started).await
+}
+
+async fn run(state: &AppState, request: GraphqlRequest, info: RequestInfo<'_>, started: Instant) -> Response {
+    let outcome = state.pipeline.execute(request, info, |r| r).await;
+    for (code, class) in &outcome.errors {
+        metrics::counter!("errata_errors_total", "code" => code.to_string(), "class" => class.name()).increment(1);
+    }
+    let operation = match outcome.operation {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "none",
+    };
+    metrics::histogram!("errata_request_duration_seconds", "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(info.media.content_type()));
+    if let Some(allow) = outcome.allow {
+        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    (status, headers, Body::from(outcome.body)).into_response()
+}
+
+async fn graphql_method_not_allowed(Extension(meta): Extension<RequestMeta>, request: Request) -> Response {
+    let error = http::method_not_allowed(request.method().to_string(), "GET or POST");
+    let mut response = error_response(&error, meta.locale, &meta.id);
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+}
+
+fn too_large(limit: usize) -> Error {
+    http::body_too_large(limit).with_detail("limit", limit)
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn errors_html(State(state): State<Arc<AppState>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], state.errors_html.clone()).into_response()
+}
+
+async fn errors_json(State(state): State<Arc<AppState>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], state.errors_json.clone()).into_response()
+}
+
+async fn healthz() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ok\"}").into_response()
+}
+
+async fn readyz(State(state): State<Arc<AppState>>, Extension(meta): Extension<RequestMeta>) -> Response {
+    match state.storage.ping().await {
+        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ready\"}").into_response(),
+        Err(e) => {
+            if let Some(cause) = e.cause() {
+                tracing::error!(cause = %cause, "database unreachable");
+            }
+            error_response(&e, meta.locale, &meta.id)
+        }
+    }
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>, Extension(meta): Extension<RequestMeta>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            handle.render(),
+        )
+            .into_response(),
+        None => error_response(&system::internal(), meta.locale, &meta.id),
+    }
+}
+
+async fn not_found(Extension(meta): Extension<RequestMeta>, request: Request) -> Response {
+    let path: String = request.uri().path().chars().take(200).collect();
+    error_response(&http::not_found(path), meta.locale, &meta.id)
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    state: Arc<AppState>,
+}
+
+impl Running {
+    /// The address it listens on (useful after binding port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and waits for requests in flight.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.finish().await
+    }
+
+    /// Waits until the server stops by itself (it does not, unless it fails).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.finish().await
+    }
+
+    async fn finish(self) -> std::io::Result<()> {
+        let result = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        self.state.storage.close().await;
+        result
+    }
+}
+
+/// Binds `config.addr` and starts serving; the returned handle stops it.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let state = AppState::new(config).await.map_err(StartError::Storage)?;
+    let listener = tokio::net::TcpListener::bind(state.config.addr)
+        .await
+        .map_err(|e| StartError::Bind(state.config.addr, e))?;
+    let addr = listener.local_addr().map_err(|e| StartError::Bind(state.config.addr, e))?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
+    if let Some(limiter) = state.limiter.clone() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limiter.shrink();
+            }
+        });
+    }
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        stop: Some(stop),
+        task,
+        state,
+    })
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The data directory or database could not be opened.
+    Storage(Error),
+    /// The address could not be bound.
+    Bind(SocketAddr, std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Storage(e) => match e.cause() {
+                Some(cause) => write!(f, "{e} ({cause})"),
+                None => write!(f, "{e}"),
+            },
+            StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+const GRAPHIQL: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>errata GraphiQL</title>
+<link rel="stylesheet" href="https://unpkg.com/graphiql@3/graphiql.min.css">
+<style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+</head>
+<body>
+<div id="graphiql">Loading GraphiQL…</div>
+<script crossorigin src="https://unpkg.com/react@18/umd/react.production.min.js"></script>
+<script crossorigin src="https://unpkg.com/react-dom@18/umd/react-dom.production.min.js"></script>
+<script crossorigin src="https://unpkg.com/graphiql@3/graphiql.min.js"></script>
+<script>
+  const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, { fetcher }));
+</script>
+</body>
+</html>
+"#;

@@ -1,0 +1,312 @@
+//! Configuration: defaults, then `--config errata.toml`, then `ERRATA_*`
+//! environment variables, then flags. Later sources win.
+//!
+//! Environment variables name keys in upper case with `_` for `-`, and `__`
+//! to enter a table: `ERRATA_RATE_LIMIT=off`, `ERRATA_LIMITS__MAX_DEPTH=8`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use errata_graphql::Limits;
+use serde::Deserialize;
+
+/// The server's settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// The data directory; the SQLite file lives there.
+    pub data: PathBuf,
+    /// Production mode: no suggestions, no introspection, no GraphiQL.
+    pub production: bool,
+    /// Serve GraphiQL on `GET /graphql` to browsers.
+    pub graphiql: Option<bool>,
+    /// Allow introspection queries.
+    pub introspection: Option<bool>,
+    /// Add "Did you mean ...?" to validation messages.
+    pub suggestions: Option<bool>,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may run, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Requests run at once; more get 503.
+    pub max_concurrent_requests: usize,
+    /// `15/s`, `900/m`, or `off`.
+    pub rate_limit: RateLimit,
+    /// Requests allowed in a burst above the steady rate; defaults to the rate.
+    pub rate_limit_burst: Option<u32>,
+    /// Document limits.
+    pub limits: Limits,
+    /// Parsed documents kept in the cache.
+    pub document_cache: usize,
+    /// `json` (default) or `text` logs.
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("errata-data"),
+            production: false,
+            graphiql: None,
+            introspection: None,
+            suggestions: None,
+            max_body_bytes: 1 << 20,
+            request_timeout_ms: 10_000,
+            max_concurrent_requests: 1024,
+            rate_limit: RateLimit::PerSecond(15.0),
+            rate_limit_burst: None,
+            limits: Limits::default(),
+            document_cache: 1024,
+            log_format: LogFormat::Json,
+        }
+    }
+}
+
+impl Config {
+    /// GraphiQL is served unless turned off, or in production.
+    pub fn graphiql(&self) -> bool {
+        self.graphiql.unwrap_or(!self.production)
+    }
+
+    /// Introspection is allowed unless turned off, or in production.
+    pub fn introspection(&self) -> bool {
+        self.introspection.unwrap_or(!self.production)
+    }
+
+    /// Suggestions are given unless turned off, or in production.
+    pub fn suggestions(&self) -> bool {
+        self.suggestions.unwrap_or(!self.production)
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+/// The log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// A steady request rate per client, or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateLimit {
+    /// No rate limiting.
+    Off,
+    /// Requests per second.
+    PerSecond(f64),
+}
+
+impl RateLimit {
+    /// Parses `15/s`, `900/m`, `5/60s`, `10000/h` or `off`.
+    pub fn parse(text: &str) -> Result<RateLimit, String> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(RateLimit::Off);
+        }
+        let bad = || format!("`{text}` is not a rate: write `15/s`, `900/m`, `5/60s` or `off`");
+        let (count, per) = text.split_once('/').ok_or_else(bad)?;
+        let count: f64 = count.trim().parse().map_err(|_| bad())?;
+        let per = per.trim();
+        let (number, unit) = per.split_at(per.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
+        let number: f64 = if number.is_empty() { 1.0 } else { number.parse().map_err(|_| bad())? };
+        let seconds = match unit {
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        } * number;
+        if !(count.is_finite() && count > 0.0 && seconds > 0.0) {
+            return Err(bad());
+        }
+        Ok(RateLimit::PerSecond(count / seconds))
+    }
+}
+
+impl<'de> Deserialize<'de> for RateLimit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RateLimit, D::Error> {
+        let text = String::deserialize(d)?;
+        RateLimit::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The flags of `errata serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where to listen [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub addr: Option<SocketAddr>,
+    /// The data directory [default: ./errata-data].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Production mode: no suggestions, introspection or GraphiQL.
+    #[arg(long)]
+    pub production: bool,
+    /// Per-client rate limit: `15/s` (the default), `900/m`, or `off`.
+    #[arg(long, value_name = "RATE")]
+    pub rate_limit: Option<String>,
+    /// The log format [default: json].
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ServeArgs {
+    /// Builds the configuration from the file, `env` and these flags.
+    pub fn resolve(&self, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let mut table = match &self.config {
+            Some(path) => read_file(path)?,
+            None => toml::Table::new(),
+        };
+        for (key, value) in env {
+            let Some(name) = key.strip_prefix("ERRATA_") else { continue };
+            let path: Vec<String> = name.split("__").map(|p| p.to_ascii_lowercase().replace('_', "-")).collect();
+            insert(&mut table, &path, env_value(&value));
+        }
+        let mut flag = |key: &str, value: toml::Value| insert(&mut table, &[key.to_owned()], value);
+        if let Some(addr) = self.addr {
+            flag("addr", toml::Value::String(addr.to_string()));
+        }
+        if let Some(data) = &self.data {
+            flag("data", toml::Value::String(data.display().to_string()));
+        }
+        if self.production {
+            flag("production", toml::Value::Boolean(true));
+        }
+        if let Some(rate) = &self.rate_limit {
+            flag("rate-limit", toml::Value::String(rate.clone()));
+        }
+        if let Some(format) = self.log_format {
+            let name = match format {
+                LogFormat::Json => "json",
+                LogFormat::Text => "text",
+            };
+            flag("log-format", toml::Value::String(name.to_owned()));
+        }
+        toml::Value::Table(table)
+            .try_into::<Config>()
+            .map_err(|e| ConfigError(format!("invalid configuration: {}", e.message())))
+    }
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.message())))
+}
+
+/// An environment value as TOML when it reads as a number or a boolean,
+/// otherwise as a string.
+fn env_value(text: &str) -> toml::Value {
+    if let Ok(b) = text.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    toml::Value::String(text.to_owned())
+}
+
+fn insert(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_parsed() {
+        assert_eq!(RateLimit::parse("15/s"), Ok(RateLimit::PerSecond(15.0)));
+        assert_eq!(RateLimit::parse("900/m"), Ok(RateLimit::PerSecond(15.0)));
+        assert_eq!(RateLimit::parse("5/60s"), Ok(RateLimit::PerSecond(5.0 / 60.0)));
+        assert_eq!(RateLimit::parse("off"), Ok(RateLimit::Off));
+        assert!(RateLimit::parse("15").is_err());
+        assert!(RateLimit::parse("-1/s").is_err());
+        assert!(RateLimit::parse("1/y").is_err());
+    }
+
+    #[test]
+    fn flags_beat_environment_which_beats_the_file() {
+        let dir = std::env::temp_dir().join(format!("errata-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("errata.toml");
+        std::fs::write(&file, "addr = \"127.0.0.1:1\"\ndata = \"from-file\"\nmax-body-bytes = 10\n[limits]\nmax-depth = 3\n").unwrap();
+        let args = ServeArgs {
+            config: Some(file),
+            addr: Some("127.0.0.1:3".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let env = [
+            ("ERRATA_ADDR".to_owned(), "127.0.0.1:2".to_owned()),
+            ("ERRATA_DATA".to_owned(), "from-env".to_owned()),
+            ("ERRATA_LIMITS__MAX_ALIASES".to_owned(), "4".to_owned()),
+            ("OTHER".to_owned(), "x".to_owned()),
+        ];
+        let config = args.resolve(env).unwrap();
+        assert_eq!(config.addr.port(), 3);
+        assert_eq!(config.data, PathBuf::from("from-env"));
+        assert_eq!(config.max_body_bytes, 10);
+        assert_eq!(config.limits.max_depth, 3);
+        assert_eq!(config.limits.max_aliases, 4);
+        assert_eq!(config.limits.max_tokens, 1000, "unset limits keep their defaults");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let args = ServeArgs::default();
+        let err = args.resolve([("ERRATA_RATE_LIMIT".to_owned(), "fast".to_owned())]).unwrap_err();
+        assert!(err.0.contains("not a rate"), "{err}");
+        let err = args.resolve([("ERRATA_NOPE".to_owned(), "1".to_owned())]).unwrap_err();
+        assert!(err.0.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn production_turns_off_hints() {
+        let config = ServeArgs { production: true, ..ServeArgs::default() }.resolve([]).unwrap();
+        assert!(!config.graphiql() && !config.introspection() && !config.suggestions());
+        assert!(Config::default().suggestions());
+    }
+}

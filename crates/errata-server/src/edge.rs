@@ -1,0 +1,205 @@
+//! What every request goes through at the edge, as axum middleware: a
+//! request id, the locale, a tracing span and one log line, then, for the
+//! GraphQL endpoint, admission: the rate limit (before the body is read),
+//! the concurrency limit and the timeout.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use errata_catalog::Error;
+use errata_errors::http;
+
+use crate::app::AppState;
+
+/// Per-request facts set at the edge.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    /// The request id: the client's `x-request-id` when sane, or a new one.
+    pub id: Arc<str>,
+    /// The locale messages are rendered in; `None` for the source language.
+    pub locale: Option<&'static str>,
+}
+
+/// The request id header.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Assigns the request id and locale, logs the request, and echoes the id.
+pub async fn edge(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id: Arc<str> = match request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        Some(given) if is_sane_id(given) => Arc::from(given),
+        _ => Arc::from(new_request_id()),
+    };
+    let locale = request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| choose_locale(v, &state.locales));
+    request.extensions_mut().insert(RequestMeta { id: Arc::clone(&id), locale });
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let status = response.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(%method, path, status, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
+    });
+    metrics::counter!("errata_http_responses_total", "status" => status.to_string()).increment(1);
+    response
+}
+
+/// Rate limit, concurrency limit, timeout, in that order, so that a refused
+/// request costs as little as possible.
+pub async fn admission(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let meta = request.extensions().get::<RequestMeta>().cloned();
+    let (request_id, locale) = meta.as_ref().map_or(("", None), |m| (&*m.id, m.locale));
+    if let Some(limiter) = &state.limiter {
+        // Until authentication exists every client is anonymous, and known by its address.
+        let client = peer.ip().to_string();
+        if let Err(refusal) = limiter.check(&client) {
+            let error = http::rate_limited().with_detail("retryAfter", refusal.retry_after);
+            let mut response = error_response(&error, locale, request_id);
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after));
+            if let Ok(policy) = HeaderValue::from_str(limiter.policy()) {
+                headers.insert("ratelimit-policy", policy);
+            }
+            if let Ok(value) = HeaderValue::from_str(&format!("\"default\";r=0;t={}", refusal.retry_after)) {
+                headers.insert("ratelimit", value);
+            }
+            return response;
+        }
+    }
+    let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {
+        let error = http::overloaded(1u32).with_detail("retryAfter", 1);
+        let mut response = error_response(&error, locale, request_id);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+        return response;
+    };
+    let timeout = state.config.request_timeout();
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_ms = timeout.as_millis() as u64, "request timed out");
+            let error = http::timeout(timeout.as_millis() as u64).with_detail("limit", timeout.as_millis() as u64);
+            error_response(&error, locale, request_id)
+        }
+    }
+}
+
+/// A JSON error response for a failure outside GraphQL execution, with the
+/// class's status.
+pub fn error_response(error: &Error, locale: Option<&str>, request_id: &str) -> Response {
+    let def = error.def();
+    metrics::counter!("errata_errors_total", "code" => def.code.to_string(), "class" => def.class.name())
+        .increment(1);
+    let body = errata_graphql::response::error_body(error, locale, request_id);
+    let status = StatusCode::from_u16(def.class.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    (status, headers, Body::from(body)).into_response()
+}
+
+/// A client-chosen request id is kept when it is short and plain.
+pub fn is_sane_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'~'))
+}
+
+/// 25 characters of base32 from 125 random bits, like GraphCMS's ids.
+pub fn new_request_id() -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No entropy source: fall back to time, which is still unique enough for logs.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        bytes = now.to_le_bytes();
+    }
+    let mut n = u128::from_le_bytes(bytes);
+    (0..25)
+        .map(|_| {
+            let c = ALPHABET[(n & 31) as usize] as char;
+            n >>= 5;
+            c
+        })
+        .collect()
+}
+
+/// The best catalog locale for an `Accept-Language` header, or `None` for
+/// the catalog's source language (English).
+pub fn choose_locale(header: &str, locales: &[&'static str]) -> Option<&'static str> {
+    let mut ranges: Vec<(u16, &str)> = header
+        .split(',')
+        .filter_map(|part| {
+            let mut pieces = part.split(';');
+            let tag = pieces.next()?.trim();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .map_or(1000, |q| (q.clamp(0.0, 1.0) * 1000.0) as u16);
+            (!tag.is_empty() && q > 0).then_some((q, tag))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, tag) in ranges {
+        let language = tag.split('-').next().unwrap_or(tag);
+        if language.eq_ignore_ascii_case("en") || tag == "*" {
+            return None;
+        }
+        if let Some(found) = locales
+            .iter()
+            .find(|l| l.eq_ignore_ascii_case(tag) || l.eq_ignore_ascii_case(language))
+        {
+            return Some(found);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_kept_only_when_sane() {
+        assert!(is_sane_id("abc-123_X.y:z"));
+        assert!(!is_sane_id(""));
+        assert!(!is_sane_id("a b"));
+        assert!(!is_sane_id("<script>"));
+        assert!(!is_sane_id(&"a".repeat(129)));
+        let id = new_request_id();
+        assert_eq!(id.len(), 25);
+        assert!(is_sane_id(&id));
+        assert_ne!(new_request_id(), id);
+    }
+
+    #[test]
+    fn locales_follow_accept_language() {
+        let locales = ["fr"];
+        assert_eq!(choose_locale("fr-CA,fr;q=0.9,en;q=0.8", &locales), Some("fr"));
+        assert_eq!(choose_locale("en-US,fr;q=0.5", &locales), None);
+        assert_eq!(choose_locale("de,fr;q=0.5", &locales), Some("fr"));
+        assert_eq!(choose_locale("de", &locales), None);
+        assert_eq!(choose_locale("fr;q=0", &locales), None);
+    }
+}

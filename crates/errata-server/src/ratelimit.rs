@@ -1,0 +1,93 @@
+//! Rate limiting: GCRA per client identity (governor), checked before the
+//! body is read, and answered with the IETF `RateLimit` headers.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::RateLimit;
+
+/// A rate limiter keyed by client identity.
+#[derive(Debug, Clone)]
+pub struct ClientLimiter {
+    limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    clock: DefaultClock,
+    /// `"default";q=15;w=1`, precomputed.
+    policy: Arc<str>,
+}
+
+/// A refused request: when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// Whole seconds to wait, at least 1.
+    pub retry_after: u64,
+}
+
+impl ClientLimiter {
+    /// A limiter for `rate`, allowing `burst` requests at once; `None` when off.
+    pub fn new(rate: RateLimit, burst: Option<u32>) -> Option<ClientLimiter> {
+        let RateLimit::PerSecond(per_second) = rate else {
+            return None;
+        };
+        let period = Duration::from_secs_f64(1.0 / per_second);
+        let default_burst = per_second.ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+        let burst = NonZeroU32::new(burst.unwrap_or(default_burst)).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::with_period(period)?.allow_burst(burst);
+        // Quota units: `burst` requests per window of burst × period.
+        let window = (period.as_secs_f64() * f64::from(burst.get())).ceil().max(1.0) as u64;
+        Some(ClientLimiter {
+            limiter: Arc::new(RateLimiter::keyed(quota)),
+            clock: DefaultClock::default(),
+            policy: Arc::from(format!("\"default\";q={};w={window}", burst.get())),
+        })
+    }
+
+    /// Counts one request from `client`.
+    pub fn check(&self, client: &str) -> Result<(), Refusal> {
+        match self.limiter.check_key(&client.to_owned()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(Refusal {
+                    retry_after: (wait.as_secs_f64().ceil() as u64).max(1),
+                })
+            }
+        }
+    }
+
+    /// The `RateLimit-Policy` header value.
+    pub fn policy(&self) -> &str {
+        &self.policy
+    }
+
+    /// Forgets clients that are back to a full allowance; call it now and then.
+    pub fn shrink(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_over_its_burst_is_refused_and_others_are_not() {
+        let limiter = ClientLimiter::new(RateLimit::PerSecond(2.0), Some(3)).unwrap();
+        for _ in 0..3 {
+            limiter.check("a").unwrap();
+        }
+        let refusal = limiter.check("a").unwrap_err();
+        assert!(refusal.retry_after >= 1);
+        limiter.check("b").unwrap();
+        assert_eq!(limiter.policy(), "\"default\";q=3;w=2");
+    }
+
+    #[test]
+    fn off_means_no_limiter() {
+        assert!(ClientLimiter::new(RateLimit::Off, None).is_none());
+    }
+}
