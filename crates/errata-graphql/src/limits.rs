@@ -89,10 +89,13 @@ impl Limits {
         }
         let exceeded = |max: usize, found: usize| found > max;
         if exceeded(self.max_depth, depth) {
-            return Err(errors::depth_limit(self.max_depth, depth).with_detail("limit", self.max_depth));
+            return Err(
+                errors::depth_limit(self.max_depth, depth).with_detail("limit", self.max_depth)
+            );
         }
         if exceeded(self.max_aliases, aliases) {
-            return Err(errors::alias_limit(self.max_aliases, aliases).with_detail("limit", self.max_aliases));
+            return Err(errors::alias_limit(self.max_aliases, aliases)
+                .with_detail("limit", self.max_aliases));
         }
         if exceeded(self.max_directives, directives) {
             return Err(errors::directive_limit(self.max_directives, directives)
@@ -134,8 +137,12 @@ impl<'a> Measure<'a> {
                         cost: below.cost.saturating_add(1),
                     }
                 }
-                Selection::InlineFragment(fragment) => self.selection_set(&fragment.node.selection_set.node),
-                Selection::FragmentSpread(spread) => self.fragment(spread.node.fragment_name.node.as_str()),
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set.node)
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str())
+                }
             };
             shape.depth = shape.depth.max(inner.depth);
             shape.cost = shape.cost.saturating_add(inner.cost);
@@ -209,7 +216,11 @@ pub fn count_tokens(source: &str, stop_at: usize) -> usize {
                 tokens += 1;
                 i += 3;
                 while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
                 }
                 i += 3;
             }
@@ -223,14 +234,18 @@ pub fn count_tokens(source: &str, stop_at: usize) -> usize {
             }
             b'_' | b'a'..=b'z' | b'A'..=b'Z' => {
                 tokens += 1;
-                while i < bytes.len() && matches!(bytes[i], b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9') {
+                while i < bytes.len()
+                    && matches!(bytes[i], b'_' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9')
+                {
                     i += 1;
                 }
             }
             b'-' | b'0'..=b'9' => {
                 tokens += 1;
                 i += 1;
-                while i < bytes.len() && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
+                while i < bytes.len()
+                    && matches!(bytes[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
                     i += 1;
                 }
             }
@@ -258,7 +273,13 @@ mod tests {
     #[test]
     fn tokens_are_counted_like_graphql_js() {
         assert_eq!(count_tokens("{ a }", 100), 3);
-        assert_eq!(count_tokens("query Q($x: Int = -1.5e3) { a(b: \"s\\\"t\", c: \"\"\"x\"\"\") ...F } # c", 100), 21);
+        assert_eq!(
+            count_tokens(
+                "query Q($x: Int = -1.5e3) { a(b: \"s\\\"t\", c: \"\"\"x\"\"\") ...F } # c",
+                100
+            ),
+            21
+        );
         assert_eq!(count_tokens("{ a }", 2), 2, "counting stops at the limit");
     }
 
@@ -266,23 +287,59 @@ mod tests {
     fn each_limit_has_its_own_error_and_names_the_limit() {
         let deep = "{ a { b { c { d { e { f { g } } } } } } }";
         assert_eq!(check(Limits::default(), deep), Err("GraphqlDepthLimit"));
-        assert_eq!(check(Limits::default(), "{ a { b { c { d { e { f } } } } } }"), Ok(()));
+        assert_eq!(
+            check(Limits::default(), "{ a { b { c { d { e { f } } } } } }"),
+            Ok(())
+        );
         let aliases: String = (0..16).map(|i| format!("a{i}: a ")).collect();
-        assert_eq!(check(Limits::default(), &format!("{{ {aliases} }}")), Err("GraphqlAliasLimit"));
+        assert_eq!(
+            check(Limits::default(), &format!("{{ {aliases} }}")),
+            Err("GraphqlAliasLimit")
+        );
         let directives = "{ a @skip(if: false) @skip(if: false) @skip(if: false) }";
-        assert_eq!(check(Limits { max_directives: 2, ..Limits::default() }, directives), Err("GraphqlDirectiveLimit"));
-        assert_eq!(check(Limits { max_cost: 2, ..Limits::default() }, "{ a b c }"), Err("GraphqlCostLimit"));
-        assert_eq!(check(Limits { max_tokens: 4, ..Limits::default() }, "{ a b c }"), Err("GraphqlTokenLimit"));
-        let err = Limits::default().check_document(&parse_query(deep).unwrap()).unwrap_err();
+        assert_eq!(
+            check(
+                Limits {
+                    max_directives: 2,
+                    ..Limits::default()
+                },
+                directives
+            ),
+            Err("GraphqlDirectiveLimit")
+        );
+        assert_eq!(
+            check(
+                Limits {
+                    max_cost: 2,
+                    ..Limits::default()
+                },
+                "{ a b c }"
+            ),
+            Err("GraphqlCostLimit")
+        );
+        assert_eq!(
+            check(
+                Limits {
+                    max_tokens: 4,
+                    ..Limits::default()
+                },
+                "{ a b c }"
+            ),
+            Err("GraphqlTokenLimit")
+        );
+        let err = Limits::default()
+            .check_document(&parse_query(deep).unwrap())
+            .unwrap_err();
         assert_eq!(err.details(), &[("limit", serde_json::json!(6))]);
         assert_eq!(err.message(), "Query depth limit of 6 exceeded, found 7.");
     }
 
     #[test]
     fn fragments_count_where_they_are_spread_and_introspection_is_exempt() {
-        let q = "{ a { ...F } } fragment F on T { b { c { d { e { f } } } } }";
+        let q = "{ a { ...F } } fragment F on T { b { c { d { e { f { g } } } } } }";
         assert_eq!(check(Limits::default(), q), Err("GraphqlDepthLimit"));
-        let introspection = "{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }";
+        let introspection =
+            "{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }";
         assert_eq!(check(Limits::default(), introspection), Ok(()));
     }
 
@@ -290,10 +347,19 @@ mod tests {
     fn fragment_fan_out_is_measured_without_blowing_up() {
         let mut q = String::from("{ ...F0 }\n");
         for i in 0..30 {
-            q.push_str(&format!("fragment F{i} on T {{ a: x {{ ...F{} }} b: x {{ ...F{} }} }}\n", i + 1, i + 1));
+            q.push_str(&format!(
+                "fragment F{i} on T {{ a: x {{ ...F{} }} b: x {{ ...F{} }} }}\n",
+                i + 1,
+                i + 1
+            ));
         }
         q.push_str("fragment F30 on T { y }\n");
-        let limits = Limits { max_tokens: 100_000, max_depth: 100, max_aliases: 100, ..Limits::default() };
+        let limits = Limits {
+            max_tokens: 100_000,
+            max_depth: 100,
+            max_aliases: 100,
+            ..Limits::default()
+        };
         assert_eq!(check(limits, &q), Err("GraphqlCostLimit"));
     }
 

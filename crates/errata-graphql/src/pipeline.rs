@@ -2,7 +2,7 @@
 //! limits, parsing (cached), operation resolution, the GET/mutation rule,
 //! execution by async-graphql, and every error rendered from the catalog.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -64,17 +64,23 @@ struct Prepared {
     operations: Vec<(Option<String>, OperationType, Pos)>,
 }
 
+/// Parsed documents by the hash of their text; the text is kept to rule out collisions.
+type DocumentCache = LruCache<u64, (Arc<str>, Arc<Prepared>)>;
+
 /// The error pipeline around an async-graphql schema.
 pub struct Pipeline<Q, M, S> {
     schema: Schema<Q, M, S>,
     limits: Limits,
-    documents: Mutex<LruCache<u64, (Arc<str>, Arc<Prepared>)>>,
+    introspection: bool,
+    documents: Mutex<DocumentCache>,
     hasher: std::hash::RandomState,
 }
 
 impl<Q, M, S> std::fmt::Debug for Pipeline<Q, M, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipeline").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Pipeline")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -107,11 +113,19 @@ where
     S: SubscriptionType + 'static,
 {
     /// Wraps `schema`, caching up to `cache_size` parsed documents.
-    pub fn new(schema: Schema<Q, M, S>, limits: Limits, cache_size: usize) -> Self {
+    /// Without `introspection`, documents that ask for `__schema` or
+    /// `__type` are refused.
+    pub fn new(
+        schema: Schema<Q, M, S>,
+        limits: Limits,
+        cache_size: usize,
+        introspection: bool,
+    ) -> Self {
         let capacity = NonZeroUsize::new(cache_size.max(1)).expect("at least one");
         Pipeline {
             schema,
             limits,
+            introspection,
             documents: Mutex::new(LruCache::new(capacity)),
             hasher: std::hash::RandomState::new(),
         }
@@ -143,12 +157,14 @@ where
                 OperationType::Mutation => "mutation",
                 _ => "subscription",
             };
-            let mut outcome = self.request_failure(http::mutation_over_get(name).into(), info, Some(operation));
+            let mut outcome =
+                self.request_failure(http::mutation_over_get(name).into(), info, Some(operation));
             outcome.allow = Some("POST");
             return outcome;
         }
         if operation == OperationType::Subscription {
-            let error = gql::validation_failed("Subscriptions are not supported over this endpoint.");
+            let error =
+                gql::validation_failed("Subscriptions are not supported over this endpoint.");
             return self.request_failure(error.into(), info, Some(operation));
         }
 
@@ -160,7 +176,9 @@ where
         gql_request.set_parsed_query(prepared.doc.clone());
         let gql_request = prepare(gql_request);
 
-        let run = AssertUnwindSafe(self.schema.execute(gql_request)).catch_unwind().await;
+        let run = AssertUnwindSafe(self.schema.execute(gql_request))
+            .catch_unwind()
+            .await;
         let response = match run {
             Ok(response) => response,
             Err(panic) => {
@@ -171,18 +189,20 @@ where
                     .unwrap_or_else(|| "a panic without a message".to_owned());
                 tracing::error!(request_id = info.request_id, cause, "resolver panicked");
                 let error = system::internal();
-                return self.finish(None, vec![self.wire(&error, info, Vec::new(), None)], 500, info, Some(operation));
+                return self.finish(
+                    None,
+                    vec![self.wire(&error, info, Vec::new(), None)],
+                    500,
+                    info,
+                    Some(operation),
+                );
             }
         };
         self.execution_result(response, info, operation)
     }
 
     fn prepare(&self, query: &str) -> Result<Arc<Prepared>, RequestError> {
-        let key = {
-            let mut h = self.hasher.build_hasher();
-            query.hash(&mut h);
-            h.finish()
-        };
+        let key = self.hasher.hash_one(query);
         if let Ok(mut cache) = self.documents.lock()
             && let Some((text, prepared)) = cache.get(&key)
             && &**text == query
@@ -192,10 +212,16 @@ where
         self.limits.check_tokens(query)?;
         let doc = async_graphql::parser::parse_query(query).map_err(parse_failure)?;
         self.limits.check_document(&doc)?;
+        if !self.introspection {
+            refuse_introspection(&doc)?;
+        }
         let operations = match &doc.operations {
             DocumentOperations::Single(op) => vec![(None, op.node.ty, op.pos)],
             DocumentOperations::Multiple(ops) => {
-                let mut ops: Vec<_> = ops.iter().map(|(n, op)| (Some(n.to_string()), op.node.ty, op.pos)).collect();
+                let mut ops: Vec<_> = ops
+                    .iter()
+                    .map(|(n, op)| (Some(n.to_string()), op.node.ty, op.pos))
+                    .collect();
                 ops.sort_by_key(|(_, _, pos)| (pos.line, pos.column));
                 ops
             }
@@ -207,20 +233,33 @@ where
         Ok(prepared)
     }
 
-    fn execution_result(&self, response: async_graphql::Response, info: RequestInfo<'_>, op: OperationType) -> Outcome {
-        let executed = !response.errors.iter().all(is_request_error) || !matches!(response.data, async_graphql::Value::Null);
+    fn execution_result(
+        &self,
+        response: async_graphql::Response,
+        info: RequestInfo<'_>,
+        op: OperationType,
+    ) -> Outcome {
+        let executed = !response.errors.iter().all(is_request_error)
+            || !matches!(response.data, async_graphql::Value::Null);
         if !executed && !response.errors.is_empty() {
             // async-graphql validated the document and rejected it: a request error.
             let errors = response
                 .errors
                 .iter()
                 .map(|e| {
-                    let error = if e.message.starts_with("Variable \"$") || e.message.contains("Invalid value for argument") {
+                    let error = if e.message.starts_with("Variable \"$")
+                        || e.message.contains("Invalid value for argument")
+                    {
                         gql::variable_invalid(e.message.clone())
                     } else {
                         gql::validation_failed(e.message.clone())
                     };
-                    self.wire(&error, info, e.locations.iter().copied().map(location).collect(), None)
+                    self.wire(
+                        &error,
+                        info,
+                        e.locations.iter().copied().map(location).collect(),
+                        None,
+                    )
                 })
                 .collect();
             let status = match info.media {
@@ -229,13 +268,18 @@ where
             };
             return self.finish(None, errors, status, info, Some(op));
         }
-        let errors = response.errors.iter().map(|e| self.field_error(e, info)).collect();
+        let errors = response
+            .errors
+            .iter()
+            .map(|e| self.field_error(e, info))
+            .collect();
         self.finish(Some(&response.data), errors, 200, info, Some(op))
     }
 
     fn field_error(&self, e: &ServerError, info: RequestInfo<'_>) -> WireError {
         let locations = e.locations.iter().copied().map(location).collect();
-        let path = (!e.path.is_empty()).then(|| serde_json::to_value(&e.path).unwrap_or(Value::Null));
+        let path =
+            (!e.path.is_empty()).then(|| serde_json::to_value(&e.path).unwrap_or(Value::Null));
         match e.source::<Error>() {
             Some(error) => {
                 if let Some(cause) = error.cause() {
@@ -250,7 +294,12 @@ where
         }
     }
 
-    fn request_failure(&self, e: RequestError, info: RequestInfo<'_>, op: Option<OperationType>) -> Outcome {
+    fn request_failure(
+        &self,
+        e: RequestError,
+        info: RequestInfo<'_>,
+        op: Option<OperationType>,
+    ) -> Outcome {
         let class = e.error.class();
         let status = match (info.media, class) {
             (_, Class::MethodNotAllowed) => 405,
@@ -261,7 +310,13 @@ where
         self.finish(None, vec![wire], status, info, op)
     }
 
-    fn wire(&self, error: &Error, info: RequestInfo<'_>, locations: Vec<Location>, path: Option<Value>) -> WireError {
+    fn wire(
+        &self,
+        error: &Error,
+        info: RequestInfo<'_>,
+        locations: Vec<Location>,
+        path: Option<Value>,
+    ) -> WireError {
         WireError::new(error, info.locale, info.request_id, locations, path)
     }
 
@@ -277,7 +332,9 @@ where
             .iter()
             .map(|e| {
                 let code = e.error_code();
-                let class = errata_errors::CATALOG.by_code(code).map_or(Class::Internal, |d| d.class);
+                let class = errata_errors::CATALOG
+                    .by_code(code)
+                    .map_or(Class::Internal, |d| d.class);
                 (code, class)
             })
             .collect();
@@ -299,12 +356,51 @@ where
     }
 }
 
+/// graphql-js's NoSchemaIntrospectionCustomRule, for production mode.
+fn refuse_introspection(doc: &ExecutableDocument) -> Result<(), RequestError> {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(set: &SelectionSet) -> Option<(&str, Pos)> {
+        set.items.iter().find_map(|item| match &item.node {
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                if name == "__schema" || name == "__type" {
+                    Some((name, f.pos))
+                } else {
+                    walk(&f.node.selection_set.node)
+                }
+            }
+            Selection::InlineFragment(i) => walk(&i.node.selection_set.node),
+            Selection::FragmentSpread(_) => None,
+        })
+    }
+    let operations: Vec<&SelectionSet> = match &doc.operations {
+        DocumentOperations::Single(op) => vec![&op.node.selection_set.node],
+        DocumentOperations::Multiple(ops) => {
+            ops.values().map(|op| &op.node.selection_set.node).collect()
+        }
+    };
+    let fragments = doc.fragments.values().map(|f| &f.node.selection_set.node);
+    match operations.into_iter().chain(fragments).find_map(walk) {
+        None => Ok(()),
+        Some((name, pos)) => Err(RequestError {
+            error: gql::validation_failed(format!(
+                "GraphQL introspection has been disabled, but the requested query contained the field \"{name}\"."
+            ))
+            .with_detail("rule", "NoSchemaIntrospectionCustomRule"),
+            locations: vec![location(pos)],
+        }),
+    }
+}
+
 /// An error async-graphql reports before running any resolver.
 fn is_request_error(e: &ServerError) -> bool {
     e.path.is_empty() && e.source::<Error>().is_none()
 }
 
-fn resolve_operation(prepared: &Prepared, name: Option<&str>) -> Result<OperationType, RequestError> {
+fn resolve_operation(
+    prepared: &Prepared,
+    name: Option<&str>,
+) -> Result<OperationType, RequestError> {
     match (name, prepared.operations.as_slice()) {
         (Some(name), ops) => ops
             .iter()
@@ -324,18 +420,29 @@ fn parse_failure(e: async_graphql::parser::Error) -> RequestError {
     let at = |pos: Pos| vec![location(pos)];
     match e {
         P::MultipleOperations { anonymous, .. } => RequestError {
-            error: rules::LONE_ANONYMOUS_OPERATION
-                .annotate(gql::validation_failed("This anonymous operation must be the only defined operation.")),
+            error: rules::LONE_ANONYMOUS_OPERATION.annotate(gql::validation_failed(
+                "This anonymous operation must be the only defined operation.",
+            )),
             locations: at(anonymous),
         },
-        P::OperationDuplicated { operation, first, second } => RequestError {
-            error: rules::UNIQUE_OPERATION_NAMES
-                .annotate(gql::validation_failed(format!("There can be only one operation named \"{operation}\"."))),
+        P::OperationDuplicated {
+            operation,
+            first,
+            second,
+        } => RequestError {
+            error: rules::UNIQUE_OPERATION_NAMES.annotate(gql::validation_failed(format!(
+                "There can be only one operation named \"{operation}\"."
+            ))),
             locations: vec![location(first), location(second)],
         },
-        P::FragmentDuplicated { fragment, first, second } => RequestError {
-            error: rules::UNIQUE_FRAGMENT_NAMES
-                .annotate(gql::validation_failed(format!("There can be only one fragment named \"{fragment}\"."))),
+        P::FragmentDuplicated {
+            fragment,
+            first,
+            second,
+        } => RequestError {
+            error: rules::UNIQUE_FRAGMENT_NAMES.annotate(gql::validation_failed(format!(
+                "There can be only one fragment named \"{fragment}\"."
+            ))),
             locations: vec![location(first), location(second)],
         },
         P::MissingOperation => gql::no_operation().into(),
@@ -368,5 +475,9 @@ fn syntax_detail(message: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
         None => "Unexpected input".to_owned(),
     };
-    if sentence.ends_with('.') { sentence } else { format!("{sentence}.") }
+    if sentence.ends_with('.') {
+        sentence
+    } else {
+        format!("{sentence}.")
+    }
 }

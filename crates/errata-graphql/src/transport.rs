@@ -60,13 +60,16 @@ pub fn negotiate(accept: Option<&str>) -> Result<Media, Error> {
             best = Some((quality, candidate.0, candidate.1));
         }
     }
-    best.map(|(_, _, media)| media).ok_or_else(errors::not_acceptable)
+    best.map(|(_, _, media)| media)
+        .ok_or_else(errors::not_acceptable)
 }
 
 /// A q-value in thousandths: `0.8` is 800.
 fn parse_quality(value: &str) -> Option<u16> {
     let q: f32 = value.parse().ok()?;
-    (0.0..=1.0).contains(&q).then(|| (q * 1000.0).round() as u16)
+    (0.0..=1.0)
+        .contains(&q)
+        .then(|| (q * 1000.0).round() as u16)
 }
 
 /// The parameters of a GraphQL request.
@@ -88,9 +91,13 @@ pub fn decode_get(query_string: &str) -> Result<GraphqlRequest, Error> {
     for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
         match &*key {
             "query" => request.query = value.into_owned(),
-            "operationName" if !value.is_empty() => request.operation_name = Some(value.into_owned()),
+            "operationName" if !value.is_empty() => {
+                request.operation_name = Some(value.into_owned())
+            }
             "variables" if !value.is_empty() => request.variables = json_map(&value, "variables")?,
-            "extensions" if !value.is_empty() => request.extensions = json_map(&value, "extensions")?,
+            "extensions" if !value.is_empty() => {
+                request.extensions = json_map(&value, "extensions")?
+            }
             _ => {}
         }
     }
@@ -129,7 +136,8 @@ pub fn decode_post(content_type: Option<&str>, body: &[u8]) -> Result<GraphqlReq
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(errors::query_missing());
     }
-    let value: Value = serde_json::from_slice(body).map_err(|e| errors::json_invalid(json_problem(&e)))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| errors::json_invalid(json_problem(&e)))?;
     let Value::Object(mut params) = value else {
         return Err(errors::parameter_invalid("body", "a JSON object"));
     };
@@ -200,7 +208,10 @@ mod tests {
         assert_eq!(negotiate(Some("*/*")).unwrap(), Media::Json);
         assert_eq!(negotiate(Some("application/json")).unwrap(), Media::Json);
         assert_eq!(
-            negotiate(Some("application/graphql-response+json, application/json;q=0.9")).unwrap(),
+            negotiate(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            ))
+            .unwrap(),
             Media::GraphqlResponseJson
         );
         assert_eq!(
@@ -208,7 +219,10 @@ mod tests {
             Media::GraphqlResponseJson
         );
         assert_eq!(
-            negotiate(Some("application/graphql-response+json;q=0.5, application/json")).unwrap(),
+            negotiate(Some(
+                "application/graphql-response+json;q=0.5, application/json"
+            ))
+            .unwrap(),
             Media::Json
         );
         let err = negotiate(Some("text/html")).unwrap_err();
@@ -234,22 +248,52 @@ mod tests {
         let slug = |ct: Option<&str>, body: &[u8]| decode_post(ct, body).unwrap_err().slug();
         assert_eq!(slug(None, b"{}"), "HttpUnsupportedMediaType");
         assert_eq!(slug(Some("text/plain"), b"{}"), "HttpUnsupportedMediaType");
-        assert_eq!(slug(Some("application/json; charset=latin1"), b"{}"), "HttpUnsupportedMediaType");
-        assert_eq!(slug(Some("application/json"), b"{ \"not a JSON"), "HttpJsonInvalid");
+        assert_eq!(
+            slug(Some("application/json; charset=latin1"), b"{}"),
+            "HttpUnsupportedMediaType"
+        );
+        assert_eq!(
+            slug(Some("application/json"), b"{ \"not a JSON"),
+            "HttpJsonInvalid"
+        );
         assert_eq!(slug(Some("application/json"), b""), "HttpQueryMissing");
-        assert_eq!(slug(Some("application/json"), b"{\"qeury\":\"{a}\"}"), "HttpQueryMissing");
-        assert_eq!(slug(Some("application/json"), b"{\"query\":{\"obj\":1}}"), "HttpParameterInvalid");
-        assert_eq!(slug(Some("application/json"), b"{\"query\":\"{a}\",\"variables\":[1]}"), "HttpParameterInvalid");
-        assert_eq!(slug(Some("application/json"), b"[1]"), "HttpParameterInvalid");
-        assert_eq!(slug(Some("application/json"), b"{\"query\":\"\xff\"}"), "HttpBodyNotUtf8");
+        assert_eq!(
+            slug(Some("application/json"), b"{\"qeury\":\"{a}\"}"),
+            "HttpQueryMissing"
+        );
+        assert_eq!(
+            slug(Some("application/json"), b"{\"query\":{\"obj\":1}}"),
+            "HttpParameterInvalid"
+        );
+        assert_eq!(
+            slug(
+                Some("application/json"),
+                b"{\"query\":\"{a}\",\"variables\":[1]}"
+            ),
+            "HttpParameterInvalid"
+        );
+        assert_eq!(
+            slug(Some("application/json"), b"[1]"),
+            "HttpParameterInvalid"
+        );
+        assert_eq!(
+            slug(Some("application/json"), b"{\"query\":\"\xff\"}"),
+            "HttpBodyNotUtf8"
+        );
     }
 
     #[test]
     fn get_parameters_are_decoded() {
-        let r = decode_get("query=%7B%20a%20%7D&variables=%7B%22x%22%3A1%7D&operationName=A").unwrap();
+        let r =
+            decode_get("query=%7B%20a%20%7D&variables=%7B%22x%22%3A1%7D&operationName=A").unwrap();
         assert_eq!(r.query, "{ a }");
         assert_eq!(r.variables["x"], 1);
-        assert_eq!(decode_get("query=%7Ba%7D&variables=nope").unwrap_err().slug(), "HttpParameterInvalid");
+        assert_eq!(
+            decode_get("query=%7Ba%7D&variables=nope")
+                .unwrap_err()
+                .slug(),
+            "HttpParameterInvalid"
+        );
         assert_eq!(decode_get("").unwrap_err().slug(), "HttpQueryMissing");
     }
 

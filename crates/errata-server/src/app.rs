@@ -42,7 +42,9 @@ pub struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,7 +54,9 @@ fn prometheus() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             PrometheusBuilder::new()
-                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0])
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+                ])
                 .ok()?
                 .install_recorder()
                 .ok()
@@ -71,7 +75,12 @@ impl AppState {
         let schema = schema::build(facts, config.introspection(), config.suggestions());
         let catalog = &errata_errors::CATALOG;
         Ok(Arc::new(AppState {
-            pipeline: Pipeline::new(schema, config.limits, config.document_cache),
+            pipeline: Pipeline::new(
+                schema,
+                config.limits,
+                config.document_cache,
+                config.introspection(),
+            ),
             limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst),
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
             locales: catalog.locales.iter().map(|l| &**l).collect(),
@@ -89,9 +98,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     let graphql = Router::new()
         .route(
             "/graphql",
-            get(graphql_get).post(graphql_post).fallback(graphql_method_not_allowed),
+            get(graphql_get)
+                .post(graphql_post)
+                .fallback(graphql_method_not_allowed),
         )
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), admission));
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            admission,
+        ));
     Router::new()
         .merge(graphql)
         .route("/errors", get(errors_html))
@@ -100,11 +114,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), edge))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            edge,
+        ))
         .with_state(state)
 }
 
-fn info<'a>(meta: &'a RequestMeta, method: Method, media: errata_graphql::Media) -> RequestInfo<'a> {
+fn info<'a>(
+    meta: &'a RequestMeta,
+    method: Method,
+    media: errata_graphql::Media,
+) -> RequestInfo<'a> {
     RequestInfo {
         request_id: &meta.id,
         locale: meta.locale,
@@ -125,7 +146,8 @@ async fn graphql_post(
         Err(e) => return error_response(&e, meta.locale, &meta.id),
     };
     let limit = state.config.max_body_bytes;
-    let declared = header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        header_str(&headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return error_response(&too_large(limit), meta.locale, &meta.id);
     }
@@ -140,10 +162,11 @@ async fn graphql_post(
             return error_response(&error, meta.locale, &meta.id);
         }
     };
-    let request = match errata_graphql::decode_post(header_str(&headers, header::CONTENT_TYPE), &body) {
-        Ok(request) => request,
-        Err(e) => return error_response(&e, meta.locale, &meta.id),
-    };
+    let request =
+        match errata_graphql::decode_post(header_str(&headers, header::CONTENT_TYPE), &body) {
+            Ok(request) => request,
+            Err(e) => return error_response(&e, meta.locale, &meta.id),
+        };
     run(&state, request, info(&meta, Method::Post, media), started).await
 }
 
@@ -155,7 +178,8 @@ async fn graphql_get(
 ) -> Response {
     let started = Instant::now();
     let accept = header_str(&headers, header::ACCEPT);
-    if state.config.graphiql() && query.is_none() && accept.is_some_and(|a| a.contains("text/html")) {
+    if state.config.graphiql() && query.is_none() && accept.is_some_and(|a| a.contains("text/html"))
+    {
         return Html(GRAPHIQL).into_response();
     }
     let media = match errata_graphql::negotiate(accept) {
@@ -169,7 +193,12 @@ async fn graphql_get(
     run(&state, request, info(&meta, Method::Get, media), started).await
 }
 
-async fn run(state: &AppState, request: GraphqlRequest, info: RequestInfo<'_>, started: Instant) -> Response {
+async fn run(
+    state: &AppState,
+    request: GraphqlRequest,
+    info: RequestInfo<'_>,
+    started: Instant,
+) -> Response {
     let outcome = state.pipeline.execute(request, info, |r| r).await;
     for (code, class) in &outcome.errors {
         metrics::counter!("errata_errors_total", "code" => code.to_string(), "class" => class.name()).increment(1);
@@ -184,17 +213,25 @@ async fn run(state: &AppState, request: GraphqlRequest, info: RequestInfo<'_>, s
         .record(started.elapsed().as_secs_f64());
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(info.media.content_type()));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(info.media.content_type()),
+    );
     if let Some(allow) = outcome.allow {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     (status, headers, Body::from(outcome.body)).into_response()
 }
 
-async fn graphql_method_not_allowed(Extension(meta): Extension<RequestMeta>, request: Request) -> Response {
+async fn graphql_method_not_allowed(
+    Extension(meta): Extension<RequestMeta>,
+    request: Request,
+) -> Response {
     let error = http::method_not_allowed(request.method().to_string(), "GET or POST");
     let mut response = error_response(&error, meta.locale, &meta.id);
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     response
 }
 
@@ -218,20 +255,39 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 }
 
 async fn errors_html(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], state.errors_html.clone()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        state.errors_html.clone(),
+    )
+        .into_response()
 }
 
 async fn errors_json(State(state): State<Arc<AppState>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json; charset=utf-8")], state.errors_json.clone()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        state.errors_json.clone(),
+    )
+        .into_response()
 }
 
 async fn healthz() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ok\"}").into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        "{\"status\":\"ok\"}",
+    )
+        .into_response()
 }
 
-async fn readyz(State(state): State<Arc<AppState>>, Extension(meta): Extension<RequestMeta>) -> Response {
+async fn readyz(
+    State(state): State<Arc<AppState>>,
+    Extension(meta): Extension<RequestMeta>,
+) -> Response {
     match state.storage.ping().await {
-        Ok(()) => ([(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ready\"}").into_response(),
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"status\":\"ready\"}",
+        )
+            .into_response(),
         Err(e) => {
             if let Some(cause) = e.cause() {
                 tracing::error!(cause = %cause, "database unreachable");
@@ -241,10 +297,16 @@ async fn readyz(State(state): State<Arc<AppState>>, Extension(meta): Extension<R
     }
 }
 
-async fn metrics_text(State(state): State<Arc<AppState>>, Extension(meta): Extension<RequestMeta>) -> Response {
+async fn metrics_text(
+    State(state): State<Arc<AppState>>,
+    Extension(meta): Extension<RequestMeta>,
+) -> Response {
     match &state.metrics {
         Some(handle) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             handle.render(),
         )
             .into_response(),
@@ -286,7 +348,10 @@ impl Running {
     }
 
     async fn finish(self) -> std::io::Result<()> {
-        let result = self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let result = self
+            .task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         self.state.storage.close().await;
         result
     }
@@ -298,7 +363,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let listener = tokio::net::TcpListener::bind(state.config.addr)
         .await
         .map_err(|e| StartError::Bind(state.config.addr, e))?;
-    let addr = listener.local_addr().map_err(|e| StartError::Bind(state.config.addr, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(state.config.addr, e))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
     if let Some(limiter) = state.limiter.clone() {

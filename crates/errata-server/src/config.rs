@@ -119,8 +119,15 @@ impl RateLimit {
         let (count, per) = text.split_once('/').ok_or_else(bad)?;
         let count: f64 = count.trim().parse().map_err(|_| bad())?;
         let per = per.trim();
-        let (number, unit) = per.split_at(per.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
-        let number: f64 = if number.is_empty() { 1.0 } else { number.parse().map_err(|_| bad())? };
+        let (number, unit) = per.split_at(
+            per.find(|c: char| c.is_ascii_alphabetic())
+                .ok_or_else(bad)?,
+        );
+        let number: f64 = if number.is_empty() {
+            1.0
+        } else {
+            number.parse().map_err(|_| bad())?
+        };
         let seconds = match unit {
             "s" => 1.0,
             "m" => 60.0,
@@ -178,14 +185,22 @@ impl std::error::Error for ConfigError {}
 
 impl ServeArgs {
     /// Builds the configuration from the file, `env` and these flags.
-    pub fn resolve(&self, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn resolve(
+        &self,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut table = match &self.config {
             Some(path) => read_file(path)?,
             None => toml::Table::new(),
         };
         for (key, value) in env {
-            let Some(name) = key.strip_prefix("ERRATA_") else { continue };
-            let path: Vec<String> = name.split("__").map(|p| p.to_ascii_lowercase().replace('_', "-")).collect();
+            let Some(name) = key.strip_prefix("ERRATA_") else {
+                continue;
+            };
+            let path: Vec<String> = name
+                .split("__")
+                .map(|p| p.to_ascii_lowercase().replace('_', "-"))
+                .collect();
             insert(&mut table, &path, env_value(&value));
         }
         let mut flag = |key: &str, value: toml::Value| insert(&mut table, &[key.to_owned()], value);
@@ -261,7 +276,10 @@ mod tests {
     fn rates_are_parsed() {
         assert_eq!(RateLimit::parse("15/s"), Ok(RateLimit::PerSecond(15.0)));
         assert_eq!(RateLimit::parse("900/m"), Ok(RateLimit::PerSecond(15.0)));
-        assert_eq!(RateLimit::parse("5/60s"), Ok(RateLimit::PerSecond(5.0 / 60.0)));
+        assert_eq!(
+            RateLimit::parse("5/60s"),
+            Ok(RateLimit::PerSecond(5.0 / 60.0))
+        );
         assert_eq!(RateLimit::parse("off"), Ok(RateLimit::Off));
         assert!(RateLimit::parse("15").is_err());
         assert!(RateLimit::parse("-1/s").is_err());
@@ -291,21 +309,33 @@ mod tests {
         assert_eq!(config.max_body_bytes, 10);
         assert_eq!(config.limits.max_depth, 3);
         assert_eq!(config.limits.max_aliases, 4);
-        assert_eq!(config.limits.max_tokens, 1000, "unset limits keep their defaults");
+        assert_eq!(
+            config.limits.max_tokens, 1000,
+            "unset limits keep their defaults"
+        );
     }
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         let args = ServeArgs::default();
-        let err = args.resolve([("ERRATA_RATE_LIMIT".to_owned(), "fast".to_owned())]).unwrap_err();
+        let err = args
+            .resolve([("ERRATA_RATE_LIMIT".to_owned(), "fast".to_owned())])
+            .unwrap_err();
         assert!(err.0.contains("not a rate"), "{err}");
-        let err = args.resolve([("ERRATA_NOPE".to_owned(), "1".to_owned())]).unwrap_err();
+        let err = args
+            .resolve([("ERRATA_NOPE".to_owned(), "1".to_owned())])
+            .unwrap_err();
         assert!(err.0.contains("nope"), "{err}");
     }
 
     #[test]
     fn production_turns_off_hints() {
-        let config = ServeArgs { production: true, ..ServeArgs::default() }.resolve([]).unwrap();
+        let config = ServeArgs {
+            production: true,
+            ..ServeArgs::default()
+        }
+        .resolve([])
+        .unwrap();
         assert!(!config.graphiql() && !config.introspection() && !config.suggestions());
         assert!(Config::default().suggestions());
     }

@@ -32,9 +32,17 @@ pub struct RequestMeta {
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// Assigns the request id and locale, logs the request, and echoes the id.
-pub async fn edge(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+pub async fn edge(
+    State(state): State<Arc<AppState>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
-    let id: Arc<str> = match request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+    let id: Arc<str> = match request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+    {
         Some(given) if is_sane_id(given) => Arc::from(given),
         _ => Arc::from(new_request_id()),
     };
@@ -43,7 +51,10 @@ pub async fn edge(State(state): State<Arc<AppState>>, mut request: Request, next
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| choose_locale(v, &state.locales));
-    request.extensions_mut().insert(RequestMeta { id: Arc::clone(&id), locale });
+    request.extensions_mut().insert(RequestMeta {
+        id: Arc::clone(&id),
+        locale,
+    });
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let span = tracing::info_span!("request", request_id = %id);
@@ -80,7 +91,9 @@ pub async fn admission(
             if let Ok(policy) = HeaderValue::from_str(limiter.policy()) {
                 headers.insert("ratelimit-policy", policy);
             }
-            if let Ok(value) = HeaderValue::from_str(&format!("\"default\";r=0;t={}", refusal.retry_after)) {
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("\"default\";r=0;t={}", refusal.retry_after))
+            {
                 headers.insert("ratelimit", value);
             }
             return response;
@@ -89,7 +102,9 @@ pub async fn admission(
     let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {
         let error = http::overloaded(1u32).with_detail("retryAfter", 1);
         let mut response = error_response(&error, locale, request_id);
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(1));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1));
         return response;
     };
     let timeout = state.config.request_timeout();
@@ -97,7 +112,8 @@ pub async fn admission(
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(timeout_ms = timeout.as_millis() as u64, "request timed out");
-            let error = http::timeout(timeout.as_millis() as u64).with_detail("limit", timeout.as_millis() as u64);
+            let error = http::timeout(timeout.as_millis() as u64)
+                .with_detail("limit", timeout.as_millis() as u64);
             error_response(&error, locale, request_id)
         }
     }
@@ -110,9 +126,13 @@ pub fn error_response(error: &Error, locale: Option<&str>, request_id: &str) -> 
     metrics::counter!("errata_errors_total", "code" => def.code.to_string(), "class" => def.class.name())
         .increment(1);
     let body = errata_graphql::response::error_body(error, locale, request_id);
-    let status = StatusCode::from_u16(def.class.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(def.class.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     (status, headers, Body::from(body)).into_response()
 }
 
@@ -160,7 +180,7 @@ pub fn choose_locale(header: &str, locales: &[&'static str]) -> Option<&'static 
             (!tag.is_empty() && q > 0).then_some((q, tag))
         })
         .collect();
-    ranges.sort_by(|a, b| b.0.cmp(&a.0));
+    ranges.sort_by_key(|r| std::cmp::Reverse(r.0));
     for (_, tag) in ranges {
         let language = tag.split('-').next().unwrap_or(tag);
         if language.eq_ignore_ascii_case("en") || tag == "*" {
@@ -196,7 +216,10 @@ mod tests {
     #[test]
     fn locales_follow_accept_language() {
         let locales = ["fr"];
-        assert_eq!(choose_locale("fr-CA,fr;q=0.9,en;q=0.8", &locales), Some("fr"));
+        assert_eq!(
+            choose_locale("fr-CA,fr;q=0.9,en;q=0.8", &locales),
+            Some("fr")
+        );
         assert_eq!(choose_locale("en-US,fr;q=0.5", &locales), None);
         assert_eq!(choose_locale("de,fr;q=0.5", &locales), Some("fr"));
         assert_eq!(choose_locale("de", &locales), None);

@@ -37,7 +37,9 @@ impl ClientLimiter {
         let burst = NonZeroU32::new(burst.unwrap_or(default_burst)).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(period)?.allow_burst(burst);
         // Quota units: `burst` requests per window of burst × period.
-        let window = (period.as_secs_f64() * f64::from(burst.get())).ceil().max(1.0) as u64;
+        let window = (period.as_secs_f64() * f64::from(burst.get()))
+            .ceil()
+            .max(1.0) as u64;
         Some(ClientLimiter {
             limiter: Arc::new(RateLimiter::keyed(quota)),
             clock: DefaultClock::default(),

@@ -4,7 +4,10 @@
 
 use std::time::Instant;
 
-use async_graphql::{Context, EmptyMutation, EmptySubscription, Enum, InputObject, Object, Result, Schema, SimpleObject};
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, Enum, InputObject, Object, Result, Schema,
+    SimpleObject,
+};
 use errata_catalog::{Catalog, Class, ErrorDef};
 use errata_errors::system;
 
@@ -86,7 +89,11 @@ impl CatalogQuery {
             Some(cursor) => decode_cursor(&cursor).ok_or_else(|| system::cursor_invalid(cursor))?,
         };
         let filter = filter.unwrap_or_default();
-        let matching: Vec<&'static ErrorDef> = catalog.errors.iter().filter(|e| filter.matches(e)).collect();
+        let matching: Vec<&'static ErrorDef> = catalog
+            .errors
+            .iter()
+            .filter(|e| filter.matches(e))
+            .collect();
         let from = matching.partition_point(|e| e.code < start);
         let page: Vec<CatalogError> = matching[from..]
             .iter()
@@ -142,8 +149,15 @@ impl ErrorFilter {
         match &self.search {
             None => true,
             Some(words) => {
-                let haystack = format!("{} {} {} {} {}", e.code, e.id, e.slug, e.message.source, e.description).to_lowercase();
-                words.to_lowercase().split_whitespace().all(|w| haystack.contains(w))
+                let haystack = format!(
+                    "{} {} {} {} {}",
+                    e.code, e.id, e.slug, e.message.source, e.description
+                )
+                .to_lowercase();
+                words
+                    .to_lowercase()
+                    .split_whitespace()
+                    .all(|w| haystack.contains(w))
             }
         }
     }

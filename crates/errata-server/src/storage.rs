@@ -18,7 +18,8 @@ use errata_catalog::Error;
 use errata_errors::system;
 
 /// The embedded migrations, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "server", include_str!("../migrations/0001_server.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "server", include_str!("../migrations/0001_server.sql"))];
 
 /// The database.
 #[derive(Debug, Clone)]
@@ -47,10 +48,12 @@ impl Storage {
             .run(&pool)
             .await
             .map_err(|e| system::database_unavailable().with_source(e))?;
-        sqlx::query("INSERT OR IGNORE INTO server_info (key, value) VALUES ('created_at', datetime('now'))")
-            .execute(&pool)
-            .await
-            .map_err(|e| system::database_unavailable().with_source(e))?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO server_info (key, value) VALUES ('created_at', datetime('now'))",
+        )
+        .execute(&pool)
+        .await
+        .map_err(|e| system::database_unavailable().with_source(e))?;
         Ok(Storage { pool })
     }
 
@@ -86,7 +89,13 @@ impl MigrationSource<'static> for Embedded {
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, description, sql)| {
-                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(*sql),
+                    false,
+                )
             })
             .collect();
         Box::pin(async move { Ok(migrations) })

@@ -9,7 +9,9 @@ use crate::config::LogFormat;
 /// Installs the global subscriber. `RUST_LOG` overrides the level (info).
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A subscriber may already be installed (tests); keeping it is fine.
     let _ = match format {
         LogFormat::Json => builder
