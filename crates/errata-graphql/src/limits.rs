@@ -278,7 +278,7 @@ mod tests {
                 "query Q($x: Int = -1.5e3) { a(b: \"s\\\"t\", c: \"\"\"x\"\"\") ...F } # c",
                 100
             ),
-            21
+            23
         );
         assert_eq!(count_tokens("{ a }", 2), 2, "counting stops at the limit");
     }
