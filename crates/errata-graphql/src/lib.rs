@@ -16,6 +16,7 @@ pub mod limits;
 pub mod pipeline;
 pub mod response;
 pub mod rules;
+pub mod syntax;
 pub mod transport;
 
 pub use limits::Limits;
