@@ -13,11 +13,13 @@
 //! takes header values and bytes, and returns a status and bytes.
 
 pub mod limits;
+pub mod model;
 pub mod pipeline;
 pub mod response;
 pub mod rules;
 pub mod syntax;
 pub mod transport;
+pub mod validation;
 
 pub use limits::Limits;
 pub use pipeline::{Method, Outcome, Pipeline, RequestInfo};

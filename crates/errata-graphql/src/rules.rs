@@ -15,6 +15,20 @@ pub struct Rule {
     anchor: &'static str,
 }
 
+/// graphql-js's guard against deeply nested introspection queries.
+pub const MAX_INTROSPECTION_DEPTH: Rule = Rule {
+    name: "MaxIntrospectionDepthRule",
+    section: "",
+    anchor: "",
+};
+
+/// graphql-js's custom rule for servers that turn introspection off.
+pub const NO_SCHEMA_INTROSPECTION: Rule = Rule {
+    name: "NoSchemaIntrospectionCustomRule",
+    section: "",
+    anchor: "",
+};
+
 /// The edition of the specification that sections refer to.
 pub const SPEC: &str = "https://spec.graphql.org/October2021/";
 
@@ -24,10 +38,14 @@ impl Rule {
         format!("{SPEC}#{}", self.anchor)
     }
 
-    /// Attaches the rule to a validation error's extensions.
+    /// Attaches the rule to a validation error's extensions; rules that
+    /// are graphql-js's own and not the specification's have no section.
     pub fn annotate(&self, error: errata_catalog::Error) -> errata_catalog::Error {
+        let error = error.with_detail("rule", self.name);
+        if self.section.is_empty() {
+            return error;
+        }
         error
-            .with_detail("rule", self.name)
             .with_detail("number", self.section)
             .with_detail("specifiedBy", self.specified_by())
     }

@@ -75,7 +75,7 @@ pub struct OperationDefinition {
 pub struct VariableDefinition {
     /// Where it starts.
     pub pos: Pos,
-    /// The variable, without `$`; its position is the `$`'s.
+    /// The variable's name, without `$`.
     pub name: Name,
     /// Its type.
     pub ty: Type,

@@ -326,14 +326,10 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `$name`; the returned position is the `$`'s.
+    /// `$name`: the name, at its own position.
     fn variable(&mut self) -> Result<Name> {
-        let dollar = self.expect(TokenKind::Dollar)?;
-        let name = self.name()?;
-        Ok(Name {
-            value: name.value,
-            pos: dollar.pos,
-        })
+        self.expect(TokenKind::Dollar)?;
+        self.name()
     }
 
     fn selection_set(&mut self) -> Result<SelectionSet> {
