@@ -155,6 +155,17 @@ impl Error {
         &self.details
     }
 
+    /// A copy with the same entry, arguments and details, and no source:
+    /// what a cache keeps to raise the same error again.
+    pub fn clone_without_source(&self) -> Error {
+        Error {
+            def: self.def,
+            args: self.args.clone(),
+            details: self.details.clone(),
+            source: None,
+        }
+    }
+
     /// The catalog entry.
     pub fn def(&self) -> &'static ErrorDef {
         self.def

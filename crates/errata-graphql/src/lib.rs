@@ -22,5 +22,5 @@ pub mod transport;
 pub mod validation;
 
 pub use limits::Limits;
-pub use pipeline::{Method, Outcome, Pipeline, RequestInfo};
+pub use pipeline::{Method, Outcome, Pipeline, PipelineOptions, RequestInfo};
 pub use transport::{GraphqlRequest, Media, decode_get, decode_post, negotiate};

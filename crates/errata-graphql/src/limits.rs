@@ -8,12 +8,11 @@
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
-};
 use errata_catalog::Error;
 use errata_errors::graphql as errors;
 use serde::Deserialize;
+
+use crate::syntax::ast::{Definition, Document, FragmentDefinition, Selection, SelectionSet};
 
 /// The limits a document must stay within.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -54,54 +53,61 @@ impl Limits {
     }
 
     /// Fails when a parsed document exceeds a structural limit.
-    pub fn check_document(&self, doc: &ExecutableDocument) -> Result<(), Error> {
+    pub fn check_document(&self, doc: &Document) -> Result<(), Error> {
+        let fragments: HashMap<&str, &FragmentDefinition> = doc
+            .definitions
+            .iter()
+            .filter_map(|d| match d {
+                Definition::Fragment(f) => Some((f.name.value.as_str(), f)),
+                _ => None,
+            })
+            .collect();
         let mut measure = Measure {
-            fragments: &doc.fragments,
+            fragments: &fragments,
             memo: HashMap::new(),
         };
         let mut depth = 0;
         let mut cost = 0usize;
         let mut aliases = 0;
         let mut directives = 0;
-        let operations: Vec<_> = match &doc.operations {
-            DocumentOperations::Single(op) => vec![op],
-            DocumentOperations::Multiple(ops) => ops.values().collect(),
-        };
-        for op in operations {
-            let op = &op.node;
-            let shape = measure.selection_set(&op.selection_set.node);
-            depth = depth.max(shape.depth);
-            cost = cost.saturating_add(shape.cost);
-            directives += op.directives.len();
-            directives += op
-                .variable_definitions
-                .iter()
-                .map(|v| v.node.directives.len())
-                .sum::<usize>();
-            let (a, d) = count_set(&op.selection_set.node);
-            aliases += a;
-            directives += d;
+        for definition in &doc.definitions {
+            match definition {
+                Definition::Operation(op) => {
+                    let shape = measure.selection_set(&op.selection_set);
+                    depth = depth.max(shape.depth);
+                    cost = cost.saturating_add(shape.cost);
+                    directives += op.directives.len();
+                    directives += op
+                        .variables
+                        .iter()
+                        .map(|v| v.directives.len())
+                        .sum::<usize>();
+                    let (a, d) = count_set(&op.selection_set);
+                    aliases += a;
+                    directives += d;
+                }
+                Definition::Fragment(f) => {
+                    let (a, d) = count_set(&f.selection_set);
+                    aliases += a;
+                    directives += d + f.directives.len();
+                }
+                Definition::TypeSystem(_) => {}
+            }
         }
-        for fragment in doc.fragments.values() {
-            let (a, d) = count_set(&fragment.node.selection_set.node);
-            aliases += a;
-            directives += d + fragment.node.directives.len();
-        }
-        let exceeded = |max: usize, found: usize| found > max;
-        if exceeded(self.max_depth, depth) {
+        if depth > self.max_depth {
             return Err(
                 errors::depth_limit(self.max_depth, depth).with_detail("limit", self.max_depth)
             );
         }
-        if exceeded(self.max_aliases, aliases) {
+        if aliases > self.max_aliases {
             return Err(errors::alias_limit(self.max_aliases, aliases)
                 .with_detail("limit", self.max_aliases));
         }
-        if exceeded(self.max_directives, directives) {
+        if directives > self.max_directives {
             return Err(errors::directive_limit(self.max_directives, directives)
                 .with_detail("limit", self.max_directives));
         }
-        if exceeded(self.max_cost, cost) {
+        if cost > self.max_cost {
             return Err(errors::cost_limit(self.max_cost, cost).with_detail("limit", self.max_cost));
         }
         Ok(())
@@ -115,7 +121,7 @@ struct Shape {
 }
 
 struct Measure<'a> {
-    fragments: &'a HashMap<async_graphql::Name, async_graphql::Positioned<FragmentDefinition>>,
+    fragments: &'a HashMap<&'a str, &'a FragmentDefinition>,
     /// `None` while a fragment is being measured, to cut cycles.
     memo: HashMap<&'a str, Option<Shape>>,
 }
@@ -124,25 +130,23 @@ impl<'a> Measure<'a> {
     fn selection_set(&mut self, set: &'a SelectionSet) -> Shape {
         let mut shape = Shape::default();
         for item in &set.items {
-            let inner = match &item.node {
+            let inner = match item {
                 Selection::Field(field) => {
-                    let name = field.node.name.node.as_str();
                     // Introspection is exempt, as graphql-armor does by default.
-                    if name.starts_with("__") {
+                    if field.name.value.starts_with("__") {
                         continue;
                     }
-                    let below = self.selection_set(&field.node.selection_set.node);
+                    let below = field
+                        .selection_set
+                        .as_ref()
+                        .map_or(Shape::default(), |s| self.selection_set(s));
                     Shape {
                         depth: below.depth + 1,
                         cost: below.cost.saturating_add(1),
                     }
                 }
-                Selection::InlineFragment(fragment) => {
-                    self.selection_set(&fragment.node.selection_set.node)
-                }
-                Selection::FragmentSpread(spread) => {
-                    self.fragment(spread.node.fragment_name.node.as_str())
-                }
+                Selection::InlineFragment(fragment) => self.selection_set(&fragment.selection_set),
+                Selection::FragmentSpread(spread) => self.fragment(&spread.name.value),
             };
             shape.depth = shape.depth.max(inner.depth);
             shape.cost = shape.cost.saturating_add(inner.cost);
@@ -156,12 +160,12 @@ impl<'a> Measure<'a> {
             Some(None) => return Shape::default(),
             None => {}
         }
-        let Some((key, definition)) = self.fragments.get_key_value(name) else {
+        let Some(definition) = self.fragments.get(name).copied() else {
             return Shape::default();
         };
-        self.memo.insert(key.as_str(), None);
-        let shape = self.selection_set(&definition.node.selection_set.node);
-        self.memo.insert(key.as_str(), Some(shape));
+        self.memo.insert(name, None);
+        let shape = self.selection_set(&definition.selection_set);
+        self.memo.insert(name, Some(shape));
         shape
     }
 }
@@ -172,21 +176,23 @@ fn count_set(set: &SelectionSet) -> (usize, usize) {
     let mut aliases = 0;
     let mut directives = 0;
     for item in &set.items {
-        match &item.node {
+        match item {
             Selection::Field(field) => {
-                aliases += usize::from(field.node.alias.is_some());
-                directives += field.node.directives.len();
-                let (a, d) = count_set(&field.node.selection_set.node);
-                aliases += a;
-                directives += d;
+                aliases += usize::from(field.alias.is_some());
+                directives += field.directives.len();
+                if let Some(s) = &field.selection_set {
+                    let (a, d) = count_set(s);
+                    aliases += a;
+                    directives += d;
+                }
             }
             Selection::InlineFragment(fragment) => {
-                directives += fragment.node.directives.len();
-                let (a, d) = count_set(&fragment.node.selection_set.node);
+                directives += fragment.directives.len();
+                let (a, d) = count_set(&fragment.selection_set);
                 aliases += a;
                 directives += d;
             }
-            Selection::FragmentSpread(spread) => directives += spread.node.directives.len(),
+            Selection::FragmentSpread(spread) => directives += spread.directives.len(),
         }
     }
     (aliases, directives)
@@ -261,7 +267,7 @@ pub fn count_tokens(source: &str, stop_at: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use async_graphql::parser::parse_query;
+    use crate::syntax::parse as parse_query;
     use proptest::prelude::*;
 
     fn check(limits: Limits, query: &str) -> Result<(), &'static str> {

@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{ObjectType, Pos, Schema, ServerError, SubscriptionType, Variables};
 use futures_util::FutureExt;
 use lru::LruCache;
@@ -17,9 +17,12 @@ use errata_catalog::{Class, Error};
 use errata_errors::{graphql as gql, http, system};
 
 use crate::limits::Limits;
+use crate::model::SchemaModel;
 use crate::response::{Body, BodyExtensions, Location, WireError};
 use crate::rules;
+use crate::syntax::{self, ast};
 use crate::transport::{GraphqlRequest, Media};
+use crate::validation::{self, validate};
 
 /// The HTTP method a request came with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,20 +61,54 @@ pub struct Outcome {
     pub operation: Option<OperationType>,
 }
 
-/// A parsed document and its operations, cached by query text.
+/// A parsed and validated document and its operations, cached by query text.
 struct Prepared {
     doc: ExecutableDocument,
-    operations: Vec<(Option<String>, OperationType, Pos)>,
+    operations: Vec<(Option<String>, OperationType)>,
 }
 
-/// Parsed documents by the hash of their text; the text is kept to rule out collisions.
-type DocumentCache = LruCache<u64, (Arc<str>, Arc<Prepared>)>;
+/// What a document's text turns into; request errors are cached too, so a
+/// client repeating an invalid document costs no more than a valid one.
+type Preparation = Result<Arc<Prepared>, Arc<[CachedError]>>;
+
+/// A request error as the cache keeps it.
+struct CachedError {
+    error: Error,
+    locations: Vec<Location>,
+}
+
+/// How the pipeline treats documents.
+#[derive(Debug, Clone, Copy)]
+pub struct PipelineOptions {
+    /// Document limits.
+    pub limits: Limits,
+    /// Parsed documents kept in the cache.
+    pub cache_size: usize,
+    /// Allow introspection.
+    pub introspection: bool,
+    /// Add "Did you mean ...?" to validation messages.
+    pub suggestions: bool,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> PipelineOptions {
+        PipelineOptions {
+            limits: Limits::default(),
+            cache_size: 1024,
+            introspection: true,
+            suggestions: true,
+        }
+    }
+}
+
+/// Prepared documents by the hash of their text; the text is kept to rule out collisions.
+type DocumentCache = LruCache<u64, (Arc<str>, Preparation)>;
 
 /// The error pipeline around an async-graphql schema.
 pub struct Pipeline<Q, M, S> {
     schema: Schema<Q, M, S>,
-    limits: Limits,
-    introspection: bool,
+    model: SchemaModel,
+    options: PipelineOptions,
     documents: Mutex<DocumentCache>,
     hasher: std::hash::RandomState,
 }
@@ -79,7 +116,7 @@ pub struct Pipeline<Q, M, S> {
 impl<Q, M, S> std::fmt::Debug for Pipeline<Q, M, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("limits", &self.limits)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -99,10 +136,25 @@ impl From<Error> for RequestError {
     }
 }
 
+/// One uncached-stage failure as the cache's error list.
+fn single(error: Error) -> Box<[CachedError]> {
+    Box::new([CachedError {
+        error,
+        locations: Vec::new(),
+    }])
+}
+
 fn location(pos: Pos) -> Location {
     Location {
         line: pos.line,
         column: pos.column,
+    }
+}
+
+fn syntax_location(pos: syntax::Pos) -> Location {
+    Location {
+        line: pos.line as usize,
+        column: pos.column as usize,
     }
 }
 
@@ -112,20 +164,14 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    /// Wraps `schema`, caching up to `cache_size` parsed documents.
-    /// Without `introspection`, documents that ask for `__schema` or
-    /// `__type` are refused.
-    pub fn new(
-        schema: Schema<Q, M, S>,
-        limits: Limits,
-        cache_size: usize,
-        introspection: bool,
-    ) -> Self {
-        let capacity = NonZeroUsize::new(cache_size.max(1)).expect("at least one");
+    /// Wraps `schema`. Its SDL is read once into the model validation uses.
+    pub fn new(schema: Schema<Q, M, S>, options: PipelineOptions) -> Self {
+        let capacity = NonZeroUsize::new(options.cache_size.max(1)).expect("at least one");
+        let model = SchemaModel::from_sdl(&schema.sdl()).expect("async-graphql prints valid SDL");
         Pipeline {
             schema,
-            limits,
-            introspection,
+            model,
+            options,
             documents: Mutex::new(LruCache::new(capacity)),
             hasher: std::hash::RandomState::new(),
         }
@@ -146,7 +192,16 @@ where
     ) -> Outcome {
         let prepared = match self.prepare(&request.query) {
             Ok(prepared) => prepared,
-            Err(e) => return self.request_failure(e, info, None),
+            Err(errors) => {
+                let errors = errors
+                    .iter()
+                    .map(|e| RequestError {
+                        error: e.error.clone_without_source(),
+                        locations: e.locations.clone(),
+                    })
+                    .collect();
+                return self.request_failures(errors, info, None);
+            }
         };
         let operation = match resolve_operation(&prepared, request.operation_name.as_deref()) {
             Ok(op) => op,
@@ -201,36 +256,79 @@ where
         self.execution_result(response, info, operation)
     }
 
-    fn prepare(&self, query: &str) -> Result<Arc<Prepared>, RequestError> {
+    fn prepare(&self, query: &str) -> Preparation {
         let key = self.hasher.hash_one(query);
         if let Ok(mut cache) = self.documents.lock()
             && let Some((text, prepared)) = cache.get(&key)
             && &**text == query
         {
-            return Ok(Arc::clone(prepared));
+            return prepared.clone();
         }
-        self.limits.check_tokens(query)?;
-        let doc = async_graphql::parser::parse_query(query).map_err(parse_failure)?;
-        self.limits.check_document(&doc)?;
-        if !self.introspection {
-            refuse_introspection(&doc)?;
-        }
-        let operations = match &doc.operations {
-            DocumentOperations::Single(op) => vec![(None, op.node.ty, op.pos)],
-            DocumentOperations::Multiple(ops) => {
-                let mut ops: Vec<_> = ops
-                    .iter()
-                    .map(|(n, op)| (Some(n.to_string()), op.node.ty, op.pos))
-                    .collect();
-                ops.sort_by_key(|(_, _, pos)| (pos.line, pos.column));
-                ops
-            }
-        };
-        let prepared = Arc::new(Prepared { doc, operations });
+        let prepared: Preparation = self
+            .prepare_uncached(query)
+            .map(Arc::new)
+            .map_err(Arc::from);
         if let Ok(mut cache) = self.documents.lock() {
-            cache.put(key, (Arc::from(query), Arc::clone(&prepared)));
+            cache.put(key, (Arc::from(query), prepared.clone()));
         }
-        Ok(prepared)
+        prepared
+    }
+
+    /// Tokens, parse, limits, validation: each stage refuses the document
+    /// with its catalogued errors before the next one runs.
+    fn prepare_uncached(&self, query: &str) -> Result<Prepared, Box<[CachedError]>> {
+        self.options.limits.check_tokens(query).map_err(single)?;
+        let doc = syntax::parse(query).map_err(|e| {
+            Box::new([CachedError {
+                error: gql::parse_failed(e.message),
+                locations: vec![syntax_location(e.pos)],
+            }]) as Box<[CachedError]>
+        })?;
+        self.options.limits.check_document(&doc).map_err(single)?;
+        let options = validation::Options {
+            suggestions: self.options.suggestions,
+            introspection: self.options.introspection,
+            ..validation::Options::default()
+        };
+        let errors = validate(&self.model, &doc, options);
+        if !errors.is_empty() {
+            return Err(errors
+                .into_iter()
+                .map(|e| CachedError {
+                    error: e.rule.annotate(gql::validation_failed(e.message)),
+                    locations: e.locations.into_iter().map(syntax_location).collect(),
+                })
+                .collect());
+        }
+        let operations = doc
+            .definitions
+            .iter()
+            .filter_map(|d| match d {
+                ast::Definition::Operation(op) => Some((
+                    op.name.as_ref().map(|n| n.value.clone()),
+                    match op.kind {
+                        ast::OperationKind::Query => OperationType::Query,
+                        ast::OperationKind::Mutation => OperationType::Mutation,
+                        ast::OperationKind::Subscription => OperationType::Subscription,
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        // async-graphql executes from its own tree. Its parser accepting less
+        // than graphql-js's would be a bug of ours to hear about, not the client's.
+        let executable = async_graphql::parser::parse_query(query).map_err(|e| {
+            tracing::error!(error = %e, "async-graphql rejected a document errata's parser accepted");
+            let failure = parse_failure(e);
+            Box::new([CachedError {
+                error: failure.error,
+                locations: failure.locations,
+            }]) as Box<[CachedError]>
+        })?;
+        Ok(Prepared {
+            doc: executable,
+            operations,
+        })
     }
 
     fn execution_result(
@@ -300,14 +398,28 @@ where
         info: RequestInfo<'_>,
         op: Option<OperationType>,
     ) -> Outcome {
-        let class = e.error.class();
+        self.request_failures(vec![e], info, op)
+    }
+
+    fn request_failures(
+        &self,
+        errors: Vec<RequestError>,
+        info: RequestInfo<'_>,
+        op: Option<OperationType>,
+    ) -> Outcome {
+        let class = errors
+            .first()
+            .map_or(Class::BadRequest, |e| e.error.class());
         let status = match (info.media, class) {
             (_, Class::MethodNotAllowed) => 405,
             (Media::Json, _) => 200,
             (Media::GraphqlResponseJson, class) => class.status(),
         };
-        let wire = self.wire(&e.error, info, e.locations, None);
-        self.finish(None, vec![wire], status, info, op)
+        let wire = errors
+            .into_iter()
+            .map(|e| self.wire(&e.error, info, e.locations, None))
+            .collect();
+        self.finish(None, wire, status, info, op)
     }
 
     fn wire(
@@ -356,42 +468,6 @@ where
     }
 }
 
-/// graphql-js's NoSchemaIntrospectionCustomRule, for production mode.
-fn refuse_introspection(doc: &ExecutableDocument) -> Result<(), RequestError> {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk(set: &SelectionSet) -> Option<(&str, Pos)> {
-        set.items.iter().find_map(|item| match &item.node {
-            Selection::Field(f) => {
-                let name = f.node.name.node.as_str();
-                if name == "__schema" || name == "__type" {
-                    Some((name, f.pos))
-                } else {
-                    walk(&f.node.selection_set.node)
-                }
-            }
-            Selection::InlineFragment(i) => walk(&i.node.selection_set.node),
-            Selection::FragmentSpread(_) => None,
-        })
-    }
-    let operations: Vec<&SelectionSet> = match &doc.operations {
-        DocumentOperations::Single(op) => vec![&op.node.selection_set.node],
-        DocumentOperations::Multiple(ops) => {
-            ops.values().map(|op| &op.node.selection_set.node).collect()
-        }
-    };
-    let fragments = doc.fragments.values().map(|f| &f.node.selection_set.node);
-    match operations.into_iter().chain(fragments).find_map(walk) {
-        None => Ok(()),
-        Some((name, pos)) => Err(RequestError {
-            error: gql::validation_failed(format!(
-                "GraphQL introspection has been disabled, but the requested query contained the field \"{name}\"."
-            ))
-            .with_detail("rule", "NoSchemaIntrospectionCustomRule"),
-            locations: vec![location(pos)],
-        }),
-    }
-}
-
 /// An error async-graphql reports before running any resolver.
 fn is_request_error(e: &ServerError) -> bool {
     e.path.is_empty() && e.source::<Error>().is_none()
@@ -404,10 +480,10 @@ fn resolve_operation(
     match (name, prepared.operations.as_slice()) {
         (Some(name), ops) => ops
             .iter()
-            .find(|(n, _, _)| n.as_deref() == Some(name))
-            .map(|(_, ty, _)| *ty)
+            .find(|(n, _)| n.as_deref() == Some(name))
+            .map(|(_, ty)| *ty)
             .ok_or_else(|| gql::operation_not_found(name).into()),
-        (None, [(_, ty, _)]) => Ok(*ty),
+        (None, [(_, ty)]) => Ok(*ty),
         (None, []) => Err(gql::no_operation().into()),
         (None, _) => Err(gql::operation_name_required().into()),
     }

@@ -107,6 +107,25 @@ const DOCUMENTS: &[&str] = &[
     // MaxIntrospectionDepthRule
     "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }",
     "{ __type(name: \"Page\") { name fields { name } } }",
+    // ValuesOfCorrectTypeRule
+    "{ pages(first: \"10\") { id } }",
+    "{ pages(first: 1.5) { id } }",
+    "{ pages(first: 3000000000) { id } }",
+    "{ pages(first: [1]) { id } }",
+    "{ page(path: 1) { id } }",
+    "{ node(id: 1.5) { id } }",
+    "{ node(id: true) { id } }",
+    "{ page(path: null) { id } }",
+    "{ pages(filter: {path: 1, roles: [ADMN, \"EDITOR\", GUEST]}) { id } }",
+    "{ pages(filter: {pth: \"/\"}) { id } }",
+    "{ pages(filter: \"x\") { id } }",
+    "{ pages(filter: {nested: {nested: {roles: GUEST, authorId: {a: 1}}}}) { id } }",
+    "{ pages(filter: {path: \"a\", path: 1}) { id } }",
+    "mutation { createPage(path: \"/\", title: {t: 1}) { id } }",
+    "{ me { name @skip(if: \"yes\") } }",
+    "query($x: Int = \"one\") { pages(first: $x) { id } }",
+    "{ pages(filter: {roles: ADMIN}) { id } }",
+    "{ pages(filter: {roles: [null]}) { id } }",
     // several rules at once, order matters
     "query A($x: Int) { helo page { titel @skip } ...Nope } query A { me }",
 ];

@@ -19,7 +19,7 @@ use tokio::sync::{Semaphore, oneshot};
 use errata_catalog::Error;
 use errata_catalog::render::{Format, render};
 use errata_errors::{http, system};
-use errata_graphql::{GraphqlRequest, Method, Pipeline, RequestInfo};
+use errata_graphql::{GraphqlRequest, Method, Pipeline, PipelineOptions, RequestInfo};
 
 use crate::config::Config;
 use crate::edge::{RequestMeta, admission, edge, error_response};
@@ -77,9 +77,12 @@ impl AppState {
         Ok(Arc::new(AppState {
             pipeline: Pipeline::new(
                 schema,
-                config.limits,
-                config.document_cache,
-                config.introspection(),
+                PipelineOptions {
+                    limits: config.limits,
+                    cache_size: config.document_cache,
+                    introspection: config.introspection(),
+                    suggestions: config.suggestions(),
+                },
             ),
             limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst),
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),

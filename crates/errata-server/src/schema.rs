@@ -37,6 +37,13 @@ pub fn build(facts: ServerFacts, introspection: bool, suggestions: bool) -> Erra
     builder.finish()
 }
 
+/// The schema's SDL, as validation and clients see it.
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
 /// The root of queries.
 #[derive(Debug, Default)]
 pub struct Query;

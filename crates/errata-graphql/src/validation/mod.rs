@@ -6,7 +6,7 @@
 //! come out in the same order as graphql-js's.
 //!
 //! Rules not yet ported here (OverlappingFieldsCanBeMerged,
-//! ValuesOfCorrectType, VariablesInAllowedPosition, SingleFieldSubscriptions)
+//! VariablesInAllowedPosition, SingleFieldSubscriptions)
 //! are still enforced by async-graphql's own validation, which runs at
 //! execution; their messages are async-graphql's.
 
@@ -18,6 +18,7 @@ use crate::model::{FieldDef, InputValue, Kind, NamedType, SchemaModel, TypeRef, 
 use crate::rules::{self, Rule};
 use crate::syntax::Pos;
 use crate::syntax::ast::*;
+use crate::syntax::printer::print_value;
 use suggest::{did_you_mean, natural_compare, suggestion_list};
 
 /// One validation error.
@@ -38,6 +39,9 @@ pub struct Options {
     pub suggestions: bool,
     /// Stop after this many errors, as graphql-js does (100).
     pub max_errors: usize,
+    /// Allow introspection; without it, graphql-js's
+    /// NoSchemaIntrospectionCustomRule refuses introspection fields.
+    pub introspection: bool,
 }
 
 impl Default for Options {
@@ -45,6 +49,7 @@ impl Default for Options {
         Options {
             suggestions: true,
             max_errors: 100,
+            introspection: true,
         }
     }
 }
@@ -420,6 +425,20 @@ impl<'a> Cx<'a> {
         }
         self.unique_directives(&field.directives);
         self.unique_arguments(&field.arguments);
+        // NoSchemaIntrospectionCustomRule, a custom rule, so it runs after the specified ones.
+        if !self.options.introspection
+            && let Some(ty) = &ty
+            && ty.named().starts_with("__")
+        {
+            self.report(
+                rules::NO_SCHEMA_INTROSPECTION,
+                format!(
+                    "GraphQL introspection has been disabled, but the requested query contained the field \"{}\".",
+                    field.name.value
+                ),
+                vec![field.pos],
+            );
+        }
 
         for arg in &field.arguments {
             self.field_argument(arg, parent, def.as_ref());
@@ -485,29 +504,92 @@ impl<'a> Cx<'a> {
     }
 
     fn value(&mut self, value: &'a Value) {
+        self.value_checked(value, true);
+    }
+
+    /// Walks a value. `checked` is false below a list or object that
+    /// ValuesOfCorrectTypeRule already refused whole, as graphql-js stops
+    /// that rule there while the others go on.
+    fn value_checked(&mut self, value: &'a Value, checked: bool) {
+        let input = self.input_types.last().cloned().flatten();
         match &value.kind {
             ValueKind::List(items) => {
-                let list = self.input_types.last().cloned().flatten();
-                let item = list.as_ref().map(|t| match t.nullable() {
+                let item = input.as_ref().map(|t| match t.nullable() {
                     TypeRef::List(inner) => (**inner).clone(),
                     other => other.clone(),
                 });
+                let mut checked = checked;
+                if checked
+                    && !matches!(
+                        input.as_ref().map(TypeRef::nullable),
+                        Some(TypeRef::List(_))
+                    )
+                {
+                    self.valid_value_node(value, item.as_ref());
+                    checked = false;
+                }
                 self.input_types.push(item);
                 for v in items {
-                    self.value(v);
+                    self.value_checked(v, checked);
                 }
                 self.input_types.pop();
             }
             ValueKind::Object(fields) => {
-                // UniqueInputFieldNamesRule
+                let object = input
+                    .as_ref()
+                    .and_then(|t| self.named(t))
+                    .filter(|t| t.kind == Kind::InputObject);
+                let mut checked = checked;
+                if checked {
+                    match object {
+                        None => {
+                            self.valid_value_node(value, input.as_ref());
+                            checked = false;
+                        }
+                        Some(object) => {
+                            for def in &object.input_fields {
+                                if def.is_required()
+                                    && !fields.iter().any(|f| f.name.value == def.name)
+                                {
+                                    self.report(
+                                        rules::VALUES_OF_CORRECT_TYPE,
+                                        format!(
+                                            "Field \"{}.{}\" of required type \"{}\" was not provided.",
+                                            object.name, def.name, def.ty
+                                        ),
+                                        vec![value.pos],
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
                 let mut seen: HashMap<&str, Pos> = HashMap::new();
-                let object = self
-                    .input_types
-                    .last()
-                    .cloned()
-                    .flatten()
-                    .and_then(|t| self.named(&t));
                 for f in fields {
+                    let field_ty = object
+                        .and_then(|o| o.input_fields.iter().find(|x| x.name == f.name.value))
+                        .map(|x| x.ty.clone())
+                        .filter(|t| self.named(t).is_some_and(NamedType::is_input));
+                    if checked
+                        && field_ty.is_none()
+                        && let Some(object) = object
+                    {
+                        let suggestions = self.suggest(
+                            &f.name.value,
+                            object.input_fields.iter().map(|x| x.name.as_str()),
+                        );
+                        self.report(
+                            rules::VALUES_OF_CORRECT_TYPE,
+                            format!(
+                                "Field \"{}\" is not defined by type \"{}\".{}",
+                                f.name.value,
+                                object.name,
+                                did_you_mean(None, &suggestions)
+                            ),
+                            vec![f.pos],
+                        );
+                    }
+                    // UniqueInputFieldNamesRule
                     if let Some(first) = seen.get(f.name.value.as_str()) {
                         let first = *first;
                         self.report(
@@ -521,16 +603,96 @@ impl<'a> Cx<'a> {
                     } else {
                         seen.insert(&f.name.value, f.name.pos);
                     }
-                    let field_ty = object
-                        .filter(|o| o.kind == Kind::InputObject)
-                        .and_then(|o| o.input_fields.iter().find(|x| x.name == f.name.value))
-                        .map(|x| x.ty.clone());
                     self.input_types.push(field_ty);
-                    self.value(&f.value);
+                    self.value_checked(&f.value, checked);
                     self.input_types.pop();
                 }
             }
-            _ => {}
+            ValueKind::Null => {
+                if checked && let Some(ty) = input.as_ref().filter(|t| t.is_non_null()) {
+                    self.report(
+                        rules::VALUES_OF_CORRECT_TYPE,
+                        format!("Expected value of type \"{ty}\", found null."),
+                        vec![value.pos],
+                    );
+                }
+            }
+            ValueKind::Variable(_) => {}
+            _ => {
+                if checked {
+                    self.valid_value_node(value, input.as_ref());
+                }
+            }
+        }
+    }
+
+    /// graphql-js's `isValidValueNode`: a literal against a leaf type.
+    fn valid_value_node(&mut self, node: &Value, location_type: Option<&TypeRef>) {
+        let Some(location_type) = location_type else {
+            return;
+        };
+        let Some(named) = self.named(location_type) else {
+            return;
+        };
+        let printed = print_value(node);
+        let rule = rules::VALUES_OF_CORRECT_TYPE;
+        if !named.is_leaf() {
+            self.report(
+                rule,
+                format!("Expected value of type \"{location_type}\", found {printed}."),
+                vec![node.pos],
+            );
+            return;
+        }
+        let message = if named.kind == Kind::Enum {
+            let suggest = |cx: &Self, text: &str| {
+                let values = cx.suggest(text, named.values.iter().map(String::as_str));
+                did_you_mean(Some("the enum value"), &values)
+            };
+            match &node.kind {
+                ValueKind::Enum(v) if named.values.contains(v) => None,
+                ValueKind::Enum(_) => Some(format!(
+                    "Value \"{printed}\" does not exist in \"{}\" enum.{}",
+                    named.name,
+                    suggest(self, &printed)
+                )),
+                _ => Some(format!(
+                    "Enum \"{}\" cannot represent non-enum value: {printed}.{}",
+                    named.name,
+                    suggest(self, &printed)
+                )),
+            }
+        } else {
+            match (named.name.as_str(), &node.kind) {
+                ("Int", ValueKind::Int(text)) => {
+                    let in_range = text.parse::<i64>().is_ok_and(|n| i32::try_from(n).is_ok());
+                    (!in_range).then(|| {
+                        format!("Int cannot represent non 32-bit signed integer value: {text}")
+                    })
+                }
+                ("Int", _) => Some(format!("Int cannot represent non-integer value: {printed}")),
+                ("Float", ValueKind::Int(_) | ValueKind::Float(_)) => None,
+                ("Float", _) => Some(format!(
+                    "Float cannot represent non numeric value: {printed}"
+                )),
+                ("String", ValueKind::String { .. }) => None,
+                ("String", _) => Some(format!(
+                    "String cannot represent a non string value: {printed}"
+                )),
+                ("Boolean", ValueKind::Boolean(_)) => None,
+                ("Boolean", _) => Some(format!(
+                    "Boolean cannot represent a non boolean value: {printed}"
+                )),
+                ("ID", ValueKind::String { .. } | ValueKind::Int(_)) => None,
+                ("ID", _) => Some(format!(
+                    "ID cannot represent a non-string and non-integer value: {printed}"
+                )),
+                // Custom scalars accept any literal, as graphql-js's buildSchema makes them.
+                _ => None,
+            }
+        };
+        if let Some(message) = message {
+            self.report(rule, message, vec![node.pos]);
         }
     }
 
