@@ -12,6 +12,7 @@
 //! nothing of wikis, users or storage, and nothing of the HTTP server: it
 //! takes header values and bytes, and returns a status and bytes.
 
+pub mod bubble;
 pub mod limits;
 pub mod model;
 pub mod pipeline;

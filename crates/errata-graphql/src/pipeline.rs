@@ -64,6 +64,7 @@ pub struct Outcome {
 /// A parsed and validated document and its operations, cached by query text.
 struct Prepared {
     doc: ExecutableDocument,
+    ast: ast::Document,
     operations: Vec<(Option<String>, OperationType)>,
 }
 
@@ -223,6 +224,7 @@ where
             return self.request_failure(error.into(), info, Some(operation));
         }
 
+        let operation_name = request.operation_name.clone();
         let mut gql_request = async_graphql::Request::new(request.query)
             .variables(Variables::from_json(Value::Object(request.variables)));
         if let Some(name) = request.operation_name {
@@ -253,7 +255,7 @@ where
                 );
             }
         };
-        self.execution_result(response, info, operation)
+        self.execution_result(response, info, operation, &prepared, operation_name.as_deref())
     }
 
     fn prepare(&self, query: &str) -> Preparation {
@@ -327,15 +329,18 @@ where
         })?;
         Ok(Prepared {
             doc: executable,
+            ast: doc,
             operations,
         })
     }
 
     fn execution_result(
         &self,
-        response: async_graphql::Response,
+        mut response: async_graphql::Response,
         info: RequestInfo<'_>,
         op: OperationType,
+        prepared: &Prepared,
+        operation_name: Option<&str>,
     ) -> Outcome {
         let executed = !response.errors.iter().all(is_request_error)
             || !matches!(response.data, async_graphql::Value::Null);
@@ -365,6 +370,17 @@ where
                 Media::GraphqlResponseJson => 400,
             };
             return self.finish(None, errors, status, info, Some(op));
+        }
+        let paths: Vec<&[async_graphql::PathSegment]> = response.errors.iter().map(|e| e.path.as_slice()).collect();
+        let operation = prepared.ast.definitions.iter().find_map(|d| match d {
+            ast::Definition::Operation(o) if operation_name.is_none() || o.name.as_ref().map(|n| n.value.as_str()) == operation_name => Some(o),
+            _ => None,
+        });
+        if let Some(operation) = operation
+            && !paths.is_empty()
+            && !crate::bubble::propagate(&self.model, &prepared.ast, operation, &mut response.data, &paths)
+        {
+            response.data = async_graphql::Value::Null;
         }
         let errors = response
             .errors

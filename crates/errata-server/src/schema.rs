@@ -116,12 +116,13 @@ impl CatalogQuery {
         })
     }
 
-    /// One error, by id (`pages.not_found`), slug (`PageNotFound`) or code (`6003`).
-    async fn error(&self, key: String) -> Result<CatalogError> {
-        errata_errors::CATALOG
-            .lookup(&key)
-            .map(CatalogError)
-            .ok_or_else(|| system::catalog_entry_not_found(key).into())
+    /// One error, by id (`pages.not_found`), slug (`PageNotFound`) or code
+    /// (`6003`). An unknown key is a NOT_FOUND error, and the field is null.
+    async fn error(&self, key: String) -> Result<Option<CatalogError>> {
+        match errata_errors::CATALOG.lookup(&key) {
+            Some(def) => Ok(Some(CatalogError(def))),
+            None => Err(system::catalog_entry_not_found(key).into()),
+        }
     }
 }
 

@@ -138,7 +138,7 @@ async fn resolver_errors_keep_partial_data_with_a_path() {
         .query("{ catalog { name error(key: \"nope\") { id } } }")
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["data"]["catalog"]["name"], "errata");
+    assert_eq!(r.body["data"], json!({"catalog": {"name": "errata", "error": null}}));
     assert_eq!(r.body["errors"][0]["path"], json!(["catalog", "error"]));
     assert_eq!(r.extensions()["code"], "NOT_FOUND");
     assert_eq!(r.extensions()["slug"], "CatalogEntryNotFound");
@@ -146,6 +146,18 @@ async fn resolver_errors_keep_partial_data_with_a_path() {
         r.body["errors"][0]["message"],
         "No catalog entry matches \"nope\"."
     );
+}
+
+#[tokio::test]
+async fn a_non_null_field_error_bubbles_to_its_nullable_parent() {
+    let s = TestServer::default().await;
+    // catalog and errors are non-null, so the error nulls the whole data.
+    let r = s.query("{ catalog { errors(first: 1000) { totalCount } } system { info { version } } }").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["data"], serde_json::Value::Null);
+    assert_eq!(r.body["errors"][0]["path"], json!(["catalog", "errors"]));
+    assert_eq!(r.extensions()["slug"], "ArgumentOutOfRange");
+    assert_eq!(r.body["errors"][0]["message"], "Argument \"first\" must be between 1 and 100.");
 }
 
 #[tokio::test]
