@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use async_graphql::{PathSegment, Value};
 
 use crate::model::{SchemaModel, TypeRef};
-use crate::syntax::ast::{Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet};
+use crate::syntax::ast::{
+    Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
+};
 
 /// Nulls the nearest nullable position above each failed path. Returns
 /// `false` when the failure reached the root, so `data` must be null.
@@ -45,7 +47,9 @@ pub fn propagate(
         for segment in path.iter() {
             match segment {
                 PathSegment::Field(key) => {
-                    let found = parent.as_deref().and_then(|p| find_field(model, &fragments, &selections, p, key));
+                    let found = parent
+                        .as_deref()
+                        .and_then(|p| find_field(model, &fragments, &selections, p, key));
                     match found {
                         Some((ty, sets)) => {
                             parent = Some(ty.named().to_owned());
@@ -92,14 +96,18 @@ fn find_field<'a>(
 ) -> Option<(TypeRef, Vec<&'a SelectionSet>)> {
     let mut found: Option<TypeRef> = None;
     let mut below = Vec::new();
-    let mut stack: Vec<(&SelectionSet, String)> = sets.iter().map(|s| (*s, parent.to_owned())).collect();
+    let mut stack: Vec<(&SelectionSet, String)> =
+        sets.iter().map(|s| (*s, parent.to_owned())).collect();
     let mut seen_fragments = Vec::new();
     while let Some((set, context)) = stack.pop() {
         for item in &set.items {
             match item {
                 Selection::Field(f) if f.response_key() == key => {
                     if found.is_none() {
-                        let ty = model.get(&context).and_then(|t| model.field(t, &f.name.value)).map(|m| crate::model::meta_field(m).ty);
+                        let ty = model
+                            .get(&context)
+                            .and_then(|t| model.field(t, &f.name.value))
+                            .map(|m| crate::model::meta_field(m).ty);
                         found = ty;
                     }
                     if let Some(s) = &f.selection_set {
@@ -108,7 +116,10 @@ fn find_field<'a>(
                 }
                 Selection::Field(_) => {}
                 Selection::InlineFragment(i) => {
-                    let context = i.type_condition.as_ref().map_or(context.clone(), |c| c.value.clone());
+                    let context = i
+                        .type_condition
+                        .as_ref()
+                        .map_or(context.clone(), |c| c.value.clone());
                     stack.push((&i.selection_set, context));
                 }
                 Selection::FragmentSpread(s) => {
@@ -164,10 +175,16 @@ mod tests {
 
     const SDL: &str = "type Query { a: A! b: B list: [L!] } type A { x: Int! y: Int } type B { x: Int! } type L { v: Int! }";
 
-    fn run(query: &str, data: serde_json::Value, path: Vec<PathSegment>) -> Option<serde_json::Value> {
+    fn run(
+        query: &str,
+        data: serde_json::Value,
+        path: Vec<PathSegment>,
+    ) -> Option<serde_json::Value> {
         let model = SchemaModel::from_sdl(SDL).unwrap();
         let doc = parse(query).unwrap();
-        let Definition::Operation(op) = &doc.definitions[0] else { panic!() };
+        let Definition::Operation(op) = &doc.definitions[0] else {
+            panic!()
+        };
         let mut value = Value::from_json(data).unwrap();
         propagate(&model, &doc, op, &mut value, &[&path]).then(|| value.into_json().unwrap())
     }
@@ -178,19 +195,31 @@ mod tests {
 
     #[test]
     fn a_failed_non_null_field_nulls_its_nullable_parent() {
-        let out = run("{ b { x } a { y } }", serde_json::json!({"b": {"x": null}, "a": {"y": 1}}), vec![field("b"), field("x")]);
+        let out = run(
+            "{ b { x } a { y } }",
+            serde_json::json!({"b": {"x": null}, "a": {"y": 1}}),
+            vec![field("b"), field("x")],
+        );
         assert_eq!(out, Some(serde_json::json!({"b": null, "a": {"y": 1}})));
     }
 
     #[test]
     fn a_failure_under_only_non_null_positions_nulls_data() {
-        let out = run("{ a { x } b { x } }", serde_json::json!({"a": {"x": null}, "b": null}), vec![field("a"), field("x")]);
+        let out = run(
+            "{ a { x } b { x } }",
+            serde_json::json!({"a": {"x": null}, "b": null}),
+            vec![field("a"), field("x")],
+        );
         assert_eq!(out, None);
     }
 
     #[test]
     fn a_nullable_field_just_becomes_null() {
-        let out = run("{ a { y } }", serde_json::json!({"a": {}}), vec![field("a"), field("y")]);
+        let out = run(
+            "{ a { y } }",
+            serde_json::json!({"a": {}}),
+            vec![field("a"), field("y")],
+        );
         assert_eq!(out, Some(serde_json::json!({"a": {"y": null}})));
     }
 

@@ -224,6 +224,26 @@ where
             return self.request_failure(error.into(), info, Some(operation));
         }
 
+        // Variable coercion, before execution: a failure is a request error.
+        let ast_operation = find_operation(&prepared.ast, request.operation_name.as_deref());
+        if let Some(op_ast) = ast_operation {
+            let problems = crate::coerce::coerce_variables(
+                &self.model,
+                op_ast,
+                &request.variables,
+                self.options.suggestions,
+            );
+            if !problems.is_empty() {
+                let errors = problems
+                    .into_iter()
+                    .map(|p| RequestError {
+                        error: gql::variable_invalid(p.message),
+                        locations: vec![syntax_location(p.pos)],
+                    })
+                    .collect();
+                return self.request_failures(errors, info, Some(operation));
+            }
+        }
         let operation_name = request.operation_name.clone();
         let mut gql_request = async_graphql::Request::new(request.query)
             .variables(Variables::from_json(Value::Object(request.variables)));
@@ -255,7 +275,13 @@ where
                 );
             }
         };
-        self.execution_result(response, info, operation, &prepared, operation_name.as_deref())
+        self.execution_result(
+            response,
+            info,
+            operation,
+            &prepared,
+            operation_name.as_deref(),
+        )
     }
 
     fn prepare(&self, query: &str) -> Preparation {
@@ -371,14 +397,18 @@ where
             };
             return self.finish(None, errors, status, info, Some(op));
         }
-        let paths: Vec<&[async_graphql::PathSegment]> = response.errors.iter().map(|e| e.path.as_slice()).collect();
-        let operation = prepared.ast.definitions.iter().find_map(|d| match d {
-            ast::Definition::Operation(o) if operation_name.is_none() || o.name.as_ref().map(|n| n.value.as_str()) == operation_name => Some(o),
-            _ => None,
-        });
+        let paths: Vec<&[async_graphql::PathSegment]> =
+            response.errors.iter().map(|e| e.path.as_slice()).collect();
+        let operation = find_operation(&prepared.ast, operation_name);
         if let Some(operation) = operation
             && !paths.is_empty()
-            && !crate::bubble::propagate(&self.model, &prepared.ast, operation, &mut response.data, &paths)
+            && !crate::bubble::propagate(
+                &self.model,
+                &prepared.ast,
+                operation,
+                &mut response.data,
+                &paths,
+            )
         {
             response.data = async_graphql::Value::Null;
         }
@@ -482,6 +512,21 @@ where
             operation,
         }
     }
+}
+
+/// The operation a request runs: the named one, or the only one.
+fn find_operation<'d>(
+    doc: &'d ast::Document,
+    name: Option<&str>,
+) -> Option<&'d ast::OperationDefinition> {
+    doc.definitions.iter().find_map(|d| match d {
+        ast::Definition::Operation(o)
+            if name.is_none() || o.name.as_ref().map(|n| n.value.as_str()) == name =>
+        {
+            Some(o)
+        }
+        _ => None,
+    })
 }
 
 /// An error async-graphql reports before running any resolver.

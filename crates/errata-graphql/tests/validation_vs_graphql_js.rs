@@ -189,3 +189,97 @@ fn without_suggestions_messages_give_no_hints() {
         "{errors:?}"
     );
 }
+
+const COERCION: &[(&str, &str)] = &[
+    (
+        "query($n: Int) { pages(first: $n) { id } }",
+        r#"{"n": "many"}"#,
+    ),
+    (
+        "query($n: Int) { pages(first: $n) { id } }",
+        r#"{"n": 1.5}"#,
+    ),
+    (
+        "query($n: Int) { pages(first: $n) { id } }",
+        r#"{"n": 3000000000}"#,
+    ),
+    (
+        "query($n: Int) { pages(first: $n) { id } }",
+        r#"{"n": 2.0}"#,
+    ),
+    ("query($p: String!) { page(path: $p) { id } }", r#"{}"#),
+    (
+        "query($p: String!) { page(path: $p) { id } }",
+        r#"{"p": null}"#,
+    ),
+    (
+        "query($p: String!) { page(path: $p) { id } }",
+        r#"{"p": {"a": [1, {"b": {"c": 1}}]}}"#,
+    ),
+    (
+        "query($f: PageFilter) { pages(filter: $f) { id } }",
+        r#"{"f": {"pth": "/", "roles": ["ADMN", "EDITOR", 3]}}"#,
+    ),
+    (
+        "query($f: PageFilter) { pages(filter: $f) { id } }",
+        r#"{"f": [1]}"#,
+    ),
+    (
+        "query($f: PageFilter) { pages(filter: $f) { id } }",
+        r#"{"f": {"nested": {"roles": [null], "authorId": true}}}"#,
+    ),
+    ("query($id: ID!) { node(id: $id) { id } }", r#"{"id": 1.5}"#),
+    ("query($id: ID!) { node(id: $id) { id } }", r#"{"id": 7}"#),
+    (
+        "query($b: Boolean!) { me { name @skip(if: $b) } }",
+        r#"{"b": "true"}"#,
+    ),
+    (
+        "query($r: [Role!]) { pages(filter: {roles: $r}) { id } }",
+        r#"{"r": "ADMIN"}"#,
+    ),
+    (
+        "query($r: [Role!]) { pages(filter: {roles: $r}) { id } }",
+        r#"{"r": [1,2,3,4,5,6,7,8,9,10,11,12]}"#,
+    ),
+];
+
+#[test]
+fn variable_coercion_errors_match_graphql_js() {
+    use errata_graphql::coerce::coerce_variables;
+    use errata_graphql::syntax::ast::Definition;
+    let model = SchemaModel::from_sdl(SDL).unwrap();
+    let cases: Vec<Case> = COERCION
+        .iter()
+        .map(|(q, v)| Case {
+            query: (*q).to_owned(),
+            variables: Some(serde_json::from_str(v).unwrap()),
+        })
+        .collect();
+    let answers = ask(SDL, &cases);
+    let mut mismatches = Vec::new();
+    for ((query, vars), theirs) in COERCION.iter().zip(&answers) {
+        let doc = parse(query).unwrap();
+        let Definition::Operation(op) = &doc.definitions[0] else {
+            panic!("{query}")
+        };
+        let inputs: serde_json::Map<String, Value> = serde_json::from_str(vars).unwrap();
+        let ours: Vec<Value> = coerce_variables(&model, op, &inputs, true)
+            .iter()
+            .map(|e| json!({"message": e.message, "locations": [{"line": e.pos.line, "column": e.pos.column}]}))
+            .collect();
+        if theirs["coercion"] != json!(ours) {
+            mismatches.push(format!(
+                "{query} {vars}\n  graphql-js: {}\n  errata:     {}",
+                theirs["coercion"],
+                json!(ours)
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}

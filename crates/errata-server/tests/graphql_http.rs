@@ -129,6 +129,14 @@ async fn variable_coercion_failures_are_bad_user_input() {
     assert_eq!(r.status, 400);
     assert!(!r.has_data());
     assert_eq!(r.extensions()["code"], "BAD_USER_INPUT", "{}", r.body);
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "Variable \"$n\" got invalid value \"many\"; Int cannot represent non-integer value: \"many\""
+    );
+    assert_eq!(
+        r.body["errors"][0]["locations"],
+        json!([{"line": 1, "column": 7}])
+    );
 }
 
 #[tokio::test]
@@ -138,7 +146,10 @@ async fn resolver_errors_keep_partial_data_with_a_path() {
         .query("{ catalog { name error(key: \"nope\") { id } } }")
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["data"], json!({"catalog": {"name": "errata", "error": null}}));
+    assert_eq!(
+        r.body["data"],
+        json!({"catalog": {"name": "errata", "error": null}})
+    );
     assert_eq!(r.body["errors"][0]["path"], json!(["catalog", "error"]));
     assert_eq!(r.extensions()["code"], "NOT_FOUND");
     assert_eq!(r.extensions()["slug"], "CatalogEntryNotFound");
@@ -152,12 +163,17 @@ async fn resolver_errors_keep_partial_data_with_a_path() {
 async fn a_non_null_field_error_bubbles_to_its_nullable_parent() {
     let s = TestServer::default().await;
     // catalog and errors are non-null, so the error nulls the whole data.
-    let r = s.query("{ catalog { errors(first: 1000) { totalCount } } system { info { version } } }").await;
+    let r = s
+        .query("{ catalog { errors(first: 1000) { totalCount } } system { info { version } } }")
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["data"], serde_json::Value::Null);
     assert_eq!(r.body["errors"][0]["path"], json!(["catalog", "errors"]));
     assert_eq!(r.extensions()["slug"], "ArgumentOutOfRange");
-    assert_eq!(r.body["errors"][0]["message"], "Argument \"first\" must be between 1 and 100.");
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "Argument \"first\" must be between 1 and 100."
+    );
 }
 
 #[tokio::test]
