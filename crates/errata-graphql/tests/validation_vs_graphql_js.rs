@@ -126,6 +126,16 @@ const DOCUMENTS: &[&str] = &[
     "query($x: Int = \"one\") { pages(first: $x) { id } }",
     "{ pages(filter: {roles: ADMIN}) { id } }",
     "{ pages(filter: {roles: [null]}) { id } }",
+    // VariablesInAllowedPositionRule
+    "query($p: String) { page(path: $p) { id } }",
+    "query($p: String = \"/\") { page(path: $p) { id } }",
+    "query($n: String) { pages(first: $n) { id } }",
+    "query($n: Int) { pages(first: $n) { id } }",
+    "query($r: Role) { pages(filter: {roles: [$r]}) { id } }",
+    "query($r: [Role]) { pages(filter: {roles: $r}) { id } }",
+    "query($b: Boolean) { me { name @skip(if: $b) } }",
+    "query($f: PageFilter) { me { ...F } } fragment F on User { pages(filter: {nested: $f}) { id } }",
+    "query($i: Int) { page(path: \"/\") { children(first: $i) { id } } }",
     // several rules at once, order matters
     "query A($x: Int) { helo page { titel @skip } ...Nope } query A { me }",
 ];

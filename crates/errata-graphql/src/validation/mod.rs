@@ -6,7 +6,7 @@
 //! come out in the same order as graphql-js's.
 //!
 //! Rules not yet ported here (OverlappingFieldsCanBeMerged,
-//! VariablesInAllowedPosition, SingleFieldSubscriptions)
+//! SingleFieldSubscriptions)
 //! are still enforced by async-graphql's own validation, which runs at
 //! execution; their messages are async-graphql's.
 
@@ -256,7 +256,7 @@ impl<'a> Cx<'a> {
         self.selection_set(&op.selection_set);
         // leave: NoUndefinedVariablesRule, NoUnusedVariablesRule
         let usages = self.recursive_variable_usages(op);
-        for (name, pos) in &usages {
+        for Usage { name, pos, .. } in &usages {
             if !self.defined_variables.contains(name.as_str()) {
                 let message = match &op.name {
                     Some(op_name) => format!(
@@ -268,7 +268,7 @@ impl<'a> Cx<'a> {
                 self.report(rules::NO_UNDEFINED_VARIABLES, message, vec![*pos, op.pos]);
             }
         }
-        let used: HashSet<&str> = usages.iter().map(|(n, _)| n.as_str()).collect();
+        let used: HashSet<&str> = usages.iter().map(|u| u.name.as_str()).collect();
         for v in &op.variables {
             if !used.contains(v.name.value.as_str()) {
                 let message = match &op.name {
@@ -279,6 +279,36 @@ impl<'a> Cx<'a> {
                     None => format!("Variable \"${}\" is never used.", v.name.value),
                 };
                 self.report(rules::NO_UNUSED_VARIABLES, message, vec![v.pos]);
+            }
+        }
+        // VariablesInAllowedPositionRule
+        for usage in &usages {
+            let Some(def) = op.variables.iter().find(|v| v.name.value == usage.name) else {
+                continue;
+            };
+            let Some(location) = &usage.ty else { continue };
+            let Some(var_ty) = self.type_from_ast(&def.ty) else {
+                continue;
+            };
+            let allowed = if location.is_non_null() && !var_ty.is_non_null() {
+                let var_default = def
+                    .default
+                    .as_ref()
+                    .is_some_and(|d| !matches!(d.kind, ValueKind::Null));
+                (var_default || usage.has_location_default)
+                    && self.is_type_sub_type_of(&var_ty, location.nullable())
+            } else {
+                self.is_type_sub_type_of(&var_ty, location)
+            };
+            if !allowed {
+                self.report(
+                    rules::VARIABLES_IN_ALLOWED_POSITION,
+                    format!(
+                        "Variable \"${}\" of type \"{var_ty}\" used in position expecting type \"{location}\".",
+                        usage.name
+                    ),
+                    vec![def.pos, usage.pos],
+                );
             }
         }
         self.types.pop();
@@ -993,13 +1023,150 @@ impl<'a> Cx<'a> {
         used
     }
 
-    fn recursive_variable_usages(&self, op: &'a OperationDefinition) -> Vec<(String, Pos)> {
+    /// graphql-js's `getRecursiveVariableUsages`: the operation's usages,
+    /// then those of every fragment it reaches, each with the input type
+    /// and default of the position the variable is used in.
+    fn recursive_variable_usages(&self, op: &'a OperationDefinition) -> Vec<Usage> {
         let mut usages = Vec::new();
-        variable_usages_in_set(&op.selection_set, &op.directives, &mut usages);
+        let root = self.schema.root(op.kind);
+        self.usages_in_directives(&op.directives, &mut usages);
+        self.usages_in_set(&op.selection_set, root, &mut usages);
         for f in self.recursive_fragments(&op.selection_set) {
-            variable_usages_in_set(&f.selection_set, &f.directives, &mut usages);
+            self.usages_in_directives(&f.directives, &mut usages);
+            self.usages_in_set(
+                &f.selection_set,
+                self.schema.get(&f.type_condition.value),
+                &mut usages,
+            );
         }
         usages
+    }
+
+    fn usages_in_set(
+        &self,
+        set: &SelectionSet,
+        parent: Option<&'a NamedType>,
+        out: &mut Vec<Usage>,
+    ) {
+        let parent = parent.filter(|p| p.is_composite());
+        for item in &set.items {
+            match item {
+                Selection::Field(f) => {
+                    let def = parent
+                        .and_then(|p| self.schema.field(p, &f.name.value))
+                        .map(meta_field);
+                    for arg in &f.arguments {
+                        let arg_def = def
+                            .as_ref()
+                            .and_then(|d| d.args.iter().find(|a| a.name == arg.name.value));
+                        self.usages_in_value(
+                            &arg.value,
+                            arg_def.map(|a| a.ty.clone()),
+                            arg_def.is_some_and(|a| a.default.is_some()),
+                            out,
+                        );
+                    }
+                    self.usages_in_directives(&f.directives, out);
+                    if let Some(sub) = &f.selection_set {
+                        let ty = def.as_ref().and_then(|d| self.schema.get(d.ty.named()));
+                        self.usages_in_set(sub, ty, out);
+                    }
+                }
+                Selection::FragmentSpread(s) => self.usages_in_directives(&s.directives, out),
+                Selection::InlineFragment(i) => {
+                    self.usages_in_directives(&i.directives, out);
+                    let ty = match &i.type_condition {
+                        Some(c) => self.schema.get(&c.value),
+                        None => parent,
+                    };
+                    self.usages_in_set(&i.selection_set, ty, out);
+                }
+            }
+        }
+    }
+
+    fn usages_in_directives(&self, directives: &[Directive], out: &mut Vec<Usage>) {
+        for d in directives {
+            let def = self.schema.directive(&d.name.value);
+            for arg in &d.arguments {
+                let arg_def =
+                    def.and_then(|def| def.args.iter().find(|a| a.name == arg.name.value));
+                self.usages_in_value(
+                    &arg.value,
+                    arg_def.map(|a| a.ty.clone()),
+                    arg_def.is_some_and(|a| a.default.is_some()),
+                    out,
+                );
+            }
+        }
+    }
+
+    fn usages_in_value(
+        &self,
+        value: &Value,
+        ty: Option<TypeRef>,
+        has_default: bool,
+        out: &mut Vec<Usage>,
+    ) {
+        let ty = ty.filter(|t| self.named(t).is_some_and(NamedType::is_input));
+        match &value.kind {
+            ValueKind::Variable(name) => out.push(Usage {
+                name: name.clone(),
+                pos: value.pos,
+                ty,
+                has_location_default: has_default,
+            }),
+            ValueKind::List(items) => {
+                let item = ty.as_ref().map(|t| match t.nullable() {
+                    TypeRef::List(inner) => (**inner).clone(),
+                    other => other.clone(),
+                });
+                for v in items {
+                    self.usages_in_value(v, item.clone(), false, out);
+                }
+            }
+            ValueKind::Object(fields) => {
+                let object = ty
+                    .as_ref()
+                    .and_then(|t| self.named(t))
+                    .filter(|t| t.kind == Kind::InputObject);
+                for f in fields {
+                    let field =
+                        object.and_then(|o| o.input_fields.iter().find(|x| x.name == f.name.value));
+                    self.usages_in_value(
+                        &f.value,
+                        field.map(|x| x.ty.clone()),
+                        field.is_some_and(|x| x.default.is_some()),
+                        out,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// graphql-js's `isTypeSubTypeOf`.
+    fn is_type_sub_type_of(&self, maybe_sub: &TypeRef, sup: &TypeRef) -> bool {
+        if maybe_sub == sup {
+            return true;
+        }
+        match (maybe_sub, sup) {
+            (TypeRef::NonNull(a), TypeRef::NonNull(b)) => self.is_type_sub_type_of(a, b),
+            (_, TypeRef::NonNull(_)) => false,
+            (TypeRef::NonNull(a), b) => self.is_type_sub_type_of(a, b),
+            (TypeRef::List(a), TypeRef::List(b)) => self.is_type_sub_type_of(a, b),
+            (_, TypeRef::List(_)) | (TypeRef::List(_), _) => false,
+            (TypeRef::Named(a), TypeRef::Named(b)) => {
+                match (self.schema.get(a), self.schema.get(b)) {
+                    (Some(a), Some(b)) => {
+                        b.is_abstract()
+                            && matches!(a.kind, Kind::Interface | Kind::Object)
+                            && self.schema.is_sub_type(b, a)
+                    }
+                    _ => false,
+                }
+            }
+        }
     }
 
     fn detect_cycles(
@@ -1163,44 +1330,10 @@ impl<'a> From<&'a Selection> for SelectionRef<'a> {
     }
 }
 
-/// Variable usages in document order, as graphql-js's `getVariableUsages`
-/// finds them (variable definitions excluded).
-fn variable_usages_in_set(
-    set: &SelectionSet,
-    directives: &[Directive],
-    out: &mut Vec<(String, Pos)>,
-) {
-    fn in_value(v: &Value, out: &mut Vec<(String, Pos)>) {
-        match &v.kind {
-            ValueKind::Variable(name) => out.push((name.clone(), v.pos)),
-            ValueKind::List(items) => items.iter().for_each(|i| in_value(i, out)),
-            ValueKind::Object(fields) => fields.iter().for_each(|f| in_value(&f.value, out)),
-            _ => {}
-        }
-    }
-    fn in_directives(ds: &[Directive], out: &mut Vec<(String, Pos)>) {
-        for d in ds {
-            d.arguments.iter().for_each(|a| in_value(&a.value, out));
-        }
-    }
-    fn in_set(set: &SelectionSet, out: &mut Vec<(String, Pos)>) {
-        for item in &set.items {
-            match item {
-                Selection::Field(f) => {
-                    f.arguments.iter().for_each(|a| in_value(&a.value, out));
-                    in_directives(&f.directives, out);
-                    if let Some(s) = &f.selection_set {
-                        in_set(s, out);
-                    }
-                }
-                Selection::FragmentSpread(s) => in_directives(&s.directives, out),
-                Selection::InlineFragment(i) => {
-                    in_directives(&i.directives, out);
-                    in_set(&i.selection_set, out);
-                }
-            }
-        }
-    }
-    in_directives(directives, out);
-    in_set(set, out);
+/// A variable used in a value, and what the position expects.
+struct Usage {
+    name: String,
+    pos: Pos,
+    ty: Option<TypeRef>,
+    has_location_default: bool,
 }
