@@ -204,7 +204,7 @@ async fn run(
 ) -> Response {
     let outcome = state.pipeline.execute(request, info, |r| r).await;
     for (code, class) in &outcome.errors {
-        metrics::counter!("errata_errors_total", "code" => code.to_string(), "class" => class.name()).increment(1);
+        crate::edge::count_error(*code, *class);
     }
     let operation = match outcome.operation {
         Some(OperationType::Query) => "query",

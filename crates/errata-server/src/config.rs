@@ -44,6 +44,8 @@ pub struct Config {
     pub document_cache: usize,
     /// `json` (default) or `text` logs.
     pub log_format: LogFormat,
+    /// Async worker threads; one per core when unset.
+    pub workers: Option<usize>,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             limits: Limits::default(),
             document_cache: 1024,
             log_format: LogFormat::Json,
+            workers: None,
         }
     }
 }
@@ -169,6 +172,9 @@ pub struct ServeArgs {
     /// The log format [default: json].
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Async worker threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
 }
 
 /// Why the configuration could not be read.
@@ -215,6 +221,12 @@ impl ServeArgs {
         }
         if let Some(rate) = &self.rate_limit {
             flag("rate-limit", toml::Value::String(rate.clone()));
+        }
+        if let Some(workers) = self.workers {
+            flag(
+                "workers",
+                toml::Value::Integer(i64::try_from(workers).unwrap_or(i64::MAX)),
+            );
         }
         if let Some(format) = self.log_format {
             let name = match format {

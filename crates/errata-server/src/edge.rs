@@ -18,6 +18,7 @@ use errata_catalog::Error;
 use errata_errors::http;
 
 use crate::app::AppState;
+use crate::ratelimit::Client;
 
 /// Per-request facts set at the edge.
 #[derive(Debug, Clone)]
@@ -62,11 +63,14 @@ pub async fn edge(
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
-    let status = response.status().as_u16();
+    let status = response.status();
+    // The access line is debug: at info, every request would cost a write.
+    // Errors and warnings inside the request are logged at their own level,
+    // with the request id from the span.
     span.in_scope(|| {
-        tracing::info!(%method, path, status, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
+        tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
     });
-    metrics::counter!("errata_http_responses_total", "status" => status.to_string()).increment(1);
+    metrics::counter!("errata_http_responses_total", "status" => status_label(status)).increment(1);
     response
 }
 
@@ -82,8 +86,7 @@ pub async fn admission(
     let (request_id, locale) = meta.as_ref().map_or(("", None), |m| (&*m.id, m.locale));
     if let Some(limiter) = &state.limiter {
         // Until authentication exists every client is anonymous, and known by its address.
-        let client = peer.ip().to_string();
-        if let Err(refusal) = limiter.check(&client) {
+        if let Err(refusal) = limiter.check(&Client::Ip(peer.ip())) {
             let error = http::rate_limited().with_detail("retryAfter", refusal.retry_after);
             let mut response = error_response(&error, locale, request_id);
             let headers = response.headers_mut();
@@ -123,8 +126,7 @@ pub async fn admission(
 /// class's status.
 pub fn error_response(error: &Error, locale: Option<&str>, request_id: &str) -> Response {
     let def = error.def();
-    metrics::counter!("errata_errors_total", "code" => def.code.to_string(), "class" => def.class.name())
-        .increment(1);
+    count_error(def.code, def.class);
     let body = errata_graphql::response::error_body(error, locale, request_id);
     let status =
         StatusCode::from_u16(def.class.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -136,6 +138,20 @@ pub fn error_response(error: &Error, locale: Option<&str>, request_id: &str) -> 
     (status, headers, Body::from(body)).into_response()
 }
 
+/// Counts one error by code and class. Code labels are made once per code.
+pub fn count_error(code: u32, class: errata_catalog::Class) {
+    static LABELS: std::sync::LazyLock<std::collections::HashMap<u32, &'static str>> =
+        std::sync::LazyLock::new(|| {
+            errata_errors::CATALOG
+                .errors
+                .iter()
+                .map(|e| (e.code, &*Box::leak(e.code.to_string().into_boxed_str())))
+                .collect()
+        });
+    let code = LABELS.get(&code).copied().unwrap_or("other");
+    metrics::counter!("errata_errors_total", "code" => code, "class" => class.name()).increment(1);
+}
+
 /// A client-chosen request id is kept when it is short and plain.
 pub fn is_sane_id(id: &str) -> bool {
     (1..=128).contains(&id.len())
@@ -144,18 +160,54 @@ pub fn is_sane_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'~'))
 }
 
-/// 25 characters of base32 from 125 random bits, like GraphCMS's ids.
+/// A status code as a static label, so counting responses allocates nothing.
+fn status_label(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200 => "200",
+        206 => "206",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        406 => "406",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        504 => "504",
+        _ => "other",
+    }
+}
+
+/// 25 characters of base32, like GraphCMS's ids. Ids must be unique, not
+/// secret: each thread draws them from a generator seeded once from the OS,
+/// so making one costs no system call.
 pub fn new_request_id() -> String {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No entropy source: fall back to time, which is still unique enough for logs.
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        bytes = now.to_le_bytes();
+    thread_local! {
+        static STATE: std::cell::Cell<u128> = std::cell::Cell::new(seed());
     }
-    let mut n = u128::from_le_bytes(bytes);
+    fn seed() -> u128 {
+        let mut bytes = [0u8; 16];
+        if getrandom::fill(&mut bytes).is_err() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            bytes = now.to_le_bytes();
+        }
+        u128::from_le_bytes(bytes) | 1
+    }
+    // xorshift128+ style step over the 128-bit state, then a multiplicative mix.
+    let mut n = STATE.with(|state| {
+        let mut x = state.get();
+        x ^= x << 23;
+        x ^= x >> 17;
+        x ^= x << 41;
+        state.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D_9E37_79B9_7F4A_7C15)
+    });
     (0..25)
         .map(|_| {
             let c = ALPHABET[(n & 31) as usize] as char;

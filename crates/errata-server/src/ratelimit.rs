@@ -1,6 +1,7 @@
 //! Rate limiting: GCRA per client identity (governor), checked before the
 //! body is read, and answered with the IETF `RateLimit` headers.
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,10 +11,20 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::RateLimit;
 
+/// Who a request counts against: the token's subject once clients
+/// authenticate, otherwise the address it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// An anonymous client, by IP address.
+    Ip(IpAddr),
+    /// An authenticated client, by subject.
+    Subject(Arc<str>),
+}
+
 /// A rate limiter keyed by client identity.
 #[derive(Debug, Clone)]
 pub struct ClientLimiter {
-    limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    limiter: Arc<DefaultKeyedRateLimiter<Client>>,
     clock: DefaultClock,
     /// `"default";q=15;w=1`, precomputed.
     policy: Arc<str>,
@@ -48,8 +59,8 @@ impl ClientLimiter {
     }
 
     /// Counts one request from `client`.
-    pub fn check(&self, client: &str) -> Result<(), Refusal> {
-        match self.limiter.check_key(&client.to_owned()) {
+    pub fn check(&self, client: &Client) -> Result<(), Refusal> {
+        match self.limiter.check_key(client) {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.clock.now());
@@ -79,12 +90,13 @@ mod tests {
     #[test]
     fn a_client_over_its_burst_is_refused_and_others_are_not() {
         let limiter = ClientLimiter::new(RateLimit::PerSecond(2.0), Some(3)).unwrap();
+        let a = Client::Ip("10.0.0.1".parse().unwrap());
         for _ in 0..3 {
-            limiter.check("a").unwrap();
+            limiter.check(&a).unwrap();
         }
-        let refusal = limiter.check("a").unwrap_err();
+        let refusal = limiter.check(&a).unwrap_err();
         assert!(refusal.retry_after >= 1);
-        limiter.check("b").unwrap();
+        limiter.check(&Client::Subject("user-1".into())).unwrap();
         assert_eq!(limiter.policy(), "\"default\";q=3;w=2");
     }
 

@@ -1,0 +1,4 @@
+-- invalid: a static POST, so wrk spends nothing per request
+wrk.method = "POST"
+wrk.body = "{\"query\":\"{ catalog { nmae } }\"}"
+wrk.headers["Content-Type"] = "application/json"
