@@ -24,6 +24,17 @@ mod tests {
     }
 
     #[test]
+    fn every_message_ships_in_english_and_french() {
+        let missing: Vec<&str> = crate::CATALOG
+            .errors
+            .iter()
+            .filter(|e| !e.translations.iter().any(|t| t.locale == "fr"))
+            .map(|e| &*e.id)
+            .collect();
+        assert!(missing.is_empty(), "no French message for {missing:?}");
+    }
+
+    #[test]
     fn the_compiled_catalog_is_the_loaded_one() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
         let loaded = errata_catalog::load_dir(&dir).expect("the server catalog is valid");
