@@ -371,6 +371,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .map_err(|e| StartError::Bind(state.config.addr, e))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
+    if let Some(handle) = state.metrics.clone() {
+        // The exporter keeps every histogram sample until upkeep folds them
+        // into buckets; without it, memory grows with each request.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
     if let Some(limiter) = state.limiter.clone() {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
