@@ -1,0 +1,153 @@
+//! The pipeline around a schema whose resolvers fail in every way: a
+//! catalogued error, an uncatalogued one, a panic. Nothing internal reaches
+//! the client, and the request id is on every error.
+
+use async_graphql::{EmptySubscription, Object, Result, Schema};
+use errata_graphql::{GraphqlRequest, Media, Method, Pipeline, PipelineOptions, RequestInfo};
+use serde_json::{Value, json};
+
+struct Query;
+
+#[Object]
+impl Query {
+    async fn ok(&self) -> &str {
+        "fine"
+    }
+    async fn catalogued(&self) -> Result<Option<i32>> {
+        Err(errata_errors::pages::not_found().into())
+    }
+    async fn uncatalogued(&self) -> Result<Option<i32>> {
+        Err(async_graphql::Error::new(
+            "SELECT * FROM secrets failed at /srv/db.rs:42",
+        ))
+    }
+    async fn panics(&self) -> Option<i32> {
+        panic!("invariant broken: token table at /var/lib/errata is corrupt")
+    }
+}
+
+struct Mutation;
+
+#[Object]
+impl Mutation {
+    async fn touch(&self) -> bool {
+        true
+    }
+}
+
+fn pipeline() -> Pipeline<Query, Mutation, EmptySubscription> {
+    Pipeline::new(
+        Schema::new(Query, Mutation, EmptySubscription),
+        PipelineOptions::default(),
+    )
+}
+
+async fn run(query: &str, media: Media) -> (u16, Value) {
+    let request = GraphqlRequest {
+        query: query.to_owned(),
+        ..GraphqlRequest::default()
+    };
+    let info = RequestInfo {
+        request_id: "req-1",
+        locale: None,
+        method: Method::Post,
+        media,
+    };
+    let outcome = pipeline().execute(request, info, |r| r).await;
+    (
+        outcome.status,
+        serde_json::from_slice(&outcome.body).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_catalogued_field_error_keeps_partial_data() {
+    let (status, body) = run("{ ok catalogued }", Media::GraphqlResponseJson).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"], json!({"ok": "fine", "catalogued": null}));
+    assert_eq!(body["errors"][0]["extensions"]["slug"], "PageNotFound");
+    assert_eq!(body["errors"][0]["path"], json!(["catalogued"]));
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], "req-1");
+}
+
+#[tokio::test]
+async fn an_uncatalogued_error_is_internal_and_says_nothing_of_its_cause() {
+    let (status, body) = run("{ ok uncatalogued }", Media::GraphqlResponseJson).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["ok"], "fine");
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(
+        error["message"],
+        errata_errors::system::internal().message().as_ref()
+    );
+    assert!(!body.to_string().contains("SELECT"), "{body}");
+    assert!(!body.to_string().contains("/srv"), "{body}");
+}
+
+#[tokio::test]
+async fn a_panicking_resolver_is_an_internal_error_with_the_request_id() {
+    let (status, body) = run("{ ok panics }", Media::Json).await;
+    assert_eq!(status, 500);
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(error["extensions"]["requestId"], "req-1");
+    assert_eq!(body["extensions"]["requestId"], "req-1");
+    let text = body.to_string();
+    assert!(
+        !text.contains("invariant") && !text.contains("/var/lib"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn repeated_documents_are_served_from_the_cache_with_the_same_answer() {
+    let p = pipeline();
+    let info = RequestInfo {
+        request_id: "r",
+        locale: None,
+        method: Method::Post,
+        media: Media::GraphqlResponseJson,
+    };
+    for query in ["{ ok }", "{ nope }", "{ ok"] {
+        let first = p
+            .execute(
+                GraphqlRequest {
+                    query: query.into(),
+                    ..Default::default()
+                },
+                info,
+                |r| r,
+            )
+            .await;
+        let second = p
+            .execute(
+                GraphqlRequest {
+                    query: query.into(),
+                    ..Default::default()
+                },
+                info,
+                |r| r,
+            )
+            .await;
+        assert_eq!(first.body, second.body, "{query}");
+        assert_eq!(first.status, second.status, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_405_before_anything_runs() {
+    let request = GraphqlRequest {
+        query: "mutation { touch }".into(),
+        ..GraphqlRequest::default()
+    };
+    let info = RequestInfo {
+        request_id: "r",
+        locale: None,
+        method: Method::Get,
+        media: Media::Json,
+    };
+    let outcome = pipeline().execute(request, info, |r| r).await;
+    assert_eq!(outcome.status, 405);
+    assert_eq!(outcome.allow, Some("POST"));
+}
