@@ -25,9 +25,18 @@ pub struct ServerFacts {
     pub storage: Storage,
 }
 
-/// Builds the schema.
+/// The schema with its data and async-graphql's defaults.
+pub fn builder(
+    facts: ServerFacts,
+) -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query, EmptyMutation, EmptySubscription).data(facts)
+}
+
+/// Builds the schema as the server runs it. errata's pipeline has already
+/// validated every document with graphql-js's rules, so async-graphql's own
+/// validation runs in its fast mode, which keeps only what execution needs.
 pub fn build(facts: ServerFacts, introspection: bool, suggestions: bool) -> ErrataSchema {
-    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription).data(facts);
+    let mut builder = builder(facts).validation_mode(async_graphql::ValidationMode::Fast);
     if !introspection {
         builder = builder.disable_introspection();
     }

@@ -5,11 +5,10 @@
 //! that look at it in the order of graphql-js's `specifiedRules`, so errors
 //! come out in the same order as graphql-js's.
 //!
-//! Rules not yet ported here (OverlappingFieldsCanBeMerged,
-//! SingleFieldSubscriptions)
-//! are still enforced by async-graphql's own validation, which runs at
-//! execution; their messages are async-graphql's.
+//! Every rule of graphql-js's `specifiedRules` for executable documents is
+//! here, and NoSchemaIntrospectionCustomRule for production mode.
 
+mod overlap;
 pub mod suggest;
 
 use std::collections::{HashMap, HashSet};
@@ -56,7 +55,14 @@ impl Default for Options {
 
 /// Validates `doc` against `schema`.
 pub fn validate(schema: &SchemaModel, doc: &Document, options: Options) -> Vec<ValidationError> {
-    let mut cx = Cx::new(schema, doc, options);
+    let mut fragments = HashMap::new();
+    for d in &doc.definitions {
+        if let Definition::Fragment(f) = d {
+            fragments.entry(f.name.value.as_str()).or_insert(f);
+        }
+    }
+    let overlap = overlap::Overlap::new(schema, &fragments);
+    let mut cx = Cx::new(schema, doc, options, &fragments, &overlap);
     cx.document();
     cx.errors
 }
@@ -65,7 +71,8 @@ struct Cx<'a> {
     schema: &'a SchemaModel,
     doc: &'a Document,
     options: Options,
-    fragments: HashMap<&'a str, &'a FragmentDefinition>,
+    fragments: &'a HashMap<&'a str, &'a FragmentDefinition>,
+    overlap: &'a overlap::Overlap<'a>,
     errors: Vec<ValidationError>,
     aborted: bool,
     // TypeInfo
@@ -82,18 +89,19 @@ struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
-    fn new(schema: &'a SchemaModel, doc: &'a Document, options: Options) -> Cx<'a> {
-        let mut fragments = HashMap::new();
-        for d in &doc.definitions {
-            if let Definition::Fragment(f) = d {
-                fragments.entry(f.name.value.as_str()).or_insert(f);
-            }
-        }
+    fn new(
+        schema: &'a SchemaModel,
+        doc: &'a Document,
+        options: Options,
+        fragments: &'a HashMap<&'a str, &'a FragmentDefinition>,
+        overlap: &'a overlap::Overlap<'a>,
+    ) -> Cx<'a> {
         Cx {
             schema,
             doc,
             options,
             fragments,
+            overlap,
             errors: Vec::new(),
             aborted: false,
             parent_types: Vec::new(),
@@ -223,6 +231,38 @@ impl<'a> Cx<'a> {
                 "This anonymous operation must be the only defined operation.".to_owned(),
                 vec![op.pos],
             );
+        }
+        // SingleFieldSubscriptionsRule
+        if op.kind == OperationKind::Subscription
+            && let Some(root) = self.schema.root(OperationKind::Subscription)
+        {
+            let mut groups: Vec<(&str, Vec<&Field>)> = Vec::new();
+            let mut visited = HashSet::new();
+            self.collect_root_fields(root, &op.selection_set, &mut groups, &mut visited);
+            let who = match &op.name {
+                Some(n) => format!("Subscription \"{}\"", n.value),
+                None => "Anonymous Subscription".to_owned(),
+            };
+            if groups.len() > 1 {
+                let extra = groups[1..]
+                    .iter()
+                    .flat_map(|(_, fields)| fields.iter().map(|f| f.pos))
+                    .collect();
+                self.report(
+                    rules::SINGLE_FIELD_SUBSCRIPTIONS,
+                    format!("{who} must select only one top level field."),
+                    extra,
+                );
+            }
+            for (_, fields) in &groups {
+                if fields[0].name.value.starts_with("__") {
+                    self.report(
+                        rules::SINGLE_FIELD_SUBSCRIPTIONS,
+                        format!("{who} must not select an introspection top level field."),
+                        fields.iter().map(|f| f.pos).collect(),
+                    );
+                }
+            }
         }
         // UniqueVariableNamesRule
         let mut seen: Vec<(&str, Vec<Pos>)> = Vec::new();
@@ -362,6 +402,10 @@ impl<'a> Cx<'a> {
     }
 
     fn selection_set(&mut self, set: &'a SelectionSet) {
+        self.selection_set_of(set, false);
+    }
+
+    fn selection_set_of(&mut self, set: &'a SelectionSet, in_inline_fragment: bool) {
         let parent = self
             .types
             .last()
@@ -370,6 +414,25 @@ impl<'a> Cx<'a> {
             .and_then(|t| self.named(&t))
             .filter(|t| t.is_composite());
         self.parent_types.push(parent);
+        // OverlappingFieldsCanBeMergedRule: an inline fragment's fields are
+        // compared from the enclosing selection set.
+        let single = set.items.len() <= 1
+            && !matches!(set.items.first(), Some(Selection::InlineFragment(_)));
+        if !in_inline_fragment && !single {
+            for conflict in self.overlap.within(parent, set) {
+                let locations = conflict
+                    .fields1
+                    .iter()
+                    .chain(&conflict.fields2)
+                    .copied()
+                    .collect();
+                self.report(
+                    rules::OVERLAPPING_FIELDS_CAN_BE_MERGED,
+                    conflict.message(),
+                    locations,
+                );
+            }
+        }
         for item in &set.items {
             if self.aborted {
                 break;
@@ -804,7 +867,7 @@ impl<'a> Cx<'a> {
             ty.filter(|t| t.kind != Kind::InputObject)
                 .map(|t| TypeRef::Named(t.name.clone())),
         );
-        self.selection_set(&inline.selection_set);
+        self.selection_set_of(&inline.selection_set, true);
         self.types.pop();
     }
 
@@ -967,6 +1030,71 @@ impl<'a> Cx<'a> {
     }
 
     // ---- helpers shared by rules ----
+
+    /// graphql-js's `collectFields` for a subscription's root, honouring
+    /// literal `@skip`/`@include`; a variable condition counts as included.
+    fn collect_root_fields(
+        &self,
+        root: &NamedType,
+        set: &'a SelectionSet,
+        groups: &mut Vec<(&'a str, Vec<&'a Field>)>,
+        visited: &mut HashSet<&'a str>,
+    ) {
+        let included = |directives: &[Directive]| {
+            let literal = |name: &str| {
+                directives
+                    .iter()
+                    .filter(|d| d.name.value == name)
+                    .flat_map(|d| d.arguments.iter().filter(|a| a.name.value == "if"))
+                    .find_map(|a| match a.value.kind {
+                        ValueKind::Boolean(b) => Some(b),
+                        _ => None,
+                    })
+            };
+            literal("skip") != Some(true) && literal("include") != Some(false)
+        };
+        let matches = |condition: Option<&Name>| match condition {
+            None => true,
+            Some(c) if c.value == root.name => true,
+            Some(c) => self
+                .schema
+                .get(&c.value)
+                .is_some_and(|t| t.is_abstract() && self.schema.is_sub_type(t, root)),
+        };
+        for item in &set.items {
+            match item {
+                Selection::Field(f) => {
+                    if !included(&f.directives) {
+                        continue;
+                    }
+                    let key = f.response_key();
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, list)) => list.push(f),
+                        None => groups.push((key, vec![f])),
+                    }
+                }
+                Selection::InlineFragment(i) => {
+                    if included(&i.directives) && matches(i.type_condition.as_ref()) {
+                        self.collect_root_fields(root, &i.selection_set, groups, visited);
+                    }
+                }
+                Selection::FragmentSpread(s) => {
+                    let name = s.name.value.as_str();
+                    if visited.contains(name) || !included(&s.directives) {
+                        continue;
+                    }
+                    let Some(fragment) = self.fragments.get(name).copied() else {
+                        continue;
+                    };
+                    if !matches(Some(&fragment.type_condition)) {
+                        continue;
+                    }
+                    visited.insert(name);
+                    self.collect_root_fields(root, &fragment.selection_set, groups, visited);
+                }
+            }
+        }
+    }
 
     /// graphql-js's `getFragmentSpreads`: a stack-ordered walk.
     fn fragment_spreads(set: &'a SelectionSet) -> Vec<&'a FragmentSpread> {
