@@ -48,11 +48,15 @@ struct Collected<'a> {
     compared_fragments: RefCell<HashMap<&'a str, bool>>,
 }
 
+/// Collected fields by parent type and selection set (by address: the same
+/// set under the same type always collects the same fields).
+type CollectCache<'a> = HashMap<(Option<&'a str>, *const SelectionSet), Rc<Collected<'a>>>;
+
 /// The rule's state for one document.
 pub struct Overlap<'a> {
     schema: &'a SchemaModel,
     fragments: &'a HashMap<&'a str, &'a FragmentDefinition>,
-    cache: RefCell<HashMap<(Option<&'a str>, *const SelectionSet), Rc<Collected<'a>>>>,
+    cache: RefCell<CollectCache<'a>>,
     compared_pairs: RefCell<HashMap<(&'a str, &'a str), bool>>,
 }
 
