@@ -110,6 +110,8 @@ pub struct Pipeline<Q, M, S> {
     schema: Schema<Q, M, S>,
     model: SchemaModel,
     options: PipelineOptions,
+    /// Automatic persisted queries: document text by its SHA-256, hex.
+    persisted: Mutex<LruCache<String, Arc<str>>>,
     documents: Mutex<DocumentCache>,
     hasher: std::hash::RandomState,
 }
@@ -173,6 +175,7 @@ where
             schema,
             model,
             options,
+            persisted: Mutex::new(LruCache::new(capacity)),
             documents: Mutex::new(LruCache::new(capacity)),
             hasher: std::hash::RandomState::new(),
         }
@@ -191,6 +194,10 @@ where
         info: RequestInfo<'_>,
         prepare: impl FnOnce(async_graphql::Request) -> async_graphql::Request,
     ) -> Outcome {
+        let request = match self.persisted_query(request) {
+            Ok(request) => request,
+            Err(e) => return self.request_failure(e.into(), info, None),
+        };
         let prepared = match self.prepare(&request.query) {
             Ok(prepared) => prepared,
             Err(errors) => {
@@ -282,6 +289,42 @@ where
             &prepared,
             operation_name.as_deref(),
         )
+    }
+
+    /// Automatic persisted queries (Apollo's protocol, version 1): a hash
+    /// alone runs the document registered under it; a document with its
+    /// hash registers it, once the hash is checked.
+    fn persisted_query(&self, mut request: GraphqlRequest) -> Result<GraphqlRequest, Error> {
+        let Some(persisted) = request.extensions.get("persistedQuery") else {
+            return Ok(request);
+        };
+        let version = persisted.get("version").cloned().unwrap_or(Value::Null);
+        let hash = persisted.get("sha256Hash").and_then(Value::as_str);
+        let (Some(1), Some(hash)) = (version.as_u64(), hash) else {
+            return Err(gql::persisted_query_unsupported(version.to_string()));
+        };
+        let hash = hash.to_ascii_lowercase();
+        if request.query.trim().is_empty() {
+            let known = self
+                .persisted
+                .lock()
+                .ok()
+                .and_then(|mut cache| cache.get(&hash).cloned());
+            return match known {
+                Some(query) => {
+                    request.query = query.to_string();
+                    Ok(request)
+                }
+                None => Err(gql::persisted_query_not_found()),
+            };
+        }
+        if sha256_hex(&request.query) != hash {
+            return Err(gql::persisted_query_mismatch());
+        }
+        if let Ok(mut cache) = self.persisted.lock() {
+            cache.put(hash, Arc::from(request.query.as_str()));
+        }
+        Ok(request)
     }
 
     fn prepare(&self, query: &str) -> Preparation {
@@ -512,6 +555,18 @@ where
             operation,
         }
     }
+}
+
+/// The SHA-256 of a text, in lowercase hexadecimal.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    use std::fmt::Write as _;
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
 }
 
 /// The operation a request runs: the named one, or the only one.

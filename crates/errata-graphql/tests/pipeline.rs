@@ -154,3 +154,77 @@ async fn a_mutation_over_get_is_405_before_anything_runs() {
     assert_eq!(outcome.status, 405);
     assert_eq!(outcome.allow, Some("POST"));
 }
+
+#[tokio::test]
+async fn automatic_persisted_queries_register_once_and_run_by_hash() {
+    let p = pipeline();
+    let info = RequestInfo {
+        request_id: "r",
+        locale: None,
+        method: Method::Post,
+        media: Media::GraphqlResponseJson,
+    };
+    // Some other document's hash, and the real one from coreutils, not from errata.
+    let wrong = "2c6eba7a4e4436ec0a4c7a59a3e5ee1d0c9ab2b6d3fb9bd1c7c3a59b8c3f1d8e";
+    let real = {
+        use std::process::Command;
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("printf '{ ok }' | sha256sum")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let ext = |h: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "persistedQuery".into(),
+            json!({"version": 1, "sha256Hash": h}),
+        );
+        m
+    };
+    let send = |query: &str, extensions| GraphqlRequest {
+        query: query.into(),
+        extensions,
+        ..GraphqlRequest::default()
+    };
+    let body = |o: errata_graphql::Outcome| -> (u16, Value) {
+        (o.status, serde_json::from_slice(&o.body).unwrap())
+    };
+
+    let (status, b) = body(p.execute(send("", ext(&real)), info, |r| r).await);
+    assert_eq!(
+        (status, b["errors"][0]["extensions"]["code"].as_str()),
+        (400, Some("PERSISTED_QUERY_NOT_FOUND"))
+    );
+    let (_, b) = body(p.execute(send("{ ok }", ext(wrong)), info, |r| r).await);
+    assert_eq!(
+        b["errors"][0]["extensions"]["slug"], "GraphqlPersistedQueryMismatch",
+        "a wrong hash is refused"
+    );
+    let (_, b) = body(p.execute(send("{ ok }", ext(&real)), info, |r| r).await);
+    assert_eq!(b["data"]["ok"], "fine");
+    let (_, b) = body(
+        p.execute(send("", ext(&real.to_uppercase())), info, |r| r)
+            .await,
+    );
+    assert_eq!(
+        b["data"]["ok"], "fine",
+        "the hash alone now runs the document"
+    );
+    let mut v2 = serde_json::Map::new();
+    v2.insert(
+        "persistedQuery".into(),
+        json!({"version": 2, "sha256Hash": real}),
+    );
+    let (_, b) = body(p.execute(send("", v2), info, |r| r).await);
+    assert_eq!(
+        b["errors"][0]["extensions"]["slug"],
+        "GraphqlPersistedQueryUnsupported"
+    );
+}
