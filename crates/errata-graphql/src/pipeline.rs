@@ -291,6 +291,59 @@ where
         )
     }
 
+    /// The fields an operation selects at its first two levels, as dotted
+    /// paths (`catalog`, `catalog.error`), through fragments. Per-operation
+    /// rate limits are keyed by them. Empty when the document is invalid;
+    /// execution then reports why.
+    pub fn operation_fields(&self, request: &GraphqlRequest) -> Vec<String> {
+        let persisted;
+        let query = if request.query.trim().is_empty() {
+            let hash = request
+                .extensions
+                .get("persistedQuery")
+                .and_then(|p| p.get("sha256Hash"))
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase);
+            persisted =
+                hash.and_then(|h| self.persisted.lock().ok().and_then(|c| c.peek(&h).cloned()));
+            match &persisted {
+                Some(q) => &**q,
+                None => return Vec::new(),
+            }
+        } else {
+            request.query.as_str()
+        };
+        let Ok(prepared) = self.prepare(query) else {
+            return Vec::new();
+        };
+        let Some(operation) = find_operation(&prepared.ast, request.operation_name.as_deref())
+        else {
+            return Vec::new();
+        };
+        let fragments: std::collections::HashMap<&str, &ast::FragmentDefinition> = prepared
+            .ast
+            .definitions
+            .iter()
+            .filter_map(|d| match d {
+                ast::Definition::Fragment(f) => Some((f.name.value.as_str(), f)),
+                _ => None,
+            })
+            .collect();
+        let mut paths = Vec::new();
+        for (root, below) in fields_of(&operation.selection_set, &fragments) {
+            let children = below
+                .map(|set| fields_of(set, &fragments))
+                .unwrap_or_default();
+            for (child, _) in children {
+                paths.push(format!("{root}.{child}"));
+            }
+            paths.push(root.to_owned());
+        }
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
     /// Automatic persisted queries (Apollo's protocol, version 1): a hash
     /// alone runs the document registered under it; a document with its
     /// hash registers it, once the hash is checked.
@@ -555,6 +608,36 @@ where
             operation,
         }
     }
+}
+
+/// Field names selected by a set, through fragments (each spread once), with
+/// each field's own selection set.
+fn fields_of<'d>(
+    set: &'d ast::SelectionSet,
+    fragments: &std::collections::HashMap<&str, &'d ast::FragmentDefinition>,
+) -> Vec<(&'d str, Option<&'d ast::SelectionSet>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![set];
+    let mut spread: Vec<&str> = Vec::new();
+    while let Some(set) = stack.pop() {
+        for item in &set.items {
+            match item {
+                ast::Selection::Field(f) => {
+                    out.push((f.name.value.as_str(), f.selection_set.as_ref()))
+                }
+                ast::Selection::InlineFragment(i) => stack.push(&i.selection_set),
+                ast::Selection::FragmentSpread(s) => {
+                    if !spread.contains(&s.name.value.as_str()) {
+                        spread.push(&s.name.value);
+                        if let Some(f) = fragments.get(s.name.value.as_str()) {
+                            stack.push(&f.selection_set);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The SHA-256 of a text, in lowercase hexadecimal.

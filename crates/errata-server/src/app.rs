@@ -32,6 +32,8 @@ pub struct AppState {
     pub(crate) config: Config,
     pipeline: Pipeline<Query, EmptyMutation, EmptySubscription>,
     pub(crate) limiter: Option<ClientLimiter>,
+    /// Per-operation limiters, by the field path they watch.
+    operation_limiters: Vec<(String, ClientLimiter)>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) locales: Vec<&'static str>,
     storage: Storage,
@@ -85,6 +87,13 @@ impl AppState {
                 },
             ),
             limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst),
+            operation_limiters: config
+                .operation_limits
+                .iter()
+                .filter_map(|(path, rate)| {
+                    ClientLimiter::named(path, *rate, None).map(|l| (path.clone(), l))
+                })
+                .collect(),
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
             locales: catalog.locales.iter().map(|l| &**l).collect(),
             storage,
@@ -142,6 +151,7 @@ async fn graphql_post(
     Extension(meta): Extension<RequestMeta>,
     request: Request,
 ) -> Response {
+    let peer = peer_of(&request);
     let started = Instant::now();
     let headers = request.headers().clone();
     let media = match errata_graphql::negotiate(header_str(&headers, header::ACCEPT)) {
@@ -170,15 +180,24 @@ async fn graphql_post(
             Ok(request) => request,
             Err(e) => return error_response(&e, meta.locale, &meta.id),
         };
-    run(&state, request, info(&meta, Method::Post, media), started).await
+    run(
+        &state,
+        request,
+        info(&meta, Method::Post, media),
+        started,
+        peer,
+    )
+    .await
 }
 
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
     Extension(meta): Extension<RequestMeta>,
+    connect: Option<Extension<axum::extract::ConnectInfo<SocketAddr>>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
+    let peer = connect.map(|c| c.0.0.ip());
     let started = Instant::now();
     let accept = header_str(&headers, header::ACCEPT);
     if state.config.graphiql() && query.is_none() && accept.is_some_and(|a| a.contains("text/html"))
@@ -193,7 +212,14 @@ async fn graphql_get(
         Ok(request) => request,
         Err(e) => return error_response(&e, meta.locale, &meta.id),
     };
-    run(&state, request, info(&meta, Method::Get, media), started).await
+    run(
+        &state,
+        request,
+        info(&meta, Method::Get, media),
+        started,
+        peer,
+    )
+    .await
 }
 
 async fn run(
@@ -201,7 +227,20 @@ async fn run(
     request: GraphqlRequest,
     info: RequestInfo<'_>,
     started: Instant,
+    peer: Option<std::net::IpAddr>,
 ) -> Response {
+    if !state.operation_limiters.is_empty()
+        && let Some(ip) = peer
+    {
+        let fields = state.pipeline.operation_fields(&request);
+        for (path, limiter) in &state.operation_limiters {
+            if fields.iter().any(|f| f == path)
+                && let Err(refusal) = limiter.check(&crate::ratelimit::Client::Ip(ip))
+            {
+                return crate::edge::rate_limited(refusal, limiter, info.locale, info.request_id);
+            }
+        }
+    }
     let outcome = state.pipeline.execute(request, info, |r| r).await;
     for (code, class) in &outcome.errors {
         crate::edge::count_error(*code, *class);
@@ -236,6 +275,13 @@ async fn graphql_method_not_allowed(
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     response
+}
+
+fn peer_of(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 fn too_large(limit: usize) -> Error {

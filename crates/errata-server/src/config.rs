@@ -38,6 +38,9 @@ pub struct Config {
     pub rate_limit: RateLimit,
     /// Requests allowed in a burst above the steady rate; defaults to the rate.
     pub rate_limit_burst: Option<u32>,
+    /// Stricter limits for some operations, by the field path they select:
+    /// `{ "authentication.login" = "5/60s" }`, as Wiki.js limits logins.
+    pub operation_limits: std::collections::BTreeMap<String, RateLimit>,
     /// Document limits.
     pub limits: Limits,
     /// Parsed documents kept in the cache.
@@ -62,6 +65,7 @@ impl Default for Config {
             max_concurrent_requests: 1024,
             rate_limit: RateLimit::PerSecond(15.0),
             rate_limit_burst: None,
+            operation_limits: std::collections::BTreeMap::new(),
             limits: Limits::default(),
             document_cache: 1024,
             log_format: LogFormat::Json,

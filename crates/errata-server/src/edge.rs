@@ -18,7 +18,7 @@ use errata_catalog::Error;
 use errata_errors::http;
 
 use crate::app::AppState;
-use crate::ratelimit::Client;
+use crate::ratelimit::{Client, ClientLimiter, Refusal};
 
 /// Per-request facts set at the edge.
 #[derive(Debug, Clone)]
@@ -120,6 +120,30 @@ pub async fn admission(
             error_response(&error, locale, request_id)
         }
     }
+}
+
+/// The 429 answer: `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+pub fn rate_limited(
+    refusal: Refusal,
+    limiter: &ClientLimiter,
+    locale: Option<&str>,
+    request_id: &str,
+) -> Response {
+    let error = http::rate_limited().with_detail("retryAfter", refusal.retry_after);
+    let mut response = error_response(&error, locale, request_id);
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after));
+    if let Ok(policy) = HeaderValue::from_str(limiter.policy()) {
+        headers.insert("ratelimit-policy", policy);
+    }
+    if let Ok(value) = HeaderValue::from_str(&format!(
+        "\"{}\";r=0;t={}",
+        limiter.name(),
+        refusal.retry_after
+    )) {
+        headers.insert("ratelimit", value);
+    }
+    response
 }
 
 /// A JSON error response for a failure outside GraphQL execution, with the

@@ -26,6 +26,8 @@ pub enum Client {
 pub struct ClientLimiter {
     limiter: Arc<DefaultKeyedRateLimiter<Client>>,
     clock: DefaultClock,
+    /// The policy's name in the headers: `default`, or an operation's path.
+    name: Arc<str>,
     /// `"default";q=15;w=1`, precomputed.
     policy: Arc<str>,
 }
@@ -40,6 +42,11 @@ pub struct Refusal {
 impl ClientLimiter {
     /// A limiter for `rate`, allowing `burst` requests at once; `None` when off.
     pub fn new(rate: RateLimit, burst: Option<u32>) -> Option<ClientLimiter> {
+        ClientLimiter::named("default", rate, burst)
+    }
+
+    /// A limiter whose policy is called `name` in the headers.
+    pub fn named(name: &str, rate: RateLimit, burst: Option<u32>) -> Option<ClientLimiter> {
         let RateLimit::PerSecond(per_second) = rate else {
             return None;
         };
@@ -54,7 +61,8 @@ impl ClientLimiter {
         Some(ClientLimiter {
             limiter: Arc::new(RateLimiter::keyed(quota)),
             clock: DefaultClock::default(),
-            policy: Arc::from(format!("\"default\";q={};w={window}", burst.get())),
+            name: Arc::from(name),
+            policy: Arc::from(format!("\"{name}\";q={};w={window}", burst.get())),
         })
     }
 
@@ -69,6 +77,11 @@ impl ClientLimiter {
                 })
             }
         }
+    }
+
+    /// The policy's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The `RateLimit-Policy` header value.

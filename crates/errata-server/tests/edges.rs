@@ -108,6 +108,34 @@ async fn a_rate_limited_request_is_429_with_retry_headers() {
 }
 
 #[tokio::test]
+async fn an_operation_can_have_a_stricter_limit_of_its_own() {
+    let mut limits = std::collections::BTreeMap::new();
+    limits.insert("catalog.error".to_owned(), RateLimit::parse("1/h").unwrap());
+    let s = TestServer::start(errata_server::Config {
+        operation_limits: limits,
+        ..config()
+    })
+    .await;
+    let lookup = "{ catalog { error(key: \"6003\") { slug } } }";
+    assert_eq!(s.query(lookup).await.status, 200);
+    let r = s.query("query Again { ...F } fragment F on Query { catalog { error(key: \"1001\") { slug } } }").await;
+    assert_eq!(
+        (r.status, r.slug()),
+        (429, "HttpRateLimited"),
+        "fragments do not hide the operation"
+    );
+    assert_eq!(
+        r.header("ratelimit-policy"),
+        Some("\"catalog.error\";q=1;w=3600")
+    );
+    assert_eq!(
+        s.query("{ catalog { name } }").await.status,
+        200,
+        "other operations are not limited"
+    );
+}
+
+#[tokio::test]
 async fn beyond_max_concurrent_requests_the_answer_is_503_with_retry_after() {
     let s = TestServer::start(errata_server::Config {
         max_concurrent_requests: 1,
