@@ -12,7 +12,7 @@ use async_graphql::{PathSegment, Value};
 
 use crate::model::{SchemaModel, TypeRef};
 use crate::syntax::ast::{
-    Definition, Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
+    Document, FragmentDefinition, OperationDefinition, Selection, SelectionSet,
 };
 
 /// Nulls the nearest nullable position above each failed path. Returns
@@ -24,14 +24,7 @@ pub fn propagate(
     data: &mut Value,
     paths: &[&[PathSegment]],
 ) -> bool {
-    let fragments: HashMap<&str, &FragmentDefinition> = doc
-        .definitions
-        .iter()
-        .filter_map(|d| match d {
-            Definition::Fragment(f) => Some((f.name.value.as_str(), f)),
-            _ => None,
-        })
-        .collect();
+    let fragments = doc.fragments();
     let Some(root) = model.root(operation.kind) else {
         return true;
     };
@@ -171,6 +164,7 @@ fn set_null(data: &mut Value, path: &[PathSegment]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syntax::ast::Definition;
     use crate::syntax::parse;
 
     const SDL: &str = "type Query { a: A! b: B list: [L!] } type A { x: Int! y: Int } type B { x: Int! } type L { v: Int! }";

@@ -54,14 +54,7 @@ impl Limits {
 
     /// Fails when a parsed document exceeds a structural limit.
     pub fn check_document(&self, doc: &Document) -> Result<(), Error> {
-        let fragments: HashMap<&str, &FragmentDefinition> = doc
-            .definitions
-            .iter()
-            .filter_map(|d| match d {
-                Definition::Fragment(f) => Some((f.name.value.as_str(), f)),
-                _ => None,
-            })
-            .collect();
+        let fragments = doc.fragments();
         let mut measure = Measure {
             fragments: &fragments,
             memo: HashMap::new(),

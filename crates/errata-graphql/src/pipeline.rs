@@ -320,15 +320,7 @@ where
         else {
             return Vec::new();
         };
-        let fragments: std::collections::HashMap<&str, &ast::FragmentDefinition> = prepared
-            .ast
-            .definitions
-            .iter()
-            .filter_map(|d| match d {
-                ast::Definition::Fragment(f) => Some((f.name.value.as_str(), f)),
-                _ => None,
-            })
-            .collect();
+        let fragments = prepared.ast.fragments();
         let mut paths = Vec::new();
         for (root, below) in fields_of(&operation.selection_set, &fragments) {
             let children = below

@@ -20,6 +20,19 @@ pub struct Document {
     pub definitions: Vec<Definition>,
 }
 
+impl Document {
+    /// The fragments by name; the first one wins when a name repeats.
+    pub fn fragments(&self) -> std::collections::HashMap<&str, &FragmentDefinition> {
+        let mut map = std::collections::HashMap::new();
+        for d in &self.definitions {
+            if let Definition::Fragment(f) = d {
+                map.entry(f.name.value.as_str()).or_insert(f);
+            }
+        }
+        map
+    }
+}
+
 /// One definition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Definition {

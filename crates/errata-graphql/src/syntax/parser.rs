@@ -310,13 +310,7 @@ impl<'a> Parser<'a> {
         let pos = self.token.pos;
         self.description()?;
         let name = self.variable()?;
-        self.expect(TokenKind::Colon)?;
-        let ty = self.type_reference()?;
-        let default = if self.optional(TokenKind::Equals)? {
-            Some(self.value(true)?)
-        } else {
-            None
-        };
+        let (ty, default) = self.typed_default()?;
         Ok(VariableDefinition {
             pos,
             name,
@@ -698,9 +692,8 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn input_value_definition(&mut self) -> Result<InputValueDefinition> {
-        self.description()?;
-        let name = self.name()?;
+    /// `: Type = default`, as variables and input values declare them.
+    fn typed_default(&mut self) -> Result<(Type, Option<Value>)> {
         self.expect(TokenKind::Colon)?;
         let ty = self.type_reference()?;
         let default = if self.optional(TokenKind::Equals)? {
@@ -708,6 +701,13 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
+        Ok((ty, default))
+    }
+
+    fn input_value_definition(&mut self) -> Result<InputValueDefinition> {
+        self.description()?;
+        let name = self.name()?;
+        let (ty, default) = self.typed_default()?;
         Ok(InputValueDefinition {
             name,
             ty,

@@ -55,12 +55,7 @@ impl Default for Options {
 
 /// Validates `doc` against `schema`.
 pub fn validate(schema: &SchemaModel, doc: &Document, options: Options) -> Vec<ValidationError> {
-    let mut fragments = HashMap::new();
-    for d in &doc.definitions {
-        if let Definition::Fragment(f) = d {
-            fragments.entry(f.name.value.as_str()).or_insert(f);
-        }
-    }
+    let fragments = doc.fragments();
     let overlap = overlap::Overlap::new(schema, &fragments);
     let mut cx = Cx::new(schema, doc, options, &fragments, &overlap);
     cx.document();
