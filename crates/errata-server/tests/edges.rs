@@ -81,6 +81,44 @@ async fn document_limits_have_their_own_codes() {
 }
 
 #[tokio::test]
+async fn huge_and_deeply_nested_documents_are_refused_without_harm() {
+    let s = TestServer::default().await;
+    let nested = format!("{}{}", "{ a ".repeat(20_000), "}".repeat(20_000));
+    let r = s.query(&nested).await;
+    assert_eq!((r.status, r.slug()), (400, "GraphqlTokenLimit"));
+    // With the token limit out of the way, the parser's own nesting bound answers.
+    let s = TestServer::start(errata_server::Config {
+        limits: errata_graphql::Limits {
+            max_tokens: 1_000_000,
+            ..errata_graphql::Limits::default()
+        },
+        max_body_bytes: 10 << 20,
+        ..config()
+    })
+    .await;
+    let r = s.query(&nested).await;
+    assert_eq!((r.status, r.slug()), (400, "GraphqlParseFailed"));
+    assert!(
+        r.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nested more than 128 levels")
+    );
+    let list = format!(
+        "{{ catalog {{ error(key: {}\"x\"{}) {{ id }} }} }}",
+        "[".repeat(50_000),
+        "]".repeat(50_000)
+    );
+    let r = s.query(&list).await;
+    assert_eq!((r.status, r.slug()), (400, "GraphqlParseFailed"));
+    assert_eq!(
+        s.query("{ catalog { name } }").await.status,
+        200,
+        "the server is still up"
+    );
+}
+
+#[tokio::test]
 async fn a_rate_limited_request_is_429_with_retry_headers() {
     let s = TestServer::start(errata_server::Config {
         rate_limit: RateLimit::PerSecond(1.0),
