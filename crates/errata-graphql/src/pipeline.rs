@@ -225,10 +225,22 @@ where
             outcome.allow = Some("POST");
             return outcome;
         }
-        if operation == OperationType::Subscription {
-            let error =
-                gql::validation_failed("Subscriptions are not supported over this endpoint.");
+        // graphql-js refuses these at execution; errata does before it.
+        let kind = match operation {
+            OperationType::Query => ast::OperationKind::Query,
+            OperationType::Mutation => ast::OperationKind::Mutation,
+            OperationType::Subscription => ast::OperationKind::Subscription,
+        };
+        if self.model.root(kind).is_none() {
+            let error = gql::operation_not_supported(kind.keyword());
             return self.request_failure(error.into(), info, Some(operation));
+        }
+        if operation == OperationType::Subscription {
+            return self.request_failure(
+                gql::subscription_unsupported().into(),
+                info,
+                Some(operation),
+            );
         }
 
         // Variable coercion, before execution: a failure is a request error.
