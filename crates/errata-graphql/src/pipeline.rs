@@ -471,7 +471,14 @@ where
         let executed = !response.errors.iter().all(is_request_error)
             || !matches!(response.data, async_graphql::Value::Null);
         if !executed && !response.errors.is_empty() {
-            // async-graphql validated the document and rejected it: a request error.
+            // async-graphql refused a document errata's validation accepted.
+            // That is a divergence to fix here; the client still gets a
+            // catalogued request error, in async-graphql's words.
+            tracing::error!(
+                request_id = info.request_id,
+                errors = ?response.errors.iter().map(|e| &e.message).collect::<Vec<_>>(),
+                "async-graphql refused a validated document"
+            );
             let errors = response
                 .errors
                 .iter()
