@@ -153,7 +153,8 @@ async fn graphql_post(
 ) -> Response {
     let peer = peer_of(&request);
     let started = Instant::now();
-    let headers = request.headers().clone();
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let media = match errata_graphql::negotiate(header_str(&headers, header::ACCEPT)) {
         Ok(media) => media,
         Err(e) => return error_response(&e, meta.locale, &meta.id),
@@ -164,7 +165,7 @@ async fn graphql_post(
     if declared.is_some_and(|n| n > limit) {
         return error_response(&too_large(limit), meta.locale, &meta.id);
     }
-    let body = match axum::body::to_bytes(request.into_body(), limit).await {
+    let body = match axum::body::to_bytes(body, limit).await {
         Ok(body) => body,
         Err(e) => {
             let error = if is_length_limit(&e) {

@@ -56,8 +56,9 @@ pub async fn edge(
         id: Arc::clone(&id),
         locale,
     });
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // The access line's fields are only gathered when it will be written.
+    let access = tracing::enabled!(tracing::Level::DEBUG)
+        .then(|| (request.method().clone(), request.uri().path().to_owned()));
     let span = tracing::info_span!("request", request_id = %id);
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -67,9 +68,11 @@ pub async fn edge(
     // The access line is debug: at info, every request would cost a write.
     // Errors and warnings inside the request are logged at their own level,
     // with the request id from the span.
-    span.in_scope(|| {
-        tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
-    });
+    if let Some((method, path)) = access {
+        span.in_scope(|| {
+            tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
+        });
+    }
     metrics::counter!("errata_http_responses_total", "status" => status_label(status)).increment(1);
     response
 }
