@@ -181,11 +181,6 @@ where
         }
     }
 
-    /// The schema.
-    pub fn schema(&self) -> &Schema<Q, M, S> {
-        &self.schema
-    }
-
     /// Runs one request. `prepare` adds per-request data (the caller's
     /// identity, ...) to the async-graphql request.
     pub async fn execute(

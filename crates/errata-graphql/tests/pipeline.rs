@@ -45,18 +45,26 @@ fn pipeline() -> Pipeline<Query, Mutation, EmptySubscription> {
     )
 }
 
-async fn run(query: &str, media: Media) -> (u16, Value) {
-    let request = GraphqlRequest {
-        query: query.to_owned(),
-        ..GraphqlRequest::default()
-    };
-    let info = RequestInfo {
+fn info(method: Method, media: Media) -> RequestInfo<'static> {
+    RequestInfo {
         request_id: "req-1",
         locale: None,
-        method: Method::Post,
+        method,
         media,
-    };
-    let outcome = pipeline().execute(request, info, |r| r).await;
+    }
+}
+
+fn document(query: &str) -> GraphqlRequest {
+    GraphqlRequest {
+        query: query.to_owned(),
+        ..GraphqlRequest::default()
+    }
+}
+
+async fn run(query: &str, media: Media) -> (u16, Value) {
+    let outcome = pipeline()
+        .execute(document(query), info(Method::Post, media), |r| r)
+        .await;
     (
         outcome.status,
         serde_json::from_slice(&outcome.body).unwrap(),
@@ -106,51 +114,26 @@ async fn a_panicking_resolver_is_an_internal_error_with_the_request_id() {
 #[tokio::test]
 async fn repeated_documents_are_served_from_the_cache_with_the_same_answer() {
     let p = pipeline();
-    let info = RequestInfo {
-        request_id: "r",
-        locale: None,
-        method: Method::Post,
-        media: Media::GraphqlResponseJson,
-    };
+    let info = info(Method::Post, Media::GraphqlResponseJson);
     for query in ["{ ok }", "{ nope }", "{ ok"] {
-        let first = p
-            .execute(
-                GraphqlRequest {
-                    query: query.into(),
-                    ..Default::default()
-                },
-                info,
-                |r| r,
-            )
-            .await;
-        let second = p
-            .execute(
-                GraphqlRequest {
-                    query: query.into(),
-                    ..Default::default()
-                },
-                info,
-                |r| r,
-            )
-            .await;
-        assert_eq!(first.body, second.body, "{query}");
-        assert_eq!(first.status, second.status, "{query}");
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            let outcome = p.execute(document(query), info, |r| r).await;
+            answers.push((outcome.status, outcome.body));
+        }
+        assert_eq!(answers[0], answers[1], "{query}");
     }
 }
 
 #[tokio::test]
 async fn a_mutation_over_get_is_405_before_anything_runs() {
-    let request = GraphqlRequest {
-        query: "mutation { touch }".into(),
-        ..GraphqlRequest::default()
-    };
-    let info = RequestInfo {
-        request_id: "r",
-        locale: None,
-        method: Method::Get,
-        media: Media::Json,
-    };
-    let outcome = pipeline().execute(request, info, |r| r).await;
+    let outcome = pipeline()
+        .execute(
+            document("mutation { touch }"),
+            info(Method::Get, Media::Json),
+            |r| r,
+        )
+        .await;
     assert_eq!(outcome.status, 405);
     assert_eq!(outcome.allow, Some("POST"));
 }
@@ -158,12 +141,7 @@ async fn a_mutation_over_get_is_405_before_anything_runs() {
 #[tokio::test]
 async fn automatic_persisted_queries_register_once_and_run_by_hash() {
     let p = pipeline();
-    let info = RequestInfo {
-        request_id: "r",
-        locale: None,
-        method: Method::Post,
-        media: Media::GraphqlResponseJson,
-    };
+    let info = info(Method::Post, Media::GraphqlResponseJson);
     // Some other document's hash, and the real one from coreutils, not from errata.
     let wrong = "2c6eba7a4e4436ec0a4c7a59a3e5ee1d0c9ab2b6d3fb9bd1c7c3a59b8c3f1d8e";
     let real = {
