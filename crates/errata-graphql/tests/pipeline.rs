@@ -206,3 +206,29 @@ async fn automatic_persisted_queries_register_once_and_run_by_hash() {
         "GraphqlPersistedQueryUnsupported"
     );
 }
+
+#[tokio::test]
+async fn a_mutation_on_a_schema_without_mutations_is_refused_with_graphql_js_wording() {
+    let pipeline = Pipeline::new(
+        Schema::new(Query, async_graphql::EmptyMutation, EmptySubscription),
+        PipelineOptions::default(),
+    );
+    let outcome = pipeline
+        .execute(
+            document("mutation { __typename }"),
+            info(Method::Post, Media::GraphqlResponseJson),
+            |r| r,
+        )
+        .await;
+    let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+    assert_eq!(outcome.status, 400);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Schema is not configured to execute mutation operation."
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["slug"],
+        "GraphqlOperationNotSupported"
+    );
+    assert!(body.get("data").is_none());
+}

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use async_graphql::EmptySubscription;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{EmptyMutation, EmptySubscription};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, RawQuery, Request, State};
@@ -16,21 +16,23 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::sync::{Semaphore, oneshot};
 
-use errata_catalog::Error;
 use errata_catalog::render::{Format, render};
+use errata_catalog::{Class, Error};
 use errata_errors::{http, system};
 use errata_graphql::{GraphqlRequest, Method, Pipeline, PipelineOptions, RequestInfo};
+use errata_identity::{Identity, Principal};
 
 use crate::config::Config;
-use crate::edge::{RequestMeta, admission, edge, error_response};
+use crate::edge::{RequestMeta, admission, authenticate, edge, error_response};
 use crate::ratelimit::ClientLimiter;
-use crate::schema::{self, Query, ServerFacts};
+use crate::schema::{self, Caller, Mutation, Query, RequestContext, ServerFacts};
 use crate::storage::Storage;
 
 /// Everything the handlers share.
 pub struct AppState {
     pub(crate) config: Config,
-    pipeline: Pipeline<Query, EmptyMutation, EmptySubscription>,
+    pipeline: Pipeline<Query, Mutation, EmptySubscription>,
+    pub(crate) identity: Identity,
     pub(crate) limiter: Option<ClientLimiter>,
     /// Per-operation limiters, by the field path they watch.
     operation_limiters: Vec<(String, ClientLimiter)>,
@@ -70,9 +72,12 @@ impl AppState {
     /// Opens storage and builds everything the server needs.
     pub async fn new(config: Config) -> Result<Arc<AppState>, Error> {
         let storage = Storage::open(&config.data).await?;
+        let identity =
+            Identity::open(storage.pool().clone(), config.auth.clone(), &config.data).await?;
         let facts = ServerFacts {
             started: Instant::now(),
             storage: storage.clone(),
+            identity: identity.clone(),
         };
         let schema = schema::build(facts, config.introspection(), config.suggestions());
         let catalog = &errata_errors::CATALOG;
@@ -97,6 +102,7 @@ impl AppState {
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
             locales: catalog.locales.iter().map(|l| &**l).collect(),
             storage,
+            identity,
             errors_html: Bytes::from(render(catalog, Format::Html)),
             errors_json: Bytes::from(render(catalog, Format::Json)),
             metrics: prometheus(),
@@ -118,13 +124,25 @@ pub fn router(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             admission,
         ));
-    Router::new()
+    // Bearer tokens are checked on every endpoint but the probes and the
+    // token endpoint, which authenticates clients its own way.
+    let authenticated = Router::new()
         .merge(graphql)
         .route("/errors", get(errors_html))
         .route("/errors.json", get(errors_json))
+        .route("/metrics", get(metrics_text))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            authenticate,
+        ));
+    Router::new()
+        .merge(authenticated)
+        .route(
+            "/oauth/token",
+            axum::routing::post(crate::oauth::token).fallback(crate::oauth::method_not_allowed),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -149,6 +167,7 @@ fn info<'a>(
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
     Extension(meta): Extension<RequestMeta>,
+    principal: Option<Extension<Principal>>,
     request: Request,
 ) -> Response {
     let peer = peer_of(&request);
@@ -187,6 +206,7 @@ async fn graphql_post(
         info(&meta, Method::Post, media),
         started,
         peer,
+        principal.map(|p| p.0),
     )
     .await
 }
@@ -194,6 +214,7 @@ async fn graphql_post(
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
     Extension(meta): Extension<RequestMeta>,
+    principal: Option<Extension<Principal>>,
     connect: Option<Extension<axum::extract::ConnectInfo<SocketAddr>>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -219,6 +240,7 @@ async fn graphql_get(
         info(&meta, Method::Get, media),
         started,
         peer,
+        principal.map(|p| p.0),
     )
     .await
 }
@@ -229,6 +251,7 @@ async fn run(
     info: RequestInfo<'_>,
     started: Instant,
     peer: Option<std::net::IpAddr>,
+    principal: Option<Principal>,
 ) -> Response {
     if !state.operation_limiters.is_empty()
         && let Some(ip) = peer
@@ -242,7 +265,23 @@ async fn run(
             }
         }
     }
-    let outcome = state.pipeline.execute(request, info, |r| r).await;
+    let principal = match principal {
+        Some(p) => p,
+        None => match state.identity.authenticate(None) {
+            Ok(p) => p,
+            Err(e) => return error_response(&e, info.locale, info.request_id),
+        },
+    };
+    let context = RequestContext {
+        locale: info
+            .locale
+            .and_then(|l| state.locales.iter().copied().find(|k| *k == l)),
+        ip: peer,
+    };
+    let outcome = state
+        .pipeline
+        .execute(request, info, |r| r.data(Caller(principal)).data(context))
+        .await;
     for (code, class) in &outcome.errors {
         crate::edge::count_error(*code, *class);
     }
@@ -254,8 +293,32 @@ async fn run(
     };
     metrics::histogram!("errata_request_duration_seconds", "operation" => operation)
         .record(started.elapsed().as_secs_f64());
-    let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut status =
+        StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
+    // A field that needs a signed-in caller makes the whole answer a 401
+    // with the challenge (RFC 6750), whatever else resolved; when nothing
+    // resolved because of missing permissions, the answer is a 403.
+    if outcome
+        .errors
+        .iter()
+        .any(|(_, class)| *class == Class::Unauthenticated)
+    {
+        status = StatusCode::UNAUTHORIZED;
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"errata\""),
+        );
+    } else if outcome.data_null
+        && !outcome.errors.is_empty()
+        && status == StatusCode::OK
+        && outcome
+            .errors
+            .iter()
+            .all(|(_, class)| *class == Class::Forbidden)
+    {
+        status = StatusCode::FORBIDDEN;
+    }
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(info.media.content_type()),
@@ -402,6 +465,9 @@ impl Running {
             .task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = self.state.identity.flush_last_used().await {
+            tracing::warn!(error = %e, "API tokens' last use could not be saved");
+        }
         self.state.storage.close().await;
         result
     }
@@ -438,6 +504,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         });
     }
+    let identity = state.identity.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            if let Err(e) = identity.flush_last_used().await {
+                tracing::warn!(error = %e, "API tokens' last use could not be saved");
+            }
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -49,6 +49,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Async worker threads; one per core when unset.
     pub workers: Option<usize>,
+    /// Users, sessions, tokens and brute-force protection.
+    pub auth: errata_identity::AuthConfig,
 }
 
 impl Default for Config {
@@ -70,6 +72,7 @@ impl Default for Config {
             document_cache: 1024,
             log_format: LogFormat::Json,
             workers: None,
+            auth: errata_identity::AuthConfig::default(),
         }
     }
 }

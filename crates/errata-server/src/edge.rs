@@ -14,8 +14,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
-use errata_catalog::Error;
-use errata_errors::http;
+use errata_catalog::{Class, Error};
+use errata_errors::{http, security};
+use errata_identity::Principal;
 
 use crate::app::AppState;
 use crate::ratelimit::{Client, ClientLimiter, Refusal};
@@ -77,8 +78,85 @@ pub async fn edge(
     response
 }
 
+/// Bearer authentication (RFC 6750): the caller of every request, from
+/// its `Authorization` header, or the guest without one. A header or token
+/// that is not valid is refused here, before the body is read: 400 for one
+/// that is not a bearer JWT at all (as GraphCMS), 401 for one that is not
+/// valid now; both with a `WWW-Authenticate` challenge. Refusals count
+/// against the client's address, so trying tokens is rate limited too.
+pub async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let result = match request.headers().get(header::AUTHORIZATION) {
+        None => state.identity.authenticate(None),
+        Some(value) => match value.to_str() {
+            Ok(text) => state.identity.authenticate(Some(text)),
+            Err(_) => Err(security::authorization_header_invalid()),
+        },
+    };
+    match result {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(error) => {
+            let meta = request.extensions().get::<RequestMeta>();
+            let (request_id, locale) = meta.map_or(("", None), |m| (&*m.id, m.locale));
+            if let Some(limiter) = &state.limiter
+                && let Err(refusal) = limiter.check(&Client::Ip(peer.ip()))
+            {
+                return rate_limited(refusal, limiter, locale, request_id);
+            }
+            let mut response = error_response(&error, locale, request_id);
+            if let Ok(challenge) = HeaderValue::from_str(&bearer_challenge(&error)) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, challenge);
+            }
+            response
+        }
+    }
+}
+
+/// The `WWW-Authenticate` value for a refused bearer token or a field that
+/// needs one (RFC 6750 §3).
+pub fn bearer_challenge(error: &Error) -> String {
+    let code = match error.class() {
+        Class::Unauthenticated if error.is(errata_errors::security::AUTHENTICATION_REQUIRED) => {
+            None
+        }
+        Class::Unauthenticated => Some("invalid_token"),
+        Class::Forbidden => Some("insufficient_scope"),
+        _ => Some("invalid_request"),
+    };
+    match code {
+        None => "Bearer realm=\"errata\"".to_owned(),
+        Some(code) => {
+            // error_description allows printable ASCII but `"` and `\`.
+            let description: String = error
+                .message()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                        c
+                    } else {
+                        '\''
+                    }
+                })
+                .collect();
+            format!(
+                "Bearer realm=\"errata\", error=\"{code}\", error_description=\"{description}\""
+            )
+        }
+    }
+}
+
 /// Rate limit, concurrency limit, timeout, in that order, so that a refused
-/// request costs as little as possible.
+/// request costs as little as possible. Authenticated callers are counted
+/// by who they are, guests by their address.
 pub async fn admission(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -88,21 +166,12 @@ pub async fn admission(
     let meta = request.extensions().get::<RequestMeta>().cloned();
     let (request_id, locale) = meta.as_ref().map_or(("", None), |m| (&*m.id, m.locale));
     if let Some(limiter) = &state.limiter {
-        // Until authentication exists every client is anonymous, and known by its address.
-        if let Err(refusal) = limiter.check(&Client::Ip(peer.ip())) {
-            let error = http::rate_limited().with_detail("retryAfter", refusal.retry_after);
-            let mut response = error_response(&error, locale, request_id);
-            let headers = response.headers_mut();
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after));
-            if let Ok(policy) = HeaderValue::from_str(limiter.policy()) {
-                headers.insert("ratelimit-policy", policy);
-            }
-            if let Ok(value) =
-                HeaderValue::from_str(&format!("\"default\";r=0;t={}", refusal.retry_after))
-            {
-                headers.insert("ratelimit", value);
-            }
-            return response;
+        let client = match request.extensions().get::<Principal>() {
+            Some(p) if !p.is_guest() => Client::Subject(Arc::clone(&p.subject)),
+            _ => Client::Ip(peer.ip()),
+        };
+        if let Err(refusal) = limiter.check(&client) {
+            return rate_limited(refusal, limiter, locale, request_id);
         }
     }
     let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {

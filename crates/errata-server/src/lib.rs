@@ -20,6 +20,7 @@
 pub mod app;
 pub mod config;
 pub mod edge;
+pub mod oauth;
 pub mod ratelimit;
 pub mod schema;
 pub mod storage;

@@ -18,8 +18,14 @@ use errata_catalog::Error;
 use errata_errors::system;
 
 /// The embedded migrations, in order.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "server", include_str!("../migrations/0001_server.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "server", include_str!("../migrations/0001_server.sql")),
+    (
+        2,
+        "identity",
+        include_str!("../migrations/0002_identity.sql"),
+    ),
+];
 
 /// The database.
 #[derive(Debug, Clone)]
@@ -72,6 +78,11 @@ impl Storage {
             .fetch_one(&self.pool)
             .await
             .map_err(|e| system::database_unavailable().with_source(e))
+    }
+
+    /// The connection pool, for the domains' own queries.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Closes every connection.

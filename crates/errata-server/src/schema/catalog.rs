@@ -1,74 +1,9 @@
-//! The GraphQL schema. Until the wiki domains arrive it serves the error
-//! catalog itself and facts about the running server, which gives the
-//! pipeline real fields, arguments, enums and input objects.
+//! The error catalog as GraphQL: the errors this server raises, by page,
+//! filter or key.
 
-use std::time::Instant;
-
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, Enum, InputObject, Object, Result, Schema,
-    SimpleObject,
-};
+use async_graphql::{Enum, InputObject, Object, Result, SimpleObject};
 use errata_catalog::{Catalog, Class, ErrorDef};
 use errata_errors::system;
-
-use crate::storage::Storage;
-
-/// The server's schema type.
-pub type ErrataSchema = Schema<Query, EmptyMutation, EmptySubscription>;
-
-/// Facts the resolvers read.
-#[derive(Debug)]
-pub struct ServerFacts {
-    /// When the process started.
-    pub started: Instant,
-    /// The storage.
-    pub storage: Storage,
-}
-
-/// The schema with its data and async-graphql's defaults.
-pub fn builder(
-    facts: ServerFacts,
-) -> async_graphql::SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query, EmptyMutation, EmptySubscription).data(facts)
-}
-
-/// Builds the schema as the server runs it. errata's pipeline has already
-/// validated every document with graphql-js's rules, so async-graphql's own
-/// validation runs in its fast mode, which keeps only what execution needs.
-pub fn build(facts: ServerFacts, introspection: bool, suggestions: bool) -> ErrataSchema {
-    let mut builder = builder(facts).validation_mode(async_graphql::ValidationMode::Fast);
-    if !introspection {
-        builder = builder.disable_introspection();
-    }
-    if !suggestions {
-        builder = builder.disable_suggestions();
-    }
-    builder.finish()
-}
-
-/// The schema's SDL, as validation and clients see it.
-pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
-}
-
-/// The root of queries.
-#[derive(Debug, Default)]
-pub struct Query;
-
-#[Object]
-impl Query {
-    /// The error catalog this server raises its errors from.
-    async fn catalog(&self) -> CatalogQuery {
-        CatalogQuery
-    }
-
-    /// Facts about the running server.
-    async fn system(&self) -> SystemQuery {
-        SystemQuery
-    }
-}
 
 /// Queries over the error catalog.
 #[derive(Debug)]
@@ -283,31 +218,3 @@ error_class!(
     PersistedQueryNotFound,
     OperationResolutionFailure,
 );
-
-/// Facts about the running server.
-#[derive(Debug)]
-pub struct SystemQuery;
-
-#[Object]
-impl SystemQuery {
-    /// Version and uptime.
-    async fn info(&self, ctx: &Context<'_>) -> Result<SystemInfo> {
-        let facts = ctx.data::<ServerFacts>()?;
-        Ok(SystemInfo {
-            version: env!("CARGO_PKG_VERSION"),
-            uptime: facts.started.elapsed().as_secs(),
-            data_created_at: facts.storage.created_at().await?,
-        })
-    }
-}
-
-/// Version and uptime.
-#[derive(Debug, SimpleObject)]
-pub struct SystemInfo {
-    /// The server's version.
-    version: &'static str,
-    /// Seconds since the process started.
-    uptime: u64,
-    /// When the data directory was first used (UTC).
-    data_created_at: String,
-}

@@ -1,0 +1,274 @@
+//! OAuth 2.0 clients (RFC 6749 §4.4, client credentials): a client acts as
+//! the user who owns it, within its scopes. Secrets are stored as keyed
+//! hashes and compared in constant time.
+
+use errata_catalog::Error;
+use errata_errors::{auth, oauth, security};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::jwt::{AUDIENCE, Claims, ISSUER, Kind};
+use crate::permissions::{Permission, Permissions};
+use crate::users::db;
+use crate::{ADMINISTRATORS, Identity, Principal, now, secret};
+
+/// An OAuth client, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthClient {
+    /// The client id.
+    pub id: String,
+    /// A name to recognise it by.
+    pub name: String,
+    /// The scopes it may ask for.
+    pub scopes: Permissions,
+    /// The user it acts as.
+    pub owner_id: i64,
+    /// Created (seconds).
+    pub created_at: i64,
+    /// Expires (seconds), if ever.
+    pub expires_at: Option<i64>,
+    /// Days it lives after creation or rotation, if it expires.
+    pub lifetime_days: Option<i64>,
+    /// Last secret rotation (seconds).
+    pub rotated_at: Option<i64>,
+}
+
+impl OAuthClient {
+    /// Whether it has expired at `now`.
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+}
+
+fn client_from_row(row: &SqliteRow) -> Result<OAuthClient, sqlx::Error> {
+    let names: Vec<String> =
+        serde_json::from_str(&row.try_get::<String, _>("scopes")?).unwrap_or_default();
+    Ok(OAuthClient {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        scopes: names.iter().filter_map(|n| Permission::parse(n)).collect(),
+        owner_id: row.try_get("owner_id")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        lifetime_days: row.try_get("lifetime_days")?,
+        rotated_at: row.try_get("rotated_at")?,
+    })
+}
+
+/// An access token from the token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    /// The JWT.
+    pub access_token: String,
+    /// Seconds until it expires.
+    pub expires_in: u64,
+    /// The scopes granted, space-separated.
+    pub scope: String,
+}
+
+/// Longest client id and secret the token endpoint looks at.
+pub const MAX_CLIENT_ID: usize = 128;
+/// See `MAX_CLIENT_ID`.
+pub const MAX_CLIENT_SECRET: usize = 256;
+
+impl Identity {
+    /// Creates a client acting as `owner`, limited to `scopes`, living
+    /// `days` (forever when `None`). Returns it and its secret, which is
+    /// never shown again.
+    pub async fn create_client(
+        &self,
+        owner: i64,
+        name: &str,
+        scopes: Permissions,
+        days: Option<i64>,
+    ) -> Result<(OAuthClient, String), Error> {
+        let name = crate::tokens::check_label(name)?;
+        let days = days.map(|d| self.check_days(d)).transpose()?;
+        self.user(owner).await?;
+        let id = secret::hex(&secret::random_bytes::<12>());
+        let secret = secret::random_token();
+        let now = now();
+        sqlx::query(
+            "INSERT INTO oauth_clients (id, name, secret_hash, scopes, owner_id, created_at, expires_at, lifetime_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&name)
+        .bind(self.hasher().hash(&secret))
+        .bind(serde_json::to_string(&scopes.names()).unwrap_or_default())
+        .bind(owner)
+        .bind(now)
+        .bind(days.map(|d| now + d * 86_400))
+        .bind(days)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        self.reload().await?;
+        Ok((self.client(&id).await?, secret))
+    }
+
+    /// Creates a client for the caller, with scopes the caller has.
+    pub async fn create_client_for(
+        &self,
+        caller: &Principal,
+        name: &str,
+        scopes: &[String],
+        days: Option<i64>,
+    ) -> Result<(OAuthClient, String), Error> {
+        let owner = caller.user()?;
+        let scopes = self.grantable(caller, scopes)?;
+        self.create_client(owner, name, scopes, days).await
+    }
+
+    /// The first administrator, who owns clients made from the command line.
+    pub async fn first_administrator(&self) -> Result<i64, Error> {
+        sqlx::query_scalar(
+            "SELECT u.id FROM users u JOIN user_groups ug ON ug.user_id = u.id WHERE ug.group_id = ? AND u.is_system = 0 ORDER BY u.id LIMIT 1",
+        )
+        .bind(ADMINISTRATORS)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?
+        .ok_or_else(auth::user_not_found)
+    }
+
+    /// One client; `security.credential_not_found` ("Credential not found").
+    pub async fn client(&self, id: &str) -> Result<OAuthClient, Error> {
+        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or_else(security::credential_not_found)?;
+        client_from_row(&row).map_err(db)
+    }
+
+    /// Every client.
+    pub async fn clients(&self) -> Result<Vec<OAuthClient>, Error> {
+        sqlx::query("SELECT * FROM oauth_clients ORDER BY created_at, id")
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| client_from_row(r).map_err(db))
+            .collect()
+    }
+
+    /// Expires a client now; its tokens stop working.
+    pub async fn expire_client(&self, id: &str) -> Result<OAuthClient, Error> {
+        self.client(id).await?;
+        sqlx::query(
+            "UPDATE oauth_clients SET expires_at = ?, generation = generation + 1 WHERE id = ?",
+        )
+        .bind(now())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        self.reload().await?;
+        self.client(id).await
+    }
+
+    /// Gives a client a new secret. The old secret and every token issued
+    /// with it stop working; an expired client lives again for its lifetime.
+    pub async fn rotate_client(&self, id: &str) -> Result<(OAuthClient, String), Error> {
+        self.client(id).await?;
+        let secret = secret::random_token();
+        let now = now();
+        sqlx::query(
+            "UPDATE oauth_clients SET secret_hash = ?, generation = generation + 1, rotated_at = ?, \
+             expires_at = CASE WHEN lifetime_days IS NULL THEN NULL ELSE ? + lifetime_days * 86400 END WHERE id = ?",
+        )
+        .bind(self.hasher().hash(&secret))
+        .bind(now)
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        self.reload().await?;
+        Ok((self.client(id).await?, secret))
+    }
+
+    /// The token endpoint's work: checks the client's credentials and the
+    /// scope asked for, and issues an access token. Every refusal is one of
+    /// the catalog's `oauth.*` errors.
+    pub async fn issue_client_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        scope: Option<&str>,
+    ) -> Result<IssuedToken, Error> {
+        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = ?")
+            .bind(client_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        let client = match &row {
+            Some(row) => Some((
+                client_from_row(row).map_err(db)?,
+                row.try_get::<String, _>("secret_hash").map_err(db)?,
+                row.try_get::<i64, _>("generation").map_err(db)?,
+            )),
+            None => None,
+        };
+        // An unknown id costs the same hash as a wrong secret.
+        let (client, generation) = match client {
+            Some((client, hash, generation)) if self.hasher().verify(client_secret, &hash) => {
+                (client, generation)
+            }
+            Some(_) => return Err(oauth::invalid_client::credentials_invalid()),
+            None => {
+                let _ = self.hasher().verify(client_secret, "");
+                return Err(oauth::invalid_client::credentials_invalid());
+            }
+        };
+        let now = now();
+        if client.is_expired(now) {
+            return Err(oauth::invalid_client::expired());
+        }
+        let owner_enabled = self
+            .directory()
+            .users
+            .get(&client.owner_id)
+            .is_some_and(|o| o.active && o.verified);
+        if !owner_enabled {
+            return Err(oauth::unauthorized_client::owner_disabled());
+        }
+        let granted = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            None => client.scopes,
+            Some(asked) => {
+                let mut granted = Permissions::NONE;
+                for name in asked.split(' ').filter(|s| !s.is_empty()) {
+                    let shown: String = name.chars().take(64).collect();
+                    let p = Permission::parse(name)
+                        .ok_or_else(|| oauth::invalid_scope::unknown(shown.clone()))?;
+                    if !client.scopes.has_exactly(p) {
+                        return Err(oauth::invalid_scope::not_allowed(shown));
+                    }
+                    granted.insert(p);
+                }
+                granted
+            }
+        };
+        let ttl = self.config().client_token_ttl_secs;
+        let scope = granted.names().join(" ");
+        let access_token = self.signer().sign(&Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: client.owner_id.to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + i64::try_from(ttl).unwrap_or(3600),
+            jti: secret::random_token(),
+            knd: Kind::Client,
+            generation,
+            scope: Some(scope.clone()),
+            cid: Some(client.id),
+        });
+        Ok(IssuedToken {
+            access_token,
+            expires_in: ttl,
+            scope,
+        })
+    }
+}

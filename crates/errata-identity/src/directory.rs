@@ -1,0 +1,164 @@
+//! The in-memory snapshot a bearer token is checked against, so that
+//! authenticating a request costs a signature check and a few map lookups.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use sqlx::{Row, SqlitePool};
+
+use crate::permissions::{CheckedRule, Grant, PageRule, Permissions};
+
+/// What a token's validity depends on.
+#[derive(Debug, Default)]
+pub struct Directory {
+    /// Users by id.
+    pub users: HashMap<i64, UserState>,
+    /// API tokens by id.
+    pub api_tokens: HashMap<String, ApiTokenState>,
+    /// OAuth clients by client id.
+    pub clients: HashMap<String, ClientState>,
+}
+
+/// A user, as authentication sees them.
+#[derive(Debug, Clone)]
+pub struct UserState {
+    /// Not banned.
+    pub active: bool,
+    /// Email verified.
+    pub verified: bool,
+    /// Bumped to revoke every session.
+    pub generation: i64,
+    /// The union of the groups' permissions.
+    pub permissions: Permissions,
+    /// Each group's grant, for page rules.
+    pub grants: Arc<[Grant]>,
+}
+
+/// An API token, as authentication sees it.
+#[derive(Debug, Clone)]
+pub struct ApiTokenState {
+    /// Its creator, whom it acts as.
+    pub user_id: i64,
+    /// When it expires.
+    pub expires_at: i64,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// An OAuth client, as authentication sees it.
+#[derive(Debug, Clone)]
+pub struct ClientState {
+    /// The user it acts as.
+    pub owner_id: i64,
+    /// Bumped by rotation and expiry, which revoke its tokens.
+    pub generation: i64,
+    /// When it expires, if ever.
+    pub expires_at: Option<i64>,
+}
+
+impl Directory {
+    /// Reads everything from the database.
+    pub async fn load(pool: &SqlitePool) -> Result<Directory, sqlx::Error> {
+        let mut grants: HashMap<i64, Grant> = HashMap::new();
+        for row in sqlx::query("SELECT id, permissions, page_rules FROM groups")
+            .fetch_all(pool)
+            .await?
+        {
+            let id: i64 = row.try_get("id")?;
+            grants.insert(
+                id,
+                group_grant(
+                    &row.try_get::<String, _>("permissions")?,
+                    &row.try_get::<String, _>("page_rules")?,
+                ),
+            );
+        }
+        let mut membership: HashMap<i64, Vec<i64>> = HashMap::new();
+        for row in sqlx::query("SELECT user_id, group_id FROM user_groups ORDER BY group_id")
+            .fetch_all(pool)
+            .await?
+        {
+            membership
+                .entry(row.try_get("user_id")?)
+                .or_default()
+                .push(row.try_get("group_id")?);
+        }
+        let mut users = HashMap::new();
+        for row in sqlx::query("SELECT id, is_active, is_verified, generation FROM users")
+            .fetch_all(pool)
+            .await?
+        {
+            let id: i64 = row.try_get("id")?;
+            let user_grants: Vec<Grant> = membership
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter_map(|g| grants.get(g).cloned())
+                .collect();
+            let permissions = user_grants
+                .iter()
+                .fold(Permissions::NONE, |acc, g| acc.union(g.permissions));
+            users.insert(
+                id,
+                UserState {
+                    active: row.try_get("is_active")?,
+                    verified: row.try_get("is_verified")?,
+                    generation: row.try_get("generation")?,
+                    permissions,
+                    grants: user_grants.into(),
+                },
+            );
+        }
+        let mut api_tokens = HashMap::new();
+        for row in sqlx::query("SELECT id, user_id, expires_at, revoked_at FROM api_tokens")
+            .fetch_all(pool)
+            .await?
+        {
+            api_tokens.insert(
+                row.try_get("id")?,
+                ApiTokenState {
+                    user_id: row.try_get("user_id")?,
+                    expires_at: row.try_get("expires_at")?,
+                    revoked: row.try_get::<Option<i64>, _>("revoked_at")?.is_some(),
+                },
+            );
+        }
+        let mut clients = HashMap::new();
+        for row in sqlx::query("SELECT id, owner_id, generation, expires_at FROM oauth_clients")
+            .fetch_all(pool)
+            .await?
+        {
+            clients.insert(
+                row.try_get("id")?,
+                ClientState {
+                    owner_id: row.try_get("owner_id")?,
+                    generation: row.try_get("generation")?,
+                    expires_at: row.try_get("expires_at")?,
+                },
+            );
+        }
+        Ok(Directory {
+            users,
+            api_tokens,
+            clients,
+        })
+    }
+}
+
+/// A group's grant from its stored JSON. The JSON was checked when it was
+/// written; anything unreadable grants nothing rather than failing open.
+pub fn group_grant(permissions: &str, page_rules: &str) -> Grant {
+    let names: Vec<String> = serde_json::from_str(permissions).unwrap_or_default();
+    let rules: Vec<PageRule> = serde_json::from_str(page_rules).unwrap_or_default();
+    Grant {
+        permissions: names
+            .iter()
+            .filter_map(|n| crate::Permission::parse(n))
+            .collect(),
+        rules: rules
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.check(i).ok())
+            .collect::<Vec<CheckedRule>>(),
+    }
+}

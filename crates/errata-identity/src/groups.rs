@@ -1,0 +1,187 @@
+//! Groups: the permissions and page rules users get by joining them.
+
+use errata_catalog::Error;
+use errata_errors::security;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::permissions::{PageRule, Permissions};
+use crate::users::db;
+use crate::{ADMINISTRATORS, GUESTS, Identity, now};
+
+/// A group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// Permissions.
+    pub permissions: Permissions,
+    /// Page rules.
+    pub page_rules: Vec<PageRule>,
+    /// Administrators and Guests, which cannot be deleted.
+    pub is_system: bool,
+    /// Members.
+    pub user_count: i64,
+    /// Created (seconds).
+    pub created_at: i64,
+    /// Last changed (seconds).
+    pub updated_at: i64,
+}
+
+fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
+    let grant = crate::directory::group_grant(&row.try_get::<String, _>("permissions")?, "[]");
+    Ok(Group {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        permissions: grant.permissions,
+        page_rules: serde_json::from_str(&row.try_get::<String, _>("page_rules")?)
+            .unwrap_or_default(),
+        is_system: row.try_get("is_system")?,
+        user_count: row.try_get("user_count")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const GROUP_SELECT: &str = "SELECT g.id, g.name, g.permissions, g.page_rules, g.is_system, g.created_at, g.updated_at, \
+     (SELECT COUNT(*) FROM user_groups ug WHERE ug.group_id = g.id) AS user_count FROM groups g";
+
+fn check_group_name(name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(errata_errors::auth::input_invalid()
+            .with_detail("field", "name")
+            .with_detail("reason", "must have 1 to 255 printable characters"));
+    }
+    Ok(name.to_owned())
+}
+
+impl Identity {
+    /// One group; `security.group_not_found` when there is none.
+    pub async fn group(&self, id: i64) -> Result<Group, Error> {
+        let row = sqlx::query(&format!("{GROUP_SELECT} WHERE g.id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or_else(security::group_not_found)?;
+        group_from_row(&row).map_err(db)
+    }
+
+    /// Every group, by id.
+    pub async fn groups(&self) -> Result<Vec<Group>, Error> {
+        sqlx::query(&format!("{GROUP_SELECT} ORDER BY g.id"))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| group_from_row(r).map_err(db))
+            .collect()
+    }
+
+    /// Creates a group with no permission.
+    pub async fn create_group(&self, name: &str) -> Result<Group, Error> {
+        let name = check_group_name(name)?;
+        let now = now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO groups (name, permissions, page_rules, is_system, created_at, updated_at) VALUES (?, '[]', '[]', 0, ?, ?) RETURNING id",
+        )
+        .bind(&name)
+        .bind(now)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => security::group_name_taken(name.clone()),
+            _ => db(e),
+        })?;
+        self.reload().await?;
+        self.group(id).await
+    }
+
+    /// Renames a group and sets its permissions and page rules. The
+    /// Administrators' permissions cannot change, so that someone can
+    /// always administer the wiki.
+    pub async fn update_group(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        permissions: Option<&[String]>,
+        page_rules: Option<Vec<PageRule>>,
+    ) -> Result<Group, Error> {
+        let group = self.group(id).await?;
+        let name = name.map(check_group_name).transpose()?;
+        let permissions = permissions.map(Permissions::parse).transpose()?;
+        if let Some(rules) = &page_rules {
+            for (i, rule) in rules.iter().enumerate() {
+                rule.check(i)?;
+            }
+        }
+        if id == ADMINISTRATORS
+            && (permissions.is_some_and(|p| p != group.permissions) || page_rules.is_some())
+        {
+            return Err(security::group_protected(group.name));
+        }
+        sqlx::query(
+            "UPDATE groups SET name = COALESCE(?, name), permissions = COALESCE(?, permissions), \
+             page_rules = COALESCE(?, page_rules), updated_at = ? WHERE id = ?",
+        )
+        .bind(&name)
+        .bind(permissions.map(|p| serde_json::to_string(&p.names()).unwrap_or_default()))
+        .bind(page_rules.map(|r| serde_json::to_string(&r).unwrap_or_default()))
+        .bind(now())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                security::group_name_taken(name.clone().unwrap_or_default())
+            }
+            _ => db(e),
+        })?;
+        self.reload().await?;
+        self.group(id).await
+    }
+
+    /// Deletes a group; its members leave it.
+    pub async fn delete_group(&self, id: i64) -> Result<(), Error> {
+        let group = self.group(id).await?;
+        if group.is_system || id == ADMINISTRATORS || id == GUESTS {
+            return Err(security::group_protected(group.name));
+        }
+        sqlx::query("DELETE FROM groups WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        self.reload().await
+    }
+
+    /// Adds a user to a group.
+    pub async fn assign_user(&self, group: i64, user: i64) -> Result<(), Error> {
+        self.group(group).await?;
+        self.user(user).await?;
+        sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
+            .bind(user)
+            .bind(group)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        self.reload().await
+    }
+
+    /// Removes a user from a group.
+    pub async fn unassign_user(&self, group: i64, user: i64) -> Result<(), Error> {
+        self.group(group).await?;
+        self.user(user).await?;
+        sqlx::query("DELETE FROM user_groups WHERE user_id = ? AND group_id = ?")
+            .bind(user)
+            .bind(group)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        self.reload().await
+    }
+}

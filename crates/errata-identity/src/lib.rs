@@ -1,0 +1,275 @@
+//! Identity: who is calling and what they may do. Users and their
+//! passwords (argon2id), login with TFA (TOTP), brute-force lockouts,
+//! sessions, API tokens and OAuth client tokens (JWTs), groups,
+//! permissions and page rules.
+//!
+//! Every failure is a catalog error (`errata-errors`); the GraphQL schema
+//! and the HTTP handlers in `errata-server` only render them.
+//!
+//! Must never depend on the HTTP or GraphQL layers (axum, async-graphql,
+//! `errata-graphql`, `errata-server`): identity is the domain, and the same
+//! calls serve the API and the command line.
+//!
+//! Checking a bearer token reads no database: the state a token depends on
+//! (users' status and generation, groups, API tokens, clients) is held in
+//! an in-memory [`directory`] snapshot, replaced after every change.
+
+pub mod brute;
+pub mod clients;
+pub mod directory;
+pub mod groups;
+pub mod jwt;
+pub mod login;
+pub mod mail;
+pub mod password;
+pub mod permissions;
+pub mod principal;
+pub mod secret;
+pub mod tfa;
+pub mod tokens;
+pub mod users;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+
+use errata_catalog::Error;
+use errata_errors::system;
+use serde::Deserialize;
+use sqlx::SqlitePool;
+
+pub use directory::Directory;
+pub use permissions::{Grant, PageRule, Permission, Permissions};
+pub use principal::{Principal, PrincipalKind};
+
+/// Settings of the identity domain (`[auth]` in the server's configuration).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AuthConfig {
+    /// How long a session from login lasts, in seconds; renew it before.
+    pub session_ttl_secs: u64,
+    /// How long an OAuth client's access token lasts, in seconds.
+    pub client_token_ttl_secs: u64,
+    /// Longest life of an API token or an OAuth client, in days.
+    pub max_token_days: u32,
+    /// Whether anyone may register.
+    pub registration: bool,
+    /// Email domains allowed to register; empty allows every domain.
+    pub registration_domains: Vec<String>,
+    /// The HS256 key, for instances that share a database; at least 32
+    /// characters. When unset, a random key is made once and kept in the
+    /// database.
+    pub jwt_secret: Option<String>,
+    /// Brute-force protection.
+    pub brute_force: brute::BruteConfig,
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            session_ttl_secs: 3600,
+            client_token_ttl_secs: 3600,
+            max_token_days: 365,
+            registration: false,
+            registration_domains: Vec::new(),
+            jwt_secret: None,
+            brute_force: brute::BruteConfig::default(),
+        }
+    }
+}
+
+/// The identity domain over the server's database.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: SqlitePool,
+    config: AuthConfig,
+    signer: jwt::Signer,
+    hasher: secret::SecretHasher,
+    directory: RwLock<Arc<Directory>>,
+    /// Serializes directory reloads, so an older snapshot never replaces a newer one.
+    reloading: tokio::sync::Mutex<()>,
+    /// API tokens used since the last flush, by id: `lastUsed` is written
+    /// in batches, not on every request.
+    used: Mutex<std::collections::HashMap<String, i64>>,
+    mailer: mail::Mailer,
+}
+
+/// The id of the system group every administrator is in.
+pub const ADMINISTRATORS: i64 = 1;
+/// The id of the system group anonymous callers get.
+pub const GUESTS: i64 = 2;
+/// The id of the group new users join.
+pub const USERS: i64 = 3;
+/// The id of the guest account.
+pub const GUEST_USER: i64 = 1;
+
+impl Identity {
+    /// Opens the domain over `pool` (already migrated): creates the system
+    /// groups, the guest account and the keys on first use, and loads the
+    /// directory. Mail goes to files in `data/mail`.
+    pub async fn open(
+        pool: SqlitePool,
+        config: AuthConfig,
+        data: &Path,
+    ) -> Result<Identity, Error> {
+        let db = |e: sqlx::Error| system::database_unavailable().with_source(e);
+        seed(&pool).await.map_err(db)?;
+        let jwt_key = match &config.jwt_secret {
+            Some(secret) if secret.len() >= 32 => secret.as_bytes().to_vec(),
+            Some(_) => {
+                return Err(system::internal().with_source(std::io::Error::other(
+                    "auth.jwt-secret must have at least 32 characters",
+                )));
+            }
+            None => stored_key(&pool, "jwt").await.map_err(db)?,
+        };
+        let hash_key = stored_key(&pool, "secret-hash").await.map_err(db)?;
+        let identity = Identity {
+            inner: Arc::new(Inner {
+                pool,
+                signer: jwt::Signer::new(&jwt_key),
+                hasher: secret::SecretHasher::new(&hash_key),
+                directory: RwLock::new(Arc::new(Directory::default())),
+                reloading: tokio::sync::Mutex::new(()),
+                used: Mutex::new(std::collections::HashMap::new()),
+                mailer: mail::Mailer::new(data.join("mail")),
+                config,
+            }),
+        };
+        identity.reload().await?;
+        Ok(identity)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
+    /// The current directory snapshot.
+    pub fn directory(&self) -> Arc<Directory> {
+        Arc::clone(
+            &self
+                .inner
+                .directory
+                .read()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+
+    /// Reloads the directory from the database; every change calls it.
+    pub async fn reload(&self) -> Result<(), Error> {
+        let _guard = self.inner.reloading.lock().await;
+        let fresh = Directory::load(self.pool())
+            .await
+            .map_err(|e| system::database_unavailable().with_source(e))?;
+        *self
+            .inner
+            .directory
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// Writes the `lastUsed` times gathered since the last call.
+    pub async fn flush_last_used(&self) -> Result<(), Error> {
+        let used = std::mem::take(&mut *self.inner.used.lock().unwrap_or_else(|e| e.into_inner()));
+        for (id, at) in used {
+            sqlx::query("UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?")
+                .bind(at)
+                .bind(&id)
+                .execute(self.pool())
+                .await
+                .map_err(|e| system::database_unavailable().with_source(e))?;
+        }
+        Ok(())
+    }
+
+    fn note_used(&self, token_id: &str) {
+        let mut used = self.inner.used.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = used.get_mut(token_id) {
+            *at = now();
+        } else {
+            used.insert(token_id.to_owned(), now());
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The system groups and the guest account, once.
+async fn seed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    let now = now();
+    let groups: [(i64, &str, &[&str]); 3] = [
+        (ADMINISTRATORS, "Administrators", &["manage:system"]),
+        (
+            GUESTS,
+            "Guests",
+            &["read:pages", "read:assets", "read:comments"],
+        ),
+        (
+            USERS,
+            "Users",
+            &[
+                "read:pages",
+                "read:source",
+                "read:history",
+                "read:assets",
+                "read:comments",
+                "write:comments",
+            ],
+        ),
+    ];
+    for (id, name, permissions) in groups {
+        sqlx::query(
+            "INSERT OR IGNORE INTO groups (id, name, permissions, page_rules, is_system, created_at, updated_at) VALUES (?, ?, ?, '[]', ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(serde_json::to_string(permissions).unwrap_or_default())
+        .bind(id != USERS)
+        .bind(now)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT OR IGNORE INTO users (id, email, name, provider, is_active, is_verified, is_system, created_at, updated_at) VALUES (?, 'guest@errata.invalid', 'Guest', 'local', 1, 1, 1, ?, ?)",
+    )
+    .bind(GUEST_USER)
+    .bind(now)
+    .bind(now)
+    .execute(pool)
+    .await?;
+    sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
+        .bind(GUEST_USER)
+        .bind(GUESTS)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// A random 32-byte key kept in the database under `name`.
+async fn stored_key(pool: &SqlitePool, name: &str) -> Result<Vec<u8>, sqlx::Error> {
+    sqlx::query("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)")
+        .bind(name)
+        .bind(secret::random_bytes::<32>().to_vec())
+        .execute(pool)
+        .await?;
+    sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+}

@@ -1,0 +1,407 @@
+//! Login, two-factor authentication, sessions, and checking bearer tokens.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use errata_catalog::Error;
+use errata_errors::{auth, security};
+use sqlx::Row;
+
+use crate::brute::{self, Key};
+use crate::jwt::{AUDIENCE, Claims, ISSUER, Kind};
+use crate::permissions::Permissions;
+use crate::users::{MAX_EMAIL, db};
+use crate::{GUEST_USER, Identity, Principal, PrincipalKind, now, password, secret, tfa};
+
+/// What a correct password leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginOutcome {
+    /// A session token.
+    Session(String),
+    /// The account has TFA: call `login_tfa` with this token and a code.
+    TfaRequired(String),
+}
+
+/// The TFA login token's life, in seconds.
+const TFA_LOGIN_TTL: i64 = 300;
+
+impl Identity {
+    fn brute_keys(&self, account: String, ip: Option<IpAddr>) -> Vec<Key> {
+        let config = &self.config().brute_force;
+        let mut keys = Vec::with_capacity(2);
+        if let Some(ip) = ip {
+            keys.push(Key {
+                name: format!("ip:{ip}"),
+                free: config.ip_free_attempts,
+            });
+        }
+        keys.push(Key {
+            name: account,
+            free: config.account_free_attempts,
+        });
+        keys
+    }
+
+    async fn succeeded(&self, keys: &[Key]) -> Result<(), Error> {
+        for key in keys {
+            brute::refund(self.pool(), key, !key.name.starts_with("ip:")).await?;
+        }
+        Ok(())
+    }
+
+    /// Logs in with an email and a password. An unknown user and a wrong
+    /// password get the same error, after the same work (one argon2
+    /// verification).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        strategy: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<LoginOutcome, Error> {
+        if strategy != "local" {
+            return Err(auth::provider_invalid()
+                .with_detail("strategy", strategy.chars().take(64).collect::<String>()));
+        }
+        if email.len() > MAX_EMAIL
+            || password.len() > password::MAX_LEN * 4
+            || email.is_empty()
+            || password.is_empty()
+        {
+            return Err(auth::input_invalid()
+                .with_detail("reason", "the email or password is empty or too long"));
+        }
+        let email = email.trim().to_lowercase();
+        let keys = self.brute_keys(format!("account:{email}"), ip);
+        brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+        let row = sqlx::query(
+            "SELECT id, password_hash, is_active, is_verified, tfa_secret IS NOT NULL AS tfa FROM users WHERE email = ? AND provider = 'local' AND is_system = 0",
+        )
+        .bind(&email)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(|e| auth::generic_error().with_source(e))?;
+        let candidate = match &row {
+            Some(row) => Some((
+                row.try_get::<i64, _>("id").map_err(db)?,
+                row.try_get::<Option<String>, _>("password_hash")
+                    .map_err(db)?,
+            )),
+            None => None,
+        };
+        let given = password.to_owned();
+        let stored = candidate.as_ref().and_then(|(_, h)| h.clone());
+        let matches = tokio::task::spawn_blocking(move || match stored {
+            Some(hash) => password::verify(&given, &hash),
+            None => {
+                password::verify_nothing(&given);
+                false
+            }
+        })
+        .await
+        .map_err(|e| auth::generic_error().with_source(e))?;
+        let (Some(row), true) = (row, matches) else {
+            return Err(auth::login_failed());
+        };
+        self.succeeded(&keys).await?;
+        let id: i64 = row.try_get("id").map_err(db)?;
+        if !row.try_get::<bool, _>("is_active").map_err(db)? {
+            return Err(auth::account_banned());
+        }
+        if !row.try_get::<bool, _>("is_verified").map_err(db)? {
+            return Err(auth::account_not_verified());
+        }
+        if row.try_get::<bool, _>("tfa").map_err(db)? {
+            let token = self.one_time_token("tfa", id, TFA_LOGIN_TTL).await?;
+            return Ok(LoginOutcome::TfaRequired(token));
+        }
+        Ok(LoginOutcome::Session(self.start_session(id).await?))
+    }
+
+    /// The second step of a TFA login. A login token that is unknown,
+    /// expired or used, or a code that is not six digits, is
+    /// `auth.tfa_invalid`; a wrong code is `auth.tfa_failed`, counted
+    /// against the account as a failed login.
+    pub async fn login_tfa(
+        &self,
+        login_token: &str,
+        code: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<String, Error> {
+        if !tfa::is_code(code) {
+            return Err(auth::tfa_invalid());
+        }
+        let user = self
+            .peek_token("tfa", login_token)
+            .await?
+            .ok_or_else(auth::tfa_invalid)?;
+        let keys = self.brute_keys(format!("user:{user}"), ip);
+        brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+        let row = sqlx::query("SELECT tfa_secret, tfa_last_step FROM users WHERE id = ?")
+            .bind(user)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or_else(auth::tfa_invalid)?;
+        let secret: Option<String> = row.try_get("tfa_secret").map_err(db)?;
+        let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
+        let secret = secret.ok_or_else(auth::tfa_invalid)?;
+        let step =
+            tfa::check(&secret, code, now().max(0) as u64, last).ok_or_else(auth::tfa_failed)?;
+        let claimed =
+            sqlx::query("UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?")
+                .bind(step)
+                .bind(user)
+                .bind(step)
+                .execute(self.pool())
+                .await
+                .map_err(db)?;
+        if claimed.rows_affected() != 1 {
+            return Err(auth::tfa_failed());
+        }
+        if self.consume_token("tfa", login_token).await?.is_none() {
+            return Err(auth::tfa_invalid());
+        }
+        self.succeeded(&keys).await?;
+        self.start_session(user).await
+    }
+
+    async fn start_session(&self, user: i64) -> Result<String, Error> {
+        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(user)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        let generation = self
+            .directory()
+            .users
+            .get(&user)
+            .map(|u| u.generation)
+            .ok_or_else(auth::user_not_found)?;
+        Ok(self.session_token(user, generation))
+    }
+
+    fn session_token(&self, user: i64, generation: i64) -> String {
+        let now = now();
+        self.inner.signer.sign(&Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user.to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + i64::try_from(self.config().session_ttl_secs).unwrap_or(3600),
+            jti: secret::random_token(),
+            knd: Kind::Session,
+            generation,
+            scope: None,
+            cid: None,
+        })
+    }
+
+    /// A new session for the caller's own session, before it expires.
+    pub fn refresh(&self, principal: &Principal) -> Result<String, Error> {
+        let user = principal.session_user()?;
+        Ok(self.session_token(user, principal.generation))
+    }
+
+    /// Starts setting up TFA: a new secret, active once `enable_tfa`
+    /// confirms a code from it.
+    pub async fn setup_tfa(&self, user: i64) -> Result<(String, String), Error> {
+        let secret = tfa::new_secret();
+        let email: String =
+            sqlx::query_scalar("UPDATE users SET tfa_pending = ? WHERE id = ? RETURNING email")
+                .bind(&secret)
+                .bind(user)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?
+                .ok_or_else(auth::user_not_found)?;
+        let uri = tfa::uri(&secret, &email);
+        Ok((secret, uri))
+    }
+
+    /// Confirms the pending TFA secret with a code from it.
+    pub async fn enable_tfa(&self, user: i64, code: &str) -> Result<(), Error> {
+        if !tfa::is_code(code) {
+            return Err(auth::tfa_invalid());
+        }
+        let pending: Option<String> =
+            sqlx::query_scalar("SELECT tfa_pending FROM users WHERE id = ?")
+                .bind(user)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?
+                .flatten();
+        let pending = pending.ok_or_else(security::tfa_not_pending)?;
+        let step =
+            tfa::check(&pending, code, now().max(0) as u64, 0).ok_or_else(auth::tfa_failed)?;
+        sqlx::query("UPDATE users SET tfa_secret = tfa_pending, tfa_pending = NULL, tfa_last_step = ?, updated_at = ? WHERE id = ?")
+            .bind(step)
+            .bind(now())
+            .bind(user)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Turns TFA off for a user.
+    pub async fn disable_tfa(&self, user: i64) -> Result<(), Error> {
+        self.user(user).await?;
+        sqlx::query(
+            "UPDATE users SET tfa_secret = NULL, tfa_pending = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(now())
+        .bind(user)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    /// The caller for an `Authorization` header value (or none).
+    ///
+    /// No header is the guest. A header that is not `Bearer <token>` is
+    /// `security.authorization_header_invalid` and a token that is not a
+    /// JWT `security.token_malformed` (both 400); a JWT that is not valid
+    /// now is 401 (`token_invalid`, `token_expired`, `token_not_yet_valid`,
+    /// `token_revoked`).
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
+        let directory = self.directory();
+        let Some(header) = authorization else {
+            return Ok(guest(&directory));
+        };
+        let token = bearer_token(header)?;
+        let claims = self.inner.signer.verify(token)?;
+        let user_id: i64 = claims
+            .sub
+            .parse()
+            .map_err(|_| security::token_invalid("its subject is not a user"))?;
+        let user = directory
+            .users
+            .get(&user_id)
+            .ok_or_else(security::token_revoked)?;
+        if !user.active || !user.verified {
+            return Err(security::token_revoked());
+        }
+        let scope = |claims: &Claims| -> Result<Permissions, Error> {
+            let names: Vec<&str> = claims
+                .scope
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            Permissions::parse(&names)
+                .map_err(|_| security::token_invalid("its scope names an unknown permission"))
+        };
+        let (kind, scope) = match claims.knd {
+            Kind::Session => {
+                if claims.generation != user.generation {
+                    return Err(security::token_revoked());
+                }
+                (PrincipalKind::Session, None)
+            }
+            Kind::Api => {
+                let token = directory
+                    .api_tokens
+                    .get(&claims.jti)
+                    .ok_or_else(security::token_revoked)?;
+                if token.revoked || token.user_id != user_id {
+                    return Err(security::token_revoked());
+                }
+                if token.expires_at <= now() {
+                    return Err(security::token_expired());
+                }
+                self.note_used(&claims.jti);
+                (
+                    PrincipalKind::ApiToken(claims.jti.clone()),
+                    Some(scope(&claims)?),
+                )
+            }
+            Kind::Client => {
+                let id = claims
+                    .cid
+                    .clone()
+                    .ok_or_else(|| security::token_invalid("the claim \"cid\" is missing"))?;
+                let client = directory
+                    .clients
+                    .get(&id)
+                    .ok_or_else(security::token_revoked)?;
+                if client.generation != claims.generation || client.owner_id != user_id {
+                    return Err(security::token_revoked());
+                }
+                if client.expires_at.is_some_and(|at| at <= now()) {
+                    return Err(security::token_revoked());
+                }
+                (PrincipalKind::Client(id), Some(scope(&claims)?))
+            }
+        };
+        Ok(Principal::new(
+            kind,
+            user_id,
+            user.permissions,
+            scope,
+            Arc::clone(&user.grants),
+            user.generation,
+        ))
+    }
+
+    pub(crate) fn signer(&self) -> &crate::jwt::Signer {
+        &self.inner.signer
+    }
+
+    pub(crate) fn hasher(&self) -> &secret::SecretHasher {
+        &self.inner.hasher
+    }
+}
+
+/// The guest: the guest account's groups (Guests), or nothing if the guest
+/// account is banned.
+fn guest(directory: &crate::Directory) -> Principal {
+    let (permissions, grants) = match directory.users.get(&GUEST_USER) {
+        Some(u) if u.active => (u.permissions, Arc::clone(&u.grants)),
+        _ => (Permissions::NONE, Arc::from([])),
+    };
+    Principal::new(
+        PrincipalKind::Guest,
+        GUEST_USER,
+        permissions,
+        None,
+        grants,
+        0,
+    )
+}
+
+/// The token of `Bearer <token>` (the scheme in any case, RFC 7235).
+pub fn bearer_token(header: &str) -> Result<&str, Error> {
+    let invalid = security::authorization_header_invalid;
+    if header.len() > crate::jwt::MAX_TOKEN_LEN + 16 {
+        return Err(invalid());
+    }
+    let (scheme, token) = header.trim().split_once(' ').ok_or_else(invalid)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.contains(' ') {
+        return Err(invalid());
+    }
+    Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_headers() {
+        assert_eq!(bearer_token("Bearer abc").unwrap(), "abc");
+        assert_eq!(bearer_token("bearer  abc ").unwrap(), "abc");
+        for bad in ["Basic abc", "Bearer", "Bearer ", "abc", "Bearer a b"] {
+            assert_eq!(
+                bearer_token(bad).unwrap_err().id(),
+                "security.authorization_header_invalid",
+                "{bad}"
+            );
+        }
+        assert!(bearer_token(&format!("Bearer {}", "a".repeat(5000))).is_err());
+    }
+}

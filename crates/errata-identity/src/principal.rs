@@ -1,0 +1,213 @@
+//! The caller of a request, and the checks fields make against it.
+
+use std::sync::Arc;
+
+use errata_catalog::Error;
+use errata_errors::security;
+
+use crate::permissions::{Grant, Permission, Permissions};
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// No token: the Guests group's permissions.
+    Guest,
+    /// A user's session from login.
+    Session,
+    /// An API token, by id.
+    ApiToken(String),
+    /// An OAuth client, by client id.
+    Client(String),
+}
+
+/// The caller and what they may do.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Who is calling.
+    pub kind: PrincipalKind,
+    /// The user acted as; the guest account for guests.
+    pub user_id: i64,
+    /// What the caller may do, tokens' scopes applied.
+    pub permissions: Permissions,
+    /// A token's scope, which narrows page rules too.
+    scope: Option<Permissions>,
+    /// The user's groups' grants, for page rules.
+    grants: Arc<[Grant]>,
+    /// The key rate limits count against: `user:ID`, `token:ID`, `client:ID`.
+    pub subject: Arc<str>,
+    /// The session's generation, which a renewed session keeps.
+    pub generation: i64,
+}
+
+impl Principal {
+    /// A caller.
+    pub fn new(
+        kind: PrincipalKind,
+        user_id: i64,
+        user_permissions: Permissions,
+        scope: Option<Permissions>,
+        grants: Arc<[Grant]>,
+        generation: i64,
+    ) -> Principal {
+        let subject: Arc<str> = match &kind {
+            PrincipalKind::Guest => Arc::from("guest"),
+            PrincipalKind::Session => Arc::from(format!("user:{user_id}")),
+            PrincipalKind::ApiToken(id) => Arc::from(format!("token:{id}")),
+            PrincipalKind::Client(id) => Arc::from(format!("client:{id}")),
+        };
+        let permissions = match scope {
+            Some(scope) => scope.within(user_permissions),
+            None => user_permissions,
+        };
+        Principal {
+            kind,
+            user_id,
+            permissions,
+            scope,
+            grants,
+            subject,
+            generation,
+        }
+    }
+
+    /// Whether there is no token.
+    pub fn is_guest(&self) -> bool {
+        self.kind == PrincipalKind::Guest
+    }
+
+    /// The user, or `security.authentication_required` for a guest.
+    pub fn user(&self) -> Result<i64, Error> {
+        if self.is_guest() {
+            Err(security::authentication_required())
+        } else {
+            Ok(self.user_id)
+        }
+    }
+
+    /// The user, when the caller is their own session.
+    pub fn session_user(&self) -> Result<i64, Error> {
+        match self.kind {
+            PrincipalKind::Session => Ok(self.user_id),
+            PrincipalKind::Guest => Err(security::authentication_required()),
+            _ => Err(security::session_required()),
+        }
+    }
+
+    /// Whether the caller has `p`.
+    pub fn has(&self, p: Permission) -> bool {
+        self.permissions.grants(p)
+    }
+
+    /// `Ok` when the caller has `p`. A guest is asked to sign in (401); a
+    /// known caller is refused, naming `p` (403, as seed 001).
+    pub fn require(&self, p: Permission) -> Result<(), Error> {
+        if self.has(p) {
+            Ok(())
+        } else {
+            Err(self.missing(p))
+        }
+    }
+
+    /// Whether the caller has `p` on the page at `path`, page rules applied.
+    pub fn has_on(&self, p: Permission, path: &str) -> bool {
+        self.scope.is_none_or(|s| s.grants(p)) && self.grants.iter().any(|g| g.grants_on(p, path))
+    }
+
+    /// `Ok` when the caller has `p` on the page at `path`.
+    pub fn require_on(&self, p: Permission, path: &str) -> Result<(), Error> {
+        if self.has_on(p, path) {
+            Ok(())
+        } else {
+            Err(self.missing(p))
+        }
+    }
+
+    fn missing(&self, p: Permission) -> Error {
+        if self.is_guest() {
+            security::authentication_required().with_detail("requiredPermissions", vec![p.name()])
+        } else {
+            security::permission_missing(p.name())
+                .with_detail("requiredPermissions", vec![p.name()])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::permissions::PageRule;
+
+    fn grant(perms: &[&str], rules: Vec<PageRule>) -> Grant {
+        Grant {
+            permissions: Permissions::parse(perms).unwrap(),
+            rules: rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| r.check(i).unwrap())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn guests_are_asked_to_sign_in_and_users_are_refused_by_name() {
+        let guest = Principal::new(
+            PrincipalKind::Guest,
+            crate::GUEST_USER,
+            Permissions::parse(&["read:pages"]).unwrap(),
+            None,
+            Arc::from([]),
+            0,
+        );
+        assert_eq!(
+            guest.require(Permission::ManageUsers).unwrap_err().id(),
+            "security.authentication_required"
+        );
+        let user = Principal::new(
+            PrincipalKind::Session,
+            5,
+            Permissions::parse(&["read:pages"]).unwrap(),
+            None,
+            Arc::from([]),
+            0,
+        );
+        let err = user.require(Permission::WritePages).unwrap_err();
+        assert_eq!(err.id(), "security.permission_missing");
+        assert_eq!(
+            err.message(),
+            "You are not authorized to run this query. Required permission 'write:pages' is not present."
+        );
+        assert!(user.require(Permission::ReadPages).is_ok());
+    }
+
+    #[test]
+    fn token_scopes_narrow_permissions_and_page_rules() {
+        let grants: Arc<[Grant]> = Arc::from(vec![grant(
+            &["read:pages", "write:pages"],
+            vec![PageRule {
+                permissions: vec!["write:pages".into()],
+                path: "/docs".into(),
+                deny: true,
+            }],
+        )]);
+        let user_perms = Permissions::parse(&["read:pages", "write:pages"]).unwrap();
+        let token = Principal::new(
+            PrincipalKind::ApiToken("t".into()),
+            5,
+            user_perms,
+            Some(Permissions::parse(&["read:pages", "manage:users"]).unwrap()),
+            Arc::clone(&grants),
+            0,
+        );
+        assert!(token.has(Permission::ReadPages));
+        assert!(!token.has(Permission::WritePages));
+        assert!(
+            !token.has(Permission::ManageUsers),
+            "a scope never exceeds its user"
+        );
+        assert!(!token.has_on(Permission::WritePages, "/home"));
+        let session = Principal::new(PrincipalKind::Session, 5, user_perms, None, grants, 0);
+        assert!(session.has_on(Permission::WritePages, "/home"));
+        assert!(!session.has_on(Permission::WritePages, "/docs/x"));
+        assert_eq!(&*session.subject, "user:5");
+    }
+}

@@ -1,0 +1,609 @@
+//! Users: creation, registration and verification, administration.
+
+use errata_catalog::Error;
+use errata_errors::{auth, system};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqlitePool};
+
+use crate::{Identity, USERS, now, password, secret};
+
+/// A user, as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Email address, lower case; also the login name.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Authentication strategy (`local`).
+    pub provider: String,
+    /// Not banned.
+    pub is_active: bool,
+    /// Email verified.
+    pub is_verified: bool,
+    /// A system account (the guest), which cannot be deleted.
+    pub is_system: bool,
+    /// Two-factor authentication is on.
+    pub tfa_enabled: bool,
+    /// Created (seconds).
+    pub created_at: i64,
+    /// Last changed (seconds).
+    pub updated_at: i64,
+    /// Last login (seconds).
+    pub last_login_at: Option<i64>,
+    /// Groups, by id, with names.
+    pub groups: Vec<(i64, String)>,
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Email address.
+    pub email: String,
+    /// Display name; the email's local part when empty.
+    pub name: Option<String>,
+    /// Password.
+    pub password: String,
+    /// Groups to join; the Users group when empty.
+    pub groups: Vec<i64>,
+    /// Whether the address counts as verified (accounts made by an administrator).
+    pub verified: bool,
+}
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    /// New email address.
+    pub email: Option<String>,
+    /// New name.
+    pub name: Option<String>,
+    /// New set of groups.
+    pub groups: Option<Vec<i64>>,
+    /// New password, set by an administrator.
+    pub password: Option<String>,
+}
+
+/// Longest email address (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 254;
+/// Longest name.
+pub const MAX_NAME: usize = 255;
+
+fn invalid(field: &'static str, reason: &'static str) -> Error {
+    auth::input_invalid()
+        .with_detail("field", field)
+        .with_detail("reason", reason)
+}
+
+/// A checked, lower-cased email address.
+pub fn check_email(email: &str) -> Result<String, Error> {
+    let email = email.trim();
+    if email.len() > MAX_EMAIL {
+        return Err(invalid("email", "longer than 254 characters"));
+    }
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return Err(invalid("email", "not an email address"));
+    };
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars().all(|c| {
+                !c.is_control()
+                    && !c.is_whitespace()
+                    && !matches!(
+                        c,
+                        '<' | '>' | '"' | '(' | ')' | ',' | ';' | ':' | '\\' | '[' | ']' | '@'
+                    )
+            })
+    };
+    let labels_ok = domain.split('.').count() >= 2
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-'));
+    if local.len() > 64 || !plain(local) || !plain(domain) || !labels_ok {
+        return Err(invalid("email", "not an email address"));
+    }
+    Ok(email.to_lowercase())
+}
+
+/// A checked display name.
+pub fn check_name(name: &str) -> Result<String, Error> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(invalid("name", "must have 1 to 255 printable characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// A checked new password.
+pub fn check_password(password: &str) -> Result<(), Error> {
+    if password::is_acceptable(password) {
+        Ok(())
+    } else {
+        Err(invalid("password", "must have 8 to 256 characters"))
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, name, provider, is_active, is_verified, is_system, tfa_secret IS NOT NULL AS tfa_enabled, created_at, updated_at, last_login_at";
+
+fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        provider: row.try_get("provider")?,
+        is_active: row.try_get("is_active")?,
+        is_verified: row.try_get("is_verified")?,
+        is_system: row.try_get("is_system")?,
+        tfa_enabled: row.try_get("tfa_enabled")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        last_login_at: row.try_get("last_login_at")?,
+        groups: Vec::new(),
+    })
+}
+
+pub(crate) fn db(e: sqlx::Error) -> Error {
+    system::database_unavailable().with_source(e)
+}
+
+async fn groups_of(pool: &SqlitePool, user: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query("SELECT g.id, g.name FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = ? ORDER BY g.id")
+        .bind(user)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+        .collect()
+}
+
+impl Identity {
+    /// One user; `auth.user_not_found` when there is none.
+    pub async fn user(&self, id: i64) -> Result<User, Error> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or_else(auth::user_not_found)?;
+        let mut user = user_from_row(&row).map_err(db)?;
+        user.groups = groups_of(self.pool(), id).await.map_err(db)?;
+        Ok(user)
+    }
+
+    /// Every user, by id.
+    pub async fn users(&self) -> Result<Vec<User>, Error> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+            .fetch_all(self.pool())
+            .await
+            .map_err(db)?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut user = user_from_row(row).map_err(db)?;
+            user.groups = groups_of(self.pool(), user.id).await.map_err(db)?;
+            users.push(user);
+        }
+        Ok(users)
+    }
+
+    /// Creates a user. A taken address is `auth.account_already_exists`;
+    /// a failure to store it is `auth.user_creation_failed`.
+    pub async fn create_user(&self, new: NewUser) -> Result<User, Error> {
+        let email = check_email(&new.email)?;
+        let name = match &new.name {
+            Some(name) => check_name(name)?,
+            None => check_name(email.split('@').next().unwrap_or(&email))?,
+        };
+        check_password(&new.password)?;
+        let groups = if new.groups.is_empty() {
+            vec![USERS]
+        } else {
+            new.groups.clone()
+        };
+        for group in &groups {
+            self.group(*group).await?;
+        }
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(&email)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        if taken.is_some() {
+            return Err(auth::account_already_exists());
+        }
+        let password = new.password.clone();
+        let hash = tokio::task::spawn_blocking(move || password::hash(&password))
+            .await
+            .map_err(|e| auth::user_creation_failed().with_source(e))?;
+        let id = self
+            .insert_user(&email, &name, &hash, &groups, new.verified)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_unique_violation() => {
+                    auth::account_already_exists()
+                }
+                _ => auth::user_creation_failed().with_source(e),
+            })?;
+        self.reload().await?;
+        self.user(id).await
+    }
+
+    async fn insert_user(
+        &self,
+        email: &str,
+        name: &str,
+        hash: &str,
+        groups: &[i64],
+        verified: bool,
+    ) -> Result<i64, sqlx::Error> {
+        let now = now();
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO users (email, name, provider, password_hash, is_verified, created_at, updated_at) VALUES (?, ?, 'local', ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(hash)
+        .bind(verified)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for group in groups {
+            sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
+                .bind(id)
+                .bind(group)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Self-registration: refused when disabled or when the address's
+    /// domain is not allowed; the new account must verify its address with
+    /// the token mailed to it before it can log in.
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> Result<User, Error> {
+        let config = self.config();
+        if !config.registration {
+            return Err(auth::registration_disabled());
+        }
+        let email = check_email(email)?;
+        let name = check_name(name)?;
+        check_password(password)?;
+        let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
+        if !config.registration_domains.is_empty()
+            && !config
+                .registration_domains
+                .iter()
+                .any(|d| d.trim().eq_ignore_ascii_case(domain))
+        {
+            return Err(auth::registration_domain_unauthorized());
+        }
+        let user = self
+            .create_user(NewUser {
+                email,
+                name: Some(name),
+                password: password.to_owned(),
+                groups: Vec::new(),
+                verified: false,
+            })
+            .await?;
+        let token = self.one_time_token("verify", user.id, 24 * 3600).await?;
+        self.inner.mailer.send(
+            &user.name,
+            &user.email,
+            "Verify your errata account",
+            format!(
+                "Welcome, {}.\n\nTo verify your account, run this mutation within 24 hours:\n\n  mutation {{ authentication {{ verifyAccount(token: \"{token}\") {{ responseResult {{ succeeded message }} }} }} }}\n\nVerification token: {token}\n",
+                user.name
+            ),
+        )?;
+        Ok(user)
+    }
+
+    /// A single-use token of `kind` for `user`, stored by its keyed hash.
+    pub(crate) async fn one_time_token(
+        &self,
+        kind: &str,
+        user: i64,
+        ttl: i64,
+    ) -> Result<String, Error> {
+        let token = secret::random_token();
+        sqlx::query(
+            "INSERT INTO one_time_tokens (hash, kind, user_id, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(self.inner.hasher.hash(&token))
+        .bind(kind)
+        .bind(user)
+        .bind(now() + ttl)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(token)
+    }
+
+    /// Consumes a single-use token of `kind`: the user it was for, or `None`
+    /// when it is unknown, expired or already used. Two concurrent uses
+    /// cannot both succeed: the update claims it.
+    pub(crate) async fn consume_token(
+        &self,
+        kind: &str,
+        token: &str,
+    ) -> Result<Option<i64>, Error> {
+        if token.len() != 43 {
+            return Ok(None);
+        }
+        let now = now();
+        sqlx::query_scalar(
+            "UPDATE one_time_tokens SET used_at = ?1 WHERE hash = ?2 AND kind = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id",
+        )
+        .bind(now)
+        .bind(self.inner.hasher.hash(token))
+        .bind(kind)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)
+    }
+
+    /// Whether a single-use token of `kind` is valid now, without using it.
+    pub(crate) async fn peek_token(&self, kind: &str, token: &str) -> Result<Option<i64>, Error> {
+        if token.len() != 43 {
+            return Ok(None);
+        }
+        sqlx::query_scalar(
+            "SELECT user_id FROM one_time_tokens WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(self.inner.hasher.hash(token))
+        .bind(kind)
+        .bind(now())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)
+    }
+
+    /// Verifies an account with the token mailed at registration.
+    pub async fn verify_account(&self, token: &str) -> Result<(), Error> {
+        let user = self
+            .consume_token("verify", token)
+            .await?
+            .ok_or_else(auth::validation_token_invalid)?;
+        self.set_flag(user, "is_verified", true).await
+    }
+
+    /// Marks a user verified, as an administrator.
+    pub async fn verify_user(&self, id: i64) -> Result<(), Error> {
+        self.user(id).await?;
+        self.set_flag(id, "is_verified", true).await
+    }
+
+    /// Bans or unbans a user. A ban also ends every session.
+    pub async fn set_active(&self, id: i64, active: bool) -> Result<(), Error> {
+        self.user(id).await?;
+        self.set_flag(id, "is_active", active).await?;
+        if !active {
+            self.revoke_sessions(id).await?;
+        }
+        Ok(())
+    }
+
+    async fn set_flag(&self, id: i64, column: &'static str, value: bool) -> Result<(), Error> {
+        sqlx::query(&format!(
+            "UPDATE users SET {column} = ?, updated_at = ? WHERE id = ?"
+        ))
+        .bind(value)
+        .bind(now())
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        self.reload().await
+    }
+
+    /// Ends every session of a user: tokens issued before stop working.
+    pub async fn revoke_sessions(&self, id: i64) -> Result<(), Error> {
+        sqlx::query("UPDATE users SET generation = generation + 1, updated_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        self.reload().await
+    }
+
+    /// Changes a user's fields.
+    pub async fn update_user(&self, id: i64, patch: UserPatch) -> Result<User, Error> {
+        let current = self.user(id).await?;
+        let email = patch.email.as_deref().map(check_email).transpose()?;
+        let name = patch.name.as_deref().map(check_name).transpose()?;
+        if let Some(p) = &patch.password {
+            check_password(p)?;
+        }
+        if let Some(groups) = &patch.groups {
+            for group in groups {
+                self.group(*group).await?;
+            }
+        }
+        if let Some(email) = &email
+            && *email != current.email
+        {
+            let taken: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM users WHERE email = ? AND id != ?")
+                    .bind(email)
+                    .bind(id)
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(db)?;
+            if taken.is_some() {
+                return Err(auth::account_already_exists());
+            }
+        }
+        let hash = match patch.password {
+            Some(p) => Some(
+                tokio::task::spawn_blocking(move || password::hash(&p))
+                    .await
+                    .map_err(|e| system::internal().with_source(e))?,
+            ),
+            None => None,
+        };
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        sqlx::query(
+            "UPDATE users SET email = COALESCE(?, email), name = COALESCE(?, name), \
+             password_hash = COALESCE(?, password_hash), \
+             generation = generation + (? IS NOT NULL), updated_at = ? WHERE id = ?",
+        )
+        .bind(&email)
+        .bind(&name)
+        .bind(&hash)
+        .bind(&hash)
+        .bind(now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => auth::account_already_exists(),
+            _ => db(e),
+        })?;
+        if let Some(groups) = &patch.groups {
+            sqlx::query("DELETE FROM user_groups WHERE user_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            for group in groups {
+                sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
+                    .bind(id)
+                    .bind(group)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        self.reload().await?;
+        self.user(id).await
+    }
+
+    /// Deletes a user. System accounts are protected; a user who still owns
+    /// content (OAuth clients) is refused unless `replace` names the user
+    /// who takes it over.
+    pub async fn delete_user(&self, id: i64, replace: Option<i64>) -> Result<(), Error> {
+        let user = self.user(id).await?;
+        if user.is_system {
+            return Err(auth::user_delete_protected());
+        }
+        let owned: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE owner_id = ?")
+                .bind(id)
+                .fetch_one(self.pool())
+                .await
+                .map_err(db)?;
+        let mut tx = self.pool().begin().await.map_err(db)?;
+        if owned > 0 {
+            let Some(heir) = replace.filter(|r| *r != id) else {
+                return Err(
+                    auth::user_delete_foreign_constraint().with_detail("ownedClients", owned)
+                );
+            };
+            let heir = self.user(heir).await?;
+            sqlx::query("UPDATE oauth_clients SET owner_id = ?, generation = generation + 1 WHERE owner_id = ?")
+                .bind(heir.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                    auth::user_delete_foreign_constraint().with_source(e)
+                }
+                _ => db(e),
+            })?;
+        tx.commit().await.map_err(db)?;
+        self.reload().await
+    }
+
+    /// Changes one's own password, checking the current one; ends every
+    /// other session.
+    pub async fn change_password(&self, id: i64, current: &str, new: &str) -> Result<(), Error> {
+        if current.len() > password::MAX_LEN * 4 {
+            return Err(invalid("current", "longer than 256 characters"));
+        }
+        check_password(new)?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?
+                .flatten();
+        let stored = stored.ok_or_else(auth::user_not_found)?;
+        let (current, new) = (current.to_owned(), new.to_owned());
+        let hash = tokio::task::spawn_blocking(move || {
+            password::verify(&current, &stored).then(|| password::hash(&new))
+        })
+        .await
+        .map_err(|e| system::internal().with_source(e))?
+        .ok_or_else(errata_errors::security::password_change_failed)?;
+        sqlx::query("UPDATE users SET password_hash = ?, generation = generation + 1, updated_at = ? WHERE id = ?")
+            .bind(hash)
+            .bind(now())
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        self.reload().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(check_email(" Ann@Example.COM ").unwrap(), "ann@example.com");
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.io",
+            "ann@localhost",
+            "a b@x.io",
+            "ann@x..io",
+            "a@-x.io",
+            "a<b>@x.io",
+            "' OR 1=1 --@x.io",
+        ] {
+            let e = check_email(bad);
+            assert!(e.is_err(), "{bad}");
+        }
+        assert!(check_email(&format!("{}@x.io", "a".repeat(65))).is_err());
+        assert_eq!(check_email("x").unwrap_err().id(), "auth.input_invalid");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(check_name("  Ann  ").unwrap(), "Ann");
+        assert!(check_name("").is_err());
+        assert!(check_name("a\u{0}b").is_err());
+        assert!(check_name(&"é".repeat(256)).is_err());
+        assert!(
+            check_name("Robert'); DROP TABLE users;--").is_ok(),
+            "names are data, bound as parameters"
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn checking_any_email_never_panics(email in ".{0,300}") {
+            if let Ok(e) = check_email(&email) {
+                prop_assert!(e.len() <= MAX_EMAIL && e.contains('@'));
+            }
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! `mutation { authentication { ... } }`: login, TFA, registration,
+//! verification and sessions, as Wiki.js 2.x shapes them.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+use errata_identity::login::LoginOutcome;
+
+use super::context::{ResponseStatus, authenticated, caller, identity, request, settle};
+
+/// Authentication mutations.
+#[derive(Debug)]
+pub struct AuthenticationMutation;
+
+/// The answer to a login.
+#[derive(Debug, SimpleObject)]
+pub struct LoginResponse {
+    /// How it went.
+    pub response_result: ResponseStatus,
+    /// The session token, when login is complete.
+    pub jwt: Option<String>,
+    /// Whether a TFA code is needed: call `loginTFA`.
+    pub tfa_required: Option<bool>,
+    /// The token to pass to `loginTFA`, valid for 5 minutes.
+    pub tfa_login_token: Option<String>,
+}
+
+/// A mutation's status and nothing else.
+#[derive(Debug, SimpleObject)]
+pub struct DefaultResponse {
+    /// How it went.
+    pub response_result: ResponseStatus,
+}
+
+/// The start of TFA setup.
+#[derive(Debug, SimpleObject)]
+pub struct TfaSetupResponse {
+    /// How it went.
+    pub response_result: ResponseStatus,
+    /// The secret, base32, for authenticator apps.
+    pub secret: Option<String>,
+    /// The `otpauth://` URI to show as a QR code.
+    pub uri: Option<String>,
+}
+
+fn login_response(status: ResponseStatus, outcome: Option<LoginOutcome>) -> LoginResponse {
+    match outcome {
+        Some(LoginOutcome::Session(jwt)) => LoginResponse {
+            response_result: status,
+            jwt: Some(jwt),
+            tfa_required: Some(false),
+            tfa_login_token: None,
+        },
+        Some(LoginOutcome::TfaRequired(token)) => LoginResponse {
+            response_result: status,
+            jwt: None,
+            tfa_required: Some(true),
+            tfa_login_token: Some(token),
+        },
+        None => LoginResponse {
+            response_result: status,
+            jwt: None,
+            tfa_required: None,
+            tfa_login_token: None,
+        },
+    }
+}
+
+#[Object]
+impl AuthenticationMutation {
+    /// Logs in. A wrong password and an unknown user get the same
+    /// AuthLoginFailed; too many failures lock the account and the address
+    /// (BruteTooManyAttempts, with `retryAfter`).
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        username: String,
+        password: String,
+        #[graphql(default = "local")] strategy: String,
+    ) -> Result<LoginResponse> {
+        let result = identity(ctx)?
+            .login(&username, &password, &strategy, request(ctx).ip)
+            .await;
+        let (status, outcome) = settle(ctx, result, "Login success")?;
+        Ok(login_response(status, outcome))
+    }
+
+    /// The second step of a TFA login.
+    #[graphql(name = "loginTFA")]
+    async fn login_tfa(
+        &self,
+        ctx: &Context<'_>,
+        login_token: String,
+        security_code: String,
+    ) -> Result<LoginResponse> {
+        let result = identity(ctx)?
+            .login_tfa(&login_token, &security_code, request(ctx).ip)
+            .await
+            .map(LoginOutcome::Session);
+        let (status, outcome) = settle(ctx, result, "TFA success")?;
+        Ok(login_response(status, outcome))
+    }
+
+    /// Registers an account, when registration is on. The account must be
+    /// verified with the token mailed to it before it can log in.
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+        name: String,
+    ) -> Result<DefaultResponse> {
+        let result = identity(ctx)?.register(&email, &password, &name).await;
+        let (status, _) = settle(
+            ctx,
+            result,
+            "Registration success: check your email to verify your account.",
+        )?;
+        Ok(DefaultResponse {
+            response_result: status,
+        })
+    }
+
+    /// Verifies an account with the mailed token; a token is good once, for 24 hours.
+    async fn verify_account(&self, ctx: &Context<'_>, token: String) -> Result<DefaultResponse> {
+        let result = identity(ctx)?.verify_account(&token).await;
+        let (status, _) = settle(ctx, result, "Account verified.")?;
+        Ok(DefaultResponse {
+            response_result: status,
+        })
+    }
+
+    /// A new session token for the caller's session, before it expires.
+    #[graphql(directive = authenticated::apply())]
+    async fn refresh_token(&self, ctx: &Context<'_>) -> Result<LoginResponse> {
+        let result = identity(ctx)?
+            .refresh(caller(ctx)?)
+            .map(LoginOutcome::Session);
+        let (status, outcome) = settle(ctx, result, "Token renewed")?;
+        Ok(login_response(status, outcome))
+    }
+
+    /// Ends every session of the caller, this one included.
+    #[graphql(directive = authenticated::apply())]
+    async fn revoke_sessions(&self, ctx: &Context<'_>) -> Result<DefaultResponse> {
+        let user = caller(ctx)?.session_user()?;
+        let result = identity(ctx)?.revoke_sessions(user).await;
+        let (status, _) = settle(ctx, result, "Every session has ended.")?;
+        Ok(DefaultResponse {
+            response_result: status,
+        })
+    }
+
+    /// Starts setting up TFA for the caller: a secret to scan, active once
+    /// `enableTFA` confirms a code from it.
+    #[graphql(name = "setupTFA", directive = authenticated::apply())]
+    async fn setup_tfa(&self, ctx: &Context<'_>) -> Result<TfaSetupResponse> {
+        let user = caller(ctx)?.session_user()?;
+        let result = identity(ctx)?.setup_tfa(user).await;
+        let (status, pair) = settle(
+            ctx,
+            result,
+            "Scan the secret, then confirm a code with enableTFA.",
+        )?;
+        let (secret, uri) = pair.unzip();
+        Ok(TfaSetupResponse {
+            response_result: status,
+            secret,
+            uri,
+        })
+    }
+
+    /// Turns TFA on with a code from the secret `setupTFA` gave.
+    #[graphql(name = "enableTFA", directive = authenticated::apply())]
+    async fn enable_tfa(
+        &self,
+        ctx: &Context<'_>,
+        security_code: String,
+    ) -> Result<DefaultResponse> {
+        let user = caller(ctx)?.session_user()?;
+        let result = identity(ctx)?.enable_tfa(user, &security_code).await;
+        let (status, _) = settle(ctx, result, "Two-factor authentication is on.")?;
+        Ok(DefaultResponse {
+            response_result: status,
+        })
+    }
+}
