@@ -38,10 +38,18 @@ async fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let storage = errata_server::storage::Storage::open(&data)
         .await
         .map_err(|e| e.to_string())?;
+    let identity = errata_identity::Identity::open(
+        storage.pool().clone(),
+        errata_identity::AuthConfig::default(),
+        &data,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let schema = Arc::new(schema::build(
         ServerFacts {
             started: Instant::now(),
             storage,
+            identity,
         },
         true,
         true,
