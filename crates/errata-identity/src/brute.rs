@@ -37,17 +37,6 @@ impl Default for BruteConfig {
     }
 }
 
-impl BruteConfig {
-    /// The lockout after `past` failures beyond the free ones.
-    pub fn wait(&self, past: u32) -> i64 {
-        let wait = self
-            .min_wait_secs
-            .saturating_mul(1u64 << past.min(32))
-            .min(self.max_wait_secs.max(self.min_wait_secs));
-        i64::try_from(wait).unwrap_or(i64::MAX)
-    }
-}
-
 /// One counted key and the attempts it may have.
 #[derive(Debug, Clone)]
 pub struct Key {
@@ -68,40 +57,46 @@ pub async fn reserve(
     now: i64,
 ) -> Result<(), Error> {
     let broken = |e: sqlx::Error| auth::brute_instance_is_invalid().with_source(e);
+    let window = i64::try_from(config.max_wait_secs).unwrap_or(i64::MAX);
+    let min_wait = i64::try_from(config.min_wait_secs).unwrap_or(i64::MAX);
+    let max_wait = window.max(min_wait);
     for (i, key) in keys.iter().enumerate() {
+        // One statement counts the attempt, decides the lockout and records
+        // which attempt it let through: SQLite evaluates every SET
+        // expression on the row as it was, and runs statements one at a time.
+        let attempt = i64::from_le_bytes(crate::secret::random_bytes::<8>());
         let row = sqlx::query(
-            "INSERT INTO login_attempts (key, failures, locked_until, last_failure) VALUES (?1, 1, 0, ?2) \
+            "INSERT INTO login_attempts (key, failures, locked_until, last_failure, last_attempt) \
+             VALUES (?1, 1, CASE WHEN 1 >= ?4 THEN ?2 + MIN(?5, ?6) ELSE 0 END, ?2, ?7) \
              ON CONFLICT(key) DO UPDATE SET \
                failures = CASE WHEN locked_until > ?2 THEN failures \
-                               WHEN last_failure < ?2 - ?3 THEN 1 \
-                               ELSE failures + 1 END, \
+                               WHEN last_failure < ?2 - ?3 THEN 1 ELSE failures + 1 END, \
+               locked_until = CASE WHEN locked_until > ?2 THEN locked_until \
+                   WHEN (CASE WHEN last_failure < ?2 - ?3 THEN 1 ELSE failures + 1 END) >= ?4 \
+                   THEN ?2 + MIN(?5 * (1 << MIN((CASE WHEN last_failure < ?2 - ?3 THEN 1 ELSE failures + 1 END) - ?4, 32)), ?6) \
+                   ELSE 0 END, \
+               last_attempt = CASE WHEN locked_until > ?2 THEN last_attempt ELSE ?7 END, \
                last_failure = CASE WHEN locked_until > ?2 THEN last_failure ELSE ?2 END \
-             RETURNING failures, locked_until",
+             RETURNING locked_until, last_attempt",
         )
         .bind(&key.name)
         .bind(now)
-        .bind(i64::try_from(config.max_wait_secs).unwrap_or(i64::MAX))
+        .bind(window)
+        .bind(i64::from(key.free.max(1)))
+        .bind(min_wait)
+        .bind(max_wait)
+        .bind(attempt)
         .fetch_one(pool)
         .await
         .map_err(broken)?;
-        let failures: i64 = row.try_get("failures").map_err(broken)?;
         let locked_until: i64 = row.try_get("locked_until").map_err(broken)?;
-        if locked_until > now {
+        let admitted: i64 = row.try_get("last_attempt").map_err(broken)?;
+        if admitted != attempt {
             for earlier in &keys[..i] {
                 refund(pool, earlier, false).await?;
             }
-            let retry_after = locked_until - now;
+            let retry_after = (locked_until - now).max(1);
             return Err(auth::brute_too_many_attempts().with_detail("retryAfter", retry_after));
-        }
-        let free = i64::from(key.free.max(1));
-        if failures >= free {
-            let past = u32::try_from(failures - free).unwrap_or(u32::MAX);
-            sqlx::query("UPDATE login_attempts SET locked_until = ? WHERE key = ?")
-                .bind(now + config.wait(past))
-                .bind(&key.name)
-                .execute(pool)
-                .await
-                .map_err(broken)?;
         }
     }
     Ok(())
@@ -136,13 +131,103 @@ pub async fn refund(pool: &SqlitePool, key: &Key, forget: bool) -> Result<(), Er
 mod tests {
     use super::*;
 
-    #[test]
-    fn lockouts_double_up_to_the_cap() {
+    async fn pool() -> SqlitePool {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        sqlx::query("CREATE TABLE login_attempts (key TEXT PRIMARY KEY NOT NULL, failures INTEGER NOT NULL, locked_until INTEGER NOT NULL DEFAULT 0, last_failure INTEGER NOT NULL, last_attempt INTEGER NOT NULL DEFAULT 0)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool
+    }
+
+    fn retry_after(result: Result<(), Error>) -> Option<i64> {
+        result.err().map(|e| {
+            assert_eq!(e.id(), "auth.brute_too_many_attempts");
+            e.details()[0].1.as_i64().unwrap()
+        })
+    }
+
+    #[tokio::test]
+    async fn lockouts_double_up_to_the_cap_and_are_forgotten() {
+        let pool = pool().await;
+        let config = BruteConfig {
+            account_free_attempts: 2,
+            ip_free_attempts: 2,
+            min_wait_secs: 60,
+            max_wait_secs: 300,
+        };
+        let keys = [Key {
+            name: "account:a".into(),
+            free: 2,
+        }];
+        let mut now = 1_000;
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+        assert_eq!(
+            retry_after(reserve(&pool, &config, &keys, now).await),
+            Some(60)
+        );
+        assert_eq!(
+            retry_after(reserve(&pool, &config, &keys, now + 59).await),
+            Some(1)
+        );
+        // Past the lockout, one more try; failing it doubles the wait.
+        now += 60;
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+        assert_eq!(
+            retry_after(reserve(&pool, &config, &keys, now).await),
+            Some(120)
+        );
+        now += 120;
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+        assert_eq!(
+            retry_after(reserve(&pool, &config, &keys, now).await),
+            Some(240)
+        );
+        now += 240;
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+        assert_eq!(
+            retry_after(reserve(&pool, &config, &keys, now).await),
+            Some(300),
+            "capped"
+        );
+        // Failures older than the longest lockout are forgotten.
+        now += 300 + 301;
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+        // A success forgets an account.
+        refund(&pool, &keys[0], true).await.unwrap();
+        assert_eq!(retry_after(reserve(&pool, &config, &keys, now).await), None);
+    }
+
+    #[tokio::test]
+    async fn a_locked_key_refunds_the_keys_counted_before_it() {
+        let pool = pool().await;
         let config = BruteConfig::default();
-        assert_eq!(config.wait(0), 60);
-        assert_eq!(config.wait(1), 120);
-        assert_eq!(config.wait(5), 1920);
-        assert_eq!(config.wait(6), 3600);
-        assert_eq!(config.wait(100), 3600);
+        let ip = Key {
+            name: "ip:1".into(),
+            free: 10,
+        };
+        let account = Key {
+            name: "account:a".into(),
+            free: 1,
+        };
+        reserve(&pool, &config, &[ip.clone(), account.clone()], 0)
+            .await
+            .unwrap();
+        assert!(
+            reserve(&pool, &config, &[ip.clone(), account], 0)
+                .await
+                .is_err()
+        );
+        let failures: i64 =
+            sqlx::query_scalar("SELECT failures FROM login_attempts WHERE key = 'ip:1'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            failures, 1,
+            "the refused attempt was not held against the address"
+        );
     }
 }

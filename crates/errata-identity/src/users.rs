@@ -170,6 +170,17 @@ impl Identity {
         Ok(user)
     }
 
+    /// The user with this email address; `auth.user_not_found` when there is none.
+    pub async fn user_by_email(&self, email: &str) -> Result<User, Error> {
+        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or_else(auth::user_not_found)?;
+        self.user(id).await
+    }
+
     /// Every user, by id.
     pub async fn users(&self) -> Result<Vec<User>, Error> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))

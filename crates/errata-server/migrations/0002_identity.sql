@@ -49,11 +49,14 @@ CREATE TABLE one_time_tokens (
 );
 
 -- Failed logins by `account:EMAIL`, `ip:ADDRESS` or `user:ID`.
+-- `last_attempt` is the random id of the last attempt let through, which
+-- tells an attempt whether the statement that counted it admitted it.
 CREATE TABLE login_attempts (
     key          TEXT PRIMARY KEY NOT NULL,
     failures     INTEGER NOT NULL,
     locked_until INTEGER NOT NULL DEFAULT 0,
-    last_failure INTEGER NOT NULL
+    last_failure INTEGER NOT NULL,
+    last_attempt INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE api_tokens (

@@ -17,6 +17,7 @@
 //! by the pipeline or by `edge::error_response`. Nothing here renders an
 //! error by hand.
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod edge;

@@ -31,6 +31,12 @@ enum Command {
     /// Check, render, compare and import error catalogs.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Create users in a data directory.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Create, list, expire and rotate OAuth clients in a data directory.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
     /// Print one catalog entry, found by id, slug or code (6003, 0x0101000b).
     Explain {
         /// An id (`pages.not_found`), a slug (`PageNotFound`) or a code (`6003`, `0x0101000b`).
@@ -88,6 +94,78 @@ enum CatalogCommand {
     },
 }
 
+/// Where the data is: the same `--config`, `--data` and `ERRATA_*` as `serve`.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// A TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The data directory [default: ./errata-data].
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a verified user; prints it as JSON.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Email address, also the login.
+        #[arg(long)]
+        email: String,
+        /// Password (8 to 256 characters).
+        #[arg(long)]
+        password: String,
+        /// Display name [default: the email's local part].
+        #[arg(long)]
+        name: Option<String>,
+        /// Put the user in Administrators instead of Users.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsCommand {
+    /// Create a client; prints {"client_id", "client_secret", ...} as JSON.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        /// A name to recognise it by.
+        #[arg(long)]
+        name: String,
+        /// A permission it may ask for; repeat for more [default: all of the owner's].
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        /// Days until it expires [default: never].
+        #[arg(long, value_name = "D")]
+        expires_in_days: Option<i64>,
+        /// The email of the user it acts as [default: the first administrator].
+        #[arg(long, value_name = "EMAIL")]
+        owner: Option<String>,
+    },
+    /// List clients as JSON.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Expire a client now; its tokens stop working.
+    Expire {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The client id.
+        client_id: String,
+    },
+    /// Give a client a new secret; the old one and its tokens stop working.
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The client id.
+        client_id: String,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum DocFormat {
     Markdown,
@@ -134,7 +212,12 @@ fn main() -> ExitCode {
     if let Command::Serve(args) = cli.command {
         return serve(&args);
     }
-    match run(cli.command) {
+    let result = match cli.command {
+        Command::Users(command) => admin(AdminCommand::Users(command)),
+        Command::Clients(command) => admin(AdminCommand::Clients(command)),
+        command => run(command),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Rejected) => ExitCode::from(1),
         Err(Failure::Problems(Problems(problems))) => {
@@ -233,9 +316,79 @@ async fn shutdown_signal() {
     }
 }
 
+enum AdminCommand {
+    Users(UsersCommand),
+    Clients(ClientsCommand),
+}
+
+/// Runs an administration command against a data directory.
+fn admin(command: AdminCommand) -> Result<(), Failure> {
+    let data = match &command {
+        AdminCommand::Users(UsersCommand::Create { data, .. })
+        | AdminCommand::Clients(
+            ClientsCommand::Create { data, .. }
+            | ClientsCommand::List { data }
+            | ClientsCommand::Expire { data, .. }
+            | ClientsCommand::Rotate { data, .. },
+        ) => data,
+    };
+    let args = errata_server::ServeArgs {
+        config: data.config.clone(),
+        data: data.data.clone(),
+        ..errata_server::ServeArgs::default()
+    };
+    let config = args
+        .resolve(std::env::vars())
+        .map_err(|e| errata_errors::cli::config_invalid(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| errata_errors::cli::output_failed("the async runtime", e.to_string()))?;
+    runtime.block_on(async {
+        let admin = errata_server::admin::Admin::open(&config).await?;
+        let answer = match &command {
+            AdminCommand::Users(UsersCommand::Create {
+                email,
+                password,
+                name,
+                admin: is_admin,
+                ..
+            }) => {
+                admin
+                    .create_user(email, password, name.as_deref(), *is_admin)
+                    .await
+            }
+            AdminCommand::Clients(ClientsCommand::Create {
+                name,
+                scopes,
+                expires_in_days,
+                owner,
+                ..
+            }) => {
+                admin
+                    .create_client(name, scopes, *expires_in_days, owner.as_deref())
+                    .await
+            }
+            AdminCommand::Clients(ClientsCommand::List { .. }) => admin.list_clients().await,
+            AdminCommand::Clients(ClientsCommand::Expire { client_id, .. }) => {
+                admin.expire_client(client_id).await
+            }
+            AdminCommand::Clients(ClientsCommand::Rotate { client_id, .. }) => {
+                admin.rotate_client(client_id).await
+            }
+        };
+        admin.close().await;
+        let mut text = serde_json::to_string_pretty(&answer?).unwrap_or_default();
+        text.push('\n');
+        emit(&text, None)
+    })
+}
+
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Serve(_) => unreachable!("serve is handled before run"),
+        Command::Serve(_) | Command::Users(_) | Command::Clients(_) => {
+            unreachable!("serve and the administration commands are handled before run")
+        }
         Command::Catalog(CatalogCommand::Check { dir }) => {
             let catalog = load_dir(&dir)?;
             let domains = catalog.domains.len();

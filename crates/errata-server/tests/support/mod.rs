@@ -33,17 +33,44 @@ pub fn config() -> Config {
 pub struct TestServer {
     pub server: Running,
     pub client: reqwest::Client,
+    pub data: PathBuf,
 }
 
 impl TestServer {
     pub async fn start(config: Config) -> TestServer {
+        let data = config.data.clone();
         let server = errata_server::start(config)
             .await
             .expect("the server starts");
         TestServer {
             server,
             client: reqwest::Client::new(),
+            data,
         }
+    }
+
+    /// POSTs a GraphQL request with variables, and a bearer token when given.
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Reply {
+        self.gql_with(&self.client, query, variables, token).await
+    }
+
+    /// As `gql`, with another client (one bound to another local address).
+    pub async fn gql_with(
+        &self,
+        client: &reqwest::Client,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> Reply {
+        let mut request = client
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .header("accept", "application/graphql-response+json")
+            .body(serde_json::json!({ "query": query, "variables": variables }).to_string());
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        Reply::read(request.send().await.expect("the request is sent")).await
     }
 
     pub async fn default() -> TestServer {
@@ -116,4 +143,90 @@ impl Reply {
     pub fn has_data(&self) -> bool {
         self.body.get("data").is_some()
     }
+}
+
+/// The HS256 key test servers sign with, so tests can forge tokens.
+pub const JWT_SECRET: &str = "errata-test-secret-with-more-than-32-bytes";
+/// The administrator every identity test server has.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// Their password.
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A test configuration with a known JWT key, registration on, and a
+/// brute-force policy small enough to reach in a test.
+pub fn identity_config() -> Config {
+    let mut config = config();
+    config.auth.jwt_secret = Some(JWT_SECRET.to_owned());
+    config.auth.registration = true;
+    config.auth.brute_force.account_free_attempts = 3;
+    config.auth.brute_force.ip_free_attempts = 1000;
+    config
+}
+
+/// Creates the administrator (and any other users, `(email, password, admin)`)
+/// in the data directory before the server starts, as an operator would with
+/// `errata users create`.
+pub async fn with_users(config: &Config, users: &[(&str, &str, bool)]) {
+    let admin = errata_server::admin::Admin::open(config)
+        .await
+        .expect("the data directory opens");
+    admin
+        .create_user(ADMIN_EMAIL, ADMIN_PASSWORD, Some("Admin"), true)
+        .await
+        .expect("the administrator is created");
+    for (email, password, is_admin) in users {
+        admin
+            .create_user(email, password, None, *is_admin)
+            .await
+            .expect("the user is created");
+    }
+    admin.close().await;
+}
+
+pub const LOGIN: &str = "mutation($u: String!, $p: String!) { authentication { login(username: $u, password: $p) { responseResult { succeeded errorCode slug message retryAfter } jwt tfaRequired tfaLoginToken } } }";
+
+impl TestServer {
+    /// A server with the administrator and `users`.
+    pub async fn identity(users: &[(&str, &str, bool)]) -> TestServer {
+        let config = identity_config();
+        with_users(&config, users).await;
+        TestServer::start(config).await
+    }
+
+    /// The login mutation's result object.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let r = self
+            .gql(LOGIN, serde_json::json!({"u": email, "p": password}), None)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["data"]["authentication"]["login"].clone()
+    }
+
+    /// A session token for a user who logs in without TFA.
+    pub async fn session(&self, email: &str, password: &str) -> String {
+        let login = self.login(email, password).await;
+        login["jwt"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login succeeds: {login}"))
+            .to_owned()
+    }
+
+    /// The data directory's database, for tests that break it on purpose.
+    pub async fn database(&self) -> sqlx::SqlitePool {
+        sqlx::SqlitePool::connect(&format!(
+            "sqlite://{}",
+            self.data.join("errata.db").display()
+        ))
+        .await
+        .expect("the database opens")
+    }
+}
+
+/// The `responseResult` of a mutation at `path` (`authentication.login`).
+pub fn result_of<'a>(reply: &'a Reply, path: &str) -> &'a Value {
+    let mut v = &reply.body["data"];
+    for part in path.split('.') {
+        v = &v[part];
+    }
+    &v["responseResult"]
 }

@@ -1,0 +1,123 @@
+//! Operator commands over a data directory, for the command line: creating
+//! users, and creating, listing, expiring and rotating OAuth clients. They
+//! go through the same identity domain as the API; answers are JSON, for
+//! scripts.
+
+use errata_catalog::Error;
+use errata_identity::users::NewUser;
+use errata_identity::{ADMINISTRATORS, Identity, Permissions, USERS};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::schema::context::timestamp;
+use crate::storage::Storage;
+
+/// The data directory, opened for administration.
+#[derive(Debug)]
+pub struct Admin {
+    storage: Storage,
+    identity: Identity,
+}
+
+impl Admin {
+    /// Opens (creating and migrating if needed) the data directory of `config`.
+    pub async fn open(config: &Config) -> Result<Admin, Error> {
+        let storage = Storage::open(&config.data).await?;
+        let identity =
+            Identity::open(storage.pool().clone(), config.auth.clone(), &config.data).await?;
+        Ok(Admin { storage, identity })
+    }
+
+    /// Creates a verified user, in Administrators with `admin`, else in Users.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        name: Option<&str>,
+        admin: bool,
+    ) -> Result<Value, Error> {
+        let user = self
+            .identity
+            .create_user(NewUser {
+                email: email.to_owned(),
+                name: name.map(str::to_owned),
+                password: password.to_owned(),
+                groups: vec![if admin { ADMINISTRATORS } else { USERS }],
+                verified: true,
+            })
+            .await?;
+        Ok(json!({
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "groups": user.groups.iter().map(|(_, name)| name).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// Creates a client acting as `owner` (an email; the first administrator
+    /// when `None`), with `scopes` (the owner's permissions when empty).
+    pub async fn create_client(
+        &self,
+        name: &str,
+        scopes: &[String],
+        days: Option<i64>,
+        owner: Option<&str>,
+    ) -> Result<Value, Error> {
+        let owner = match owner {
+            Some(email) => self.identity.user_by_email(email).await?.id,
+            None => self.identity.first_administrator().await?,
+        };
+        let scopes = if scopes.is_empty() {
+            self.identity
+                .directory()
+                .users
+                .get(&owner)
+                .map_or(Permissions::NONE, |u| u.permissions)
+        } else {
+            Permissions::parse(scopes)?
+        };
+        let (client, secret) = self
+            .identity
+            .create_client(owner, name, scopes, days)
+            .await?;
+        let mut answer = client_json(&client);
+        answer["client_secret"] = Value::String(secret);
+        Ok(answer)
+    }
+
+    /// Every client.
+    pub async fn list_clients(&self) -> Result<Value, Error> {
+        let clients = self.identity.clients().await?;
+        Ok(Value::Array(clients.iter().map(client_json).collect()))
+    }
+
+    /// Expires a client now.
+    pub async fn expire_client(&self, id: &str) -> Result<Value, Error> {
+        Ok(client_json(&self.identity.expire_client(id).await?))
+    }
+
+    /// Gives a client a new secret.
+    pub async fn rotate_client(&self, id: &str) -> Result<Value, Error> {
+        let (client, secret) = self.identity.rotate_client(id).await?;
+        let mut answer = client_json(&client);
+        answer["client_secret"] = Value::String(secret);
+        Ok(answer)
+    }
+
+    /// Closes the database.
+    pub async fn close(self) {
+        self.storage.close().await;
+    }
+}
+
+fn client_json(client: &errata_identity::clients::OAuthClient) -> Value {
+    json!({
+        "client_id": client.id,
+        "name": client.name,
+        "scopes": client.scopes.names(),
+        "owner_id": client.owner_id,
+        "created_at": timestamp(client.created_at),
+        "expires_at": client.expires_at.map(timestamp),
+        "expired": client.is_expired(errata_identity::now()),
+    })
+}
