@@ -28,6 +28,7 @@ pub fn propagate(
     let Some(root) = model.root(operation.kind) else {
         return true;
     };
+    let mut cuts: Vec<&[PathSegment]> = Vec::with_capacity(paths.len());
     for path in paths {
         if path.is_empty() {
             continue;
@@ -73,9 +74,46 @@ pub fn propagate(
         if cut == 0 {
             return false;
         }
-        set_null(data, &path[..cut]);
+        cuts.push(&path[..cut]);
+    }
+    // async-graphql omits a failed field, and answers null for an object
+    // whose every field failed, even a non-null one. Every object above a
+    // failure was resolved, so it is rebuilt first; then the failures are
+    // nulled, shortest first, so that a nulled parent hides its children.
+    for cut in &cuts {
+        materialize(data, &cut[..cut.len() - 1]);
+    }
+    cuts.sort_by_key(|c| c.len());
+    for cut in cuts {
+        set_null(data, cut);
     }
     true
+}
+
+/// Makes every position along `path` an object (or keeps the list there),
+/// where async-graphql left a null or nothing.
+fn materialize(data: &mut Value, path: &[PathSegment]) {
+    let mut node = data;
+    for segment in path {
+        if matches!(segment, PathSegment::Field(_)) && matches!(node, Value::Null) {
+            *node = Value::Object(Default::default());
+        }
+        let next = match (segment, node) {
+            (PathSegment::Field(key), Value::Object(map)) => Some(
+                map.entry(async_graphql::Name::new(key))
+                    .or_insert(Value::Null),
+            ),
+            (PathSegment::Index(i), Value::List(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => return,
+        }
+    }
+    if matches!(node, Value::Null) {
+        *node = Value::Object(Default::default());
+    }
 }
 
 /// The type of the field answered under `key` in `parent`, and the
@@ -215,6 +253,40 @@ mod tests {
             vec![field("a"), field("y")],
         );
         assert_eq!(out, Some(serde_json::json!({"a": {"y": null}})));
+    }
+
+    #[test]
+    fn an_object_async_graphql_nulled_for_want_of_fields_is_rebuilt() {
+        // async-graphql answers null for `a` when its only field failed,
+        // though `a` is non-null and `y` nullable.
+        let out = run(
+            "{ a { y } b { x } }",
+            serde_json::json!({"a": null, "b": {"x": 1}}),
+            vec![field("a"), field("y")],
+        );
+        assert_eq!(
+            out,
+            Some(serde_json::json!({"a": {"y": null}, "b": {"x": 1}}))
+        );
+    }
+
+    #[test]
+    fn a_nulled_parent_hides_a_deeper_failure_whatever_the_order() {
+        let model = SchemaModel::from_sdl(SDL).unwrap();
+        let doc = parse("{ b { x } }").unwrap();
+        let Definition::Operation(op) = &doc.definitions[0] else {
+            panic!()
+        };
+        let mut value = Value::from_json(serde_json::json!({"b": null})).unwrap();
+        let deep = [field("b"), field("x")];
+        assert!(propagate(
+            &model,
+            &doc,
+            op,
+            &mut value,
+            &[&deep, &deep[..1]]
+        ));
+        assert_eq!(value.into_json().unwrap(), serde_json::json!({"b": null}));
     }
 
     #[test]

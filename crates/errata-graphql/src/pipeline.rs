@@ -59,8 +59,6 @@ pub struct Outcome {
     pub errors: Vec<(u32, Class)>,
     /// The kind of operation that ran, once it is known.
     pub operation: Option<OperationType>,
-    /// Whether `data` is absent or null: nothing was resolved.
-    pub data_null: bool,
 }
 
 /// A parsed and validated document and its operations, cached by query text.
@@ -614,7 +612,6 @@ where
             allow: None,
             errors: codes,
             operation,
-            data_null: data.is_none_or(|d| matches!(d, async_graphql::Value::Null)),
         }
     }
 }

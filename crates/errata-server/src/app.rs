@@ -297,8 +297,9 @@ async fn run(
         StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
     // A field that needs a signed-in caller makes the whole answer a 401
-    // with the challenge (RFC 6750), whatever else resolved; when nothing
-    // resolved because of missing permissions, the answer is a 403.
+    // with the challenge (RFC 6750), whatever else resolved: the client must
+    // act at the HTTP level. A missing permission only nulls its field, and
+    // the partial answer keeps its 200, as GraphQL over HTTP has it.
     if outcome
         .errors
         .iter()
@@ -309,15 +310,6 @@ async fn run(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"errata\""),
         );
-    } else if outcome.data_null
-        && !outcome.errors.is_empty()
-        && status == StatusCode::OK
-        && outcome
-            .errors
-            .iter()
-            .all(|(_, class)| *class == Class::Forbidden)
-    {
-        status = StatusCode::FORBIDDEN;
     }
     headers.insert(
         header::CONTENT_TYPE,

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use async_graphql::{Context, Guard, Result, SimpleObject, TypeDirective};
-use errata_catalog::{Class, Error};
+use errata_catalog::Error;
 use errata_identity::{Identity, Permission, Principal};
 
 use super::ServerFacts;
@@ -111,12 +111,16 @@ impl ResponseStatus {
 /// the request could not be considered (who is calling, what they may do)
 /// or the server failed. Everything else is a domain answer, and data.
 pub fn is_request_level(error: &Error) -> bool {
-    let def = error.def();
-    match &*def.domain {
-        "system" => true,
-        "security" => matches!(def.class, Class::Unauthenticated | Class::Forbidden),
-        _ => false,
-    }
+    use errata_errors::security;
+    error.def().domain == "system"
+        || [
+            security::AUTHENTICATION_REQUIRED,
+            security::PERMISSION_MISSING,
+            security::PERMISSION_NOT_GRANTABLE,
+            security::SESSION_REQUIRED,
+        ]
+        .iter()
+        .any(|def| error.is(def))
 }
 
 /// Splits a domain result: success and domain failures become a
