@@ -7,7 +7,9 @@
 # Rows: a plain axum handler (the ceiling), bare async-graphql with errata's schema,
 # errata, and Apollo Server 4 with the same schema and data; workloads: a small
 # query, a realistic 30-line operation with fragments and variables, a validation
-# error, a resolver error (partial data), and, for errata, a rate-limited request.
+# error, a resolver error (partial data), and, for errata, a rate-limited request,
+# the small query with a session JWT, with an invalid one, and the OAuth token
+# endpoint (client credentials with HTTP Basic).
 #
 # Needs: cargo, node+npm, wrk, curl, taskset. Usage: bench/run.sh  (WARM, DUR, RUNS, CONNS
 # to change the method; results go to bench/results/<date>/summary.tsv).
@@ -117,6 +119,39 @@ bench e4 errata fielderror "$LUA/fielderror.lua" "$E/graphql"
 grep -E '^(VmRSS|VmHWM)' "/proc/$SPID/status" | tee "$OUT/errata-rss.txt"
 awk '/^Requests\/sec|requests in/' "$OUT"/raw/e*_run*.txt "$OUT"/raw/e*_warmup.txt | awk '/requests in/{n+=$1} END{print "requests served:", n}' | tee -a "$OUT/errata-rss.txt"
 stop_server
+
+# errata with identity: the small query with a valid session JWT (beside the
+# same query without one, in the same process), with a tampered JWT (refused
+# at the edge with 401), and the OAuth token endpoint issuing tokens.
+AUTH=$(mktemp -d)
+"$ERRATA" users create --data "$AUTH" --email bench@example.com --password 'bench password 1' --admin > /dev/null
+CLIENT=$("$ERRATA" clients create --data "$AUTH" --name bench --scope read:pages)
+CID=$(echo "$CLIENT" | sed -n 's/.*"client_id": "\(.*\)".*/\1/p')
+CSECRET=$(echo "$CLIENT" | sed -n 's/.*"client_secret": "\(.*\)".*/\1/p')
+start_server errata-auth 8082 "$ERRATA" serve --addr 127.0.0.1:8082 --data "$AUTH" --workers 1 --rate-limit off
+I=http://127.0.0.1:8082
+JWT=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary \
+  '{"query":"mutation { authentication { login(username: \"bench@example.com\", password: \"bench password 1\") { jwt } } }"}' \
+  "$I/graphql" | sed -n 's/.*"jwt":"\([^"]*\)".*/\1/p')
+[ -n "$JWT" ] || { echo "CHECK FAILED: no session token" >&2; exit 1; }
+BAD=${JWT%?}A; [ "$BAD" = "$JWT" ] && BAD=${JWT%?}B
+BASIC=$(printf '%s:%s' "$CID" "$CSECRET" | base64 -w0)
+check_auth() { # label url status pattern curl-args...
+  local label=$1 url=$2 status=$3 pattern=$4 code; shift 4
+  code=$(curl -s -o "$OUT/check.body" -w '%{http_code}' -X POST "$@" "$url")
+  printf '%s  HTTP %s  %s\n' "$label" "$code" "$(head -c 400 "$OUT/check.body")" >> "$OUT/checks.txt"
+  [ "$code" = "$status" ] && grep -qE -- "$pattern" "$OUT/check.body" || { echo "CHECK FAILED for $label: HTTP $code" >&2; exit 1; }
+}
+check i-anon "$I/graphql" "$LUA/small.json" 200 '"name":"errata"'
+bench i1 errata small-anonymous "$LUA/small.lua" "$I/graphql"
+check_auth i-jwt "$I/graphql" 200 '"name":"errata"' -H 'Content-Type: application/json' -H "Authorization: Bearer $JWT" --data-binary "@$LUA/small.json"
+TOKEN=$JWT bench i2 errata small-jwt "$LUA/small-bearer.lua" "$I/graphql"
+check_auth i-bad "$I/graphql" 401 'TokenInvalid' -H 'Content-Type: application/json' -H "Authorization: Bearer $BAD" --data-binary "@$LUA/small.json"
+TOKEN=$BAD bench i3 errata invalid-bearer "$LUA/small-bearer.lua" "$I/graphql"
+check_auth i-token "$I/oauth/token" 200 '"token_type":"Bearer"' -H 'Content-Type: application/x-www-form-urlencoded' -H "Authorization: Basic $BASIC" --data 'grant_type=client_credentials'
+BASIC=$BASIC bench i4 errata token-endpoint "$LUA/token.lua" "$I/oauth/token"
+stop_server
+rm -rf "$AUTH"
 
 # errata with a rate limit every benchmark request exceeds.
 start_server errata-limited 8081 "$ERRATA" serve --addr 127.0.0.1:8081 --data "$DATA" --workers 1 --rate-limit 1/h

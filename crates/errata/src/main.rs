@@ -234,6 +234,9 @@ fn main() -> ExitCode {
         }
         Err(Failure::Error(error)) => {
             eprintln!("error[{}]: {}", error.def().slug, error);
+            for (key, value) in error.details() {
+                eprintln!("  = {key}: {value}");
+            }
             eprintln!("  = help: {}", error.def().advice.text());
             eprintln!("  = see: errata explain {}", error.code());
             ExitCode::from(1)

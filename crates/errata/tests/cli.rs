@@ -233,3 +233,99 @@ fn import_of_a_missing_directory_is_a_catalogued_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("CliImportFailed"), "{}", stderr(&out));
 }
+
+#[test]
+fn users_and_clients_are_administered_on_a_data_directory_with_json_answers() {
+    let dir = scratch("admin");
+    let data = dir.display().to_string();
+    let out = errata(&[
+        "users",
+        "create",
+        "--data",
+        &data,
+        "--email",
+        "Ops@Example.com",
+        "--password",
+        "a long enough password",
+        "--admin",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let user: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(user["email"], "ops@example.com");
+    assert_eq!(user["groups"], serde_json::json!(["Administrators"]));
+
+    let out = errata(&[
+        "clients",
+        "create",
+        "--data",
+        &data,
+        "--name",
+        "ci",
+        "--scope",
+        "read:pages",
+        "--scope",
+        "manage:users",
+        "--expires-in-days",
+        "30",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let client: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let id = client["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(client["client_secret"].as_str().unwrap().len(), 43);
+    assert_eq!(
+        client["scopes"],
+        serde_json::json!(["read:pages", "manage:users"])
+    );
+    assert!(client["expires_at"].is_string());
+
+    let out = errata(&["clients", "rotate", "--data", &data, &id]);
+    let rotated: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_ne!(rotated["client_secret"], client["client_secret"]);
+    let out = errata(&["clients", "expire", "--data", &data, &id]);
+    let expired: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(expired["expired"], true);
+    let out = errata(&["clients", "list", "--data", &data]);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list[0]["client_id"], id.as_str());
+    assert!(
+        !stdout(&out).contains("client_secret"),
+        "secrets are shown once"
+    );
+
+    // Failures are catalogued, on stderr, with exit 1.
+    let out = errata(&[
+        "users",
+        "create",
+        "--data",
+        &data,
+        "--email",
+        "ops@example.com",
+        "--password",
+        "a long enough password",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error[AuthAccountAlreadyExists]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = errata(&[
+        "clients",
+        "create",
+        "--data",
+        &data,
+        "--name",
+        "x",
+        "--scope",
+        "read:page",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("error[PermissionUnknown]"));
+    assert!(
+        stderr(&out).contains("didYouMean: \"read:pages\""),
+        "{}",
+        stderr(&out)
+    );
+    let out = errata(&["clients", "expire", "--data", &data, "nope"]);
+    assert!(stderr(&out).contains("Credential not found"));
+}
