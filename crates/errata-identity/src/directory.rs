@@ -17,6 +17,8 @@ pub struct Directory {
     pub api_tokens: HashMap<String, ApiTokenState>,
     /// OAuth clients by client id.
     pub clients: HashMap<String, ClientState>,
+    /// The caller without a token, made once per snapshot.
+    pub guest: Option<crate::Principal>,
 }
 
 /// A user, as authentication sees them.
@@ -32,6 +34,8 @@ pub struct UserState {
     pub permissions: Permissions,
     /// Each group's grant, for page rules.
     pub grants: Arc<[Grant]>,
+    /// `user:ID`, what the user's sessions are rate limited as.
+    pub subject: Arc<str>,
 }
 
 /// An API token, as authentication sees it.
@@ -106,6 +110,7 @@ impl Directory {
                     generation: row.try_get("generation")?,
                     permissions,
                     grants: user_grants.into(),
+                    subject: Arc::from(format!("user:{id}")),
                 },
             );
         }
@@ -137,10 +142,12 @@ impl Directory {
                 },
             );
         }
+        let guest = Some(crate::login::guest(&users));
         Ok(Directory {
             users,
             api_tokens,
             clients,
+            guest,
         })
     }
 }

@@ -95,8 +95,18 @@ struct Inner {
     /// API tokens used since the last flush, by id: `lastUsed` is written
     /// in batches, not on every request.
     used: Mutex<std::collections::HashMap<String, i64>>,
+    /// Tokens whose signature was checked, by the hash of their text.
+    verified: Mutex<VerifiedTokens>,
+    hash_state: std::hash::RandomState,
     mailer: mail::Mailer,
 }
+
+/// Verified tokens by the hash of their text, with the text.
+type VerifiedTokens = lru::LruCache<u64, (Arc<str>, Arc<jwt::Claims>)>;
+
+/// Verified tokens remembered, so that a client sending the same token
+/// again costs a lookup instead of a signature check.
+const VERIFIED_TOKENS: usize = 4096;
 
 /// The id of the system group every administrator is in.
 pub const ADMINISTRATORS: i64 = 1;
@@ -136,6 +146,10 @@ impl Identity {
                 directory: RwLock::new(Arc::new(Directory::default())),
                 reloading: tokio::sync::Mutex::new(()),
                 used: Mutex::new(std::collections::HashMap::new()),
+                verified: Mutex::new(lru::LruCache::new(
+                    std::num::NonZeroUsize::new(VERIFIED_TOKENS).expect("a constant above zero"),
+                )),
+                hash_state: std::hash::RandomState::new(),
                 mailer: mail::Mailer::new(data.join("mail")),
                 config,
             }),

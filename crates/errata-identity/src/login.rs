@@ -270,10 +270,13 @@ impl Identity {
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
         let directory = self.directory();
         let Some(header) = authorization else {
-            return Ok(guest(&directory));
+            return Ok(match &directory.guest {
+                Some(guest) => guest.clone(),
+                None => guest(&directory.users),
+            });
         };
         let token = bearer_token(header)?;
-        let claims = self.inner.signer.verify(token)?;
+        let claims = self.verify_token(token)?;
         let user_id: i64 = claims
             .sub
             .parse()
@@ -337,6 +340,17 @@ impl Identity {
                 (PrincipalKind::Client(id), Some(scope(&claims)?))
             }
         };
+        if kind == PrincipalKind::Session {
+            return Ok(Principal::with_subject(
+                kind,
+                Arc::clone(&user.subject),
+                user_id,
+                user.permissions,
+                None,
+                Arc::clone(&user.grants),
+                user.generation,
+            ));
+        }
         Ok(Principal::new(
             kind,
             user_id,
@@ -345,6 +359,38 @@ impl Identity {
             Arc::clone(&user.grants),
             user.generation,
         ))
+    }
+
+    /// The claims of a token, from the cache of verified tokens while they
+    /// have not expired, else by checking its signature and times. The
+    /// signing key never changes while the server runs, so a token that
+    /// verified once verifies until it expires; the cache compares the whole
+    /// text, not only its hash. Revocation is checked by the caller, every
+    /// time.
+    fn verify_token(&self, token: &str) -> Result<Arc<Claims>, Error> {
+        use std::hash::BuildHasher;
+        let key = self.inner.hash_state.hash_one(token);
+        let now = now();
+        {
+            let mut cache = self
+                .inner
+                .verified
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some((text, claims)) = cache.get(&key)
+                && **text == *token
+                && claims.exp > now
+            {
+                return Ok(Arc::clone(claims));
+            }
+        }
+        let claims = Arc::new(self.inner.signer.verify(token)?);
+        self.inner
+            .verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(key, (Arc::from(token), Arc::clone(&claims)));
+        Ok(claims)
     }
 
     pub(crate) fn signer(&self) -> &crate::jwt::Signer {
@@ -358,8 +404,10 @@ impl Identity {
 
 /// The guest: the guest account's groups (Guests), or nothing if the guest
 /// account is banned.
-fn guest(directory: &crate::Directory) -> Principal {
-    let (permissions, grants) = match directory.users.get(&GUEST_USER) {
+pub(crate) fn guest(
+    users: &std::collections::HashMap<i64, crate::directory::UserState>,
+) -> Principal {
+    let (permissions, grants) = match users.get(&GUEST_USER) {
         Some(u) if u.active => (u.permissions, Arc::clone(&u.grants)),
         _ => (Permissions::NONE, Arc::from([])),
     };

@@ -55,6 +55,28 @@ impl Principal {
             PrincipalKind::ApiToken(id) => Arc::from(format!("token:{id}")),
             PrincipalKind::Client(id) => Arc::from(format!("client:{id}")),
         };
+        Principal::with_subject(
+            kind,
+            subject,
+            user_id,
+            user_permissions,
+            scope,
+            grants,
+            generation,
+        )
+    }
+
+    /// A caller whose rate-limit key is already made (sessions keep their
+    /// user's, so that authenticating allocates nothing for it).
+    pub fn with_subject(
+        kind: PrincipalKind,
+        subject: Arc<str>,
+        user_id: i64,
+        user_permissions: Permissions,
+        scope: Option<Permissions>,
+        grants: Arc<[Grant]>,
+        generation: i64,
+    ) -> Principal {
         let permissions = match scope {
             Some(scope) => scope.within(user_permissions),
             None => user_permissions,

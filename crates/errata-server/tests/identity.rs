@@ -754,3 +754,18 @@ async fn sessions_are_renewed_and_revoked() {
         assert_eq!((r.status, r.slug()), (401, "TokenRevoked"));
     }
 }
+
+#[tokio::test]
+async fn auth_generic_error_when_the_user_store_fails_during_login() {
+    let s = TestServer::identity(&[(USER, PASSWORD, false)]).await;
+    sqlx::query("ALTER TABLE users RENAME TO users_elsewhere")
+        .execute(&s.database().await)
+        .await
+        .unwrap();
+    let login = s.login(USER, PASSWORD).await;
+    failed(&login["responseResult"], "AuthGenericError", 1001);
+    assert!(
+        !login.to_string().contains("users"),
+        "no table names leak: {login}"
+    );
+}

@@ -812,3 +812,40 @@ async fn basic_credentials_that_do_not_decode_are_invalid_client() {
     oauth_error(&r, 401, "invalid_client");
     assert!(r.header("www-authenticate").is_some());
 }
+
+#[tokio::test]
+async fn authenticated_callers_are_rate_limited_by_who_they_are_not_their_address() {
+    let mut config = support::identity_config();
+    config.rate_limit = errata_server::RateLimit::PerSecond(0.01);
+    config.rate_limit_burst = Some(3);
+    support::with_users(&config, &[(USER, PASSWORD, false)]).await;
+    let s = TestServer::start(config).await;
+    // Logging in costs the address one request each.
+    let admin = s.session(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let ann = s.session(USER, PASSWORD).await;
+    let r = s.gql("{ catalog { name } }", json!({}), None).await;
+    assert_eq!(r.status, 200);
+    let r = s.gql("{ catalog { name } }", json!({}), None).await;
+    assert_eq!(
+        (r.status, r.slug()),
+        (429, "HttpRateLimited"),
+        "the address's bucket is empty"
+    );
+    // Each signed-in caller has a bucket of their own, from the same address.
+    for token in [&admin, &ann] {
+        for _ in 0..3 {
+            assert_eq!(
+                s.gql("{ catalog { name } }", json!({}), Some(token))
+                    .await
+                    .status,
+                200
+            );
+        }
+        assert_eq!(
+            s.gql("{ catalog { name } }", json!({}), Some(token))
+                .await
+                .status,
+            429
+        );
+    }
+}
