@@ -151,9 +151,14 @@ fn header_alg(token: &str) -> Option<String> {
     if !is_b64(payload) || !is_b64(signature) {
         return None;
     }
+    #[derive(Deserialize)]
+    struct JoseHeader {
+        alg: String,
+    }
     let bytes = URL_SAFE_NO_PAD.decode(header).ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("alg")?.as_str().map(str::to_owned)
+    serde_json::from_slice::<JoseHeader>(&bytes)
+        .ok()
+        .map(|h| h.alg)
 }
 
 #[cfg(test)]

@@ -97,12 +97,21 @@ struct Inner {
     used: Mutex<std::collections::HashMap<String, i64>>,
     /// Tokens whose signature was checked, by the hash of their text.
     verified: Mutex<VerifiedTokens>,
+    /// Tokens refused for good (malformed, badly signed, expired), with the
+    /// refusal, so a client retrying a dead token is answered from memory.
+    refused: Mutex<RefusedTokens>,
     hash_state: std::hash::RandomState,
     mailer: mail::Mailer,
 }
 
 /// Verified tokens by the hash of their text, with the text.
 type VerifiedTokens = lru::LruCache<u64, (Arc<str>, Arc<jwt::Claims>)>;
+
+/// Refused tokens by the hash of their text, with the text and the refusal.
+type RefusedTokens = lru::LruCache<u64, (Arc<str>, Error)>;
+
+/// Refused tokens remembered.
+const REFUSED_TOKENS: usize = 1024;
 
 /// Verified tokens remembered, so that a client sending the same token
 /// again costs a lookup instead of a signature check.
@@ -148,6 +157,9 @@ impl Identity {
                 used: Mutex::new(std::collections::HashMap::new()),
                 verified: Mutex::new(lru::LruCache::new(
                     std::num::NonZeroUsize::new(VERIFIED_TOKENS).expect("a constant above zero"),
+                )),
+                refused: Mutex::new(lru::LruCache::new(
+                    std::num::NonZeroUsize::new(REFUSED_TOKENS).expect("a constant above zero"),
                 )),
                 hash_state: std::hash::RandomState::new(),
                 mailer: mail::Mailer::new(data.join("mail")),

@@ -364,9 +364,10 @@ impl Identity {
     /// The claims of a token, from the cache of verified tokens while they
     /// have not expired, else by checking its signature and times. The
     /// signing key never changes while the server runs, so a token that
-    /// verified once verifies until it expires; the cache compares the whole
-    /// text, not only its hash. Revocation is checked by the caller, every
-    /// time.
+    /// verified once verifies until it expires, and one refused for its
+    /// shape, signature or expiry is refused for good; both caches compare
+    /// the whole text, not only its hash. Revocation is checked by the
+    /// caller, every time.
     fn verify_token(&self, token: &str) -> Result<Arc<Claims>, Error> {
         use std::hash::BuildHasher;
         let key = self.inner.hash_state.hash_one(token);
@@ -384,13 +385,36 @@ impl Identity {
                 return Ok(Arc::clone(claims));
             }
         }
-        let claims = Arc::new(self.inner.signer.verify(token)?);
-        self.inner
-            .verified
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(key, (Arc::from(token), Arc::clone(&claims)));
-        Ok(claims)
+        {
+            let mut refused = self.inner.refused.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((text, error)) = refused.get(&key)
+                && **text == *token
+            {
+                return Err(error.clone_without_source());
+            }
+        }
+        match self.inner.signer.verify(token) {
+            Ok(claims) => {
+                let claims = Arc::new(claims);
+                self.inner
+                    .verified
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .put(key, (Arc::from(token), Arc::clone(&claims)));
+                Ok(claims)
+            }
+            Err(error) => {
+                // "Not yet valid" may become valid; every other refusal is final.
+                if !error.is(security::TOKEN_NOT_YET_VALID) {
+                    self.inner
+                        .refused
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .put(key, (Arc::from(token), error.clone_without_source()));
+                }
+                Err(error)
+            }
+        }
     }
 
     pub(crate) fn signer(&self) -> &crate::jwt::Signer {

@@ -105,20 +105,45 @@ pub async fn authenticate(
         Err(error) => {
             let meta = request.extensions().get::<RequestMeta>();
             let (request_id, locale) = meta.map_or(("", None), |m| (&*m.id, m.locale));
-            if let Some(limiter) = &state.limiter
-                && let Err(refusal) = limiter.check(&Client::Ip(peer.ip()))
-            {
-                return rate_limited(refusal, limiter, locale, request_id);
-            }
-            let mut response = error_response(&error, locale, request_id);
-            if let Ok(challenge) = HeaderValue::from_str(&bearer_challenge(&error)) {
+            let response = match &state.limiter {
+                Some(limiter) => match limiter.check(&Client::Ip(peer.ip())) {
+                    Err(refusal) => Some(rate_limited(refusal, limiter, locale, request_id)),
+                    Ok(()) => None,
+                },
+                None => None,
+            };
+            let response = response.unwrap_or_else(|| {
+                let mut response = error_response(&error, locale, request_id);
+                if let Ok(challenge) = HeaderValue::from_str(&bearer_challenge(&error)) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, challenge);
+                }
                 response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, challenge);
-            }
-            response
+            });
+            refuse(request, response).await
         }
     }
+}
+
+/// Largest body read before a refusal, so the connection can serve the
+/// client's next request.
+const DRAINED_BODY: usize = 16 * 1024;
+
+/// Answers a request refused before its body was read. A small body that
+/// is declared is read first: an unread body makes the connection unusable,
+/// and a client that is refused would pay a new connection for its next
+/// request. A large or undeclared one is left, and the connection with it.
+async fn refuse(request: Request, response: Response) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n <= DRAINED_BODY) {
+        let _ = axum::body::to_bytes(request.into_body(), DRAINED_BODY).await;
+    }
+    response
 }
 
 /// The `WWW-Authenticate` value for a refused bearer token or a field that
@@ -171,7 +196,8 @@ pub async fn admission(
             _ => Client::Ip(peer.ip()),
         };
         if let Err(refusal) = limiter.check(&client) {
-            return rate_limited(refusal, limiter, locale, request_id);
+            let response = rate_limited(refusal, limiter, locale, request_id);
+            return refuse(request, response).await;
         }
     }
     let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {

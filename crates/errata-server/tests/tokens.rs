@@ -849,3 +849,28 @@ async fn authenticated_callers_are_rate_limited_by_who_they_are_not_their_addres
         );
     }
 }
+
+#[tokio::test]
+async fn a_refused_token_leaves_the_connection_usable_for_the_next_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::identity(&[]).await;
+    let mut stream = tokio::net::TcpStream::connect(s.server.addr())
+        .await
+        .unwrap();
+    let body = r#"{"query":"{ catalog { name } }"}"#;
+    for token in ["junk", "junk"] {
+        let request = format!(
+            "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = stream.read(&mut buf).await.unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+        assert!(
+            !text.to_ascii_lowercase().contains("connection: close"),
+            "{text}"
+        );
+    }
+}
