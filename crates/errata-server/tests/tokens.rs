@@ -859,11 +859,16 @@ async fn a_refused_token_leaves_the_connection_usable_for_the_next_request() {
         .unwrap();
     let body = r#"{"query":"{ catalog { name } }"}"#;
     for token in ["junk", "junk"] {
-        let request = format!(
-            "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+        let head = format!(
+            "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
-        stream.write_all(request.as_bytes()).await.unwrap();
+        // The body follows the head in another packet, as it does when a
+        // client writes them separately.
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.flush().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        stream.write_all(body.as_bytes()).await.unwrap();
         let mut buf = vec![0u8; 4096];
         let n = stream.read(&mut buf).await.unwrap();
         let text = String::from_utf8_lossy(&buf[..n]);
