@@ -187,13 +187,27 @@ impl Identity {
             .fetch_all(self.pool())
             .await
             .map_err(db)?;
-        let mut users = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut user = user_from_row(row).map_err(db)?;
-            user.groups = groups_of(self.pool(), user.id).await.map_err(db)?;
-            users.push(user);
+        let mut groups: std::collections::HashMap<i64, Vec<(i64, String)>> =
+            std::collections::HashMap::new();
+        for row in sqlx::query(
+            "SELECT ug.user_id, g.id, g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id ORDER BY g.id",
+        )
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?
+        {
+            groups
+                .entry(row.try_get("user_id").map_err(db)?)
+                .or_default()
+                .push((row.try_get("id").map_err(db)?, row.try_get("name").map_err(db)?));
         }
-        Ok(users)
+        rows.iter()
+            .map(|row| {
+                let mut user = user_from_row(row).map_err(db)?;
+                user.groups = groups.remove(&user.id).unwrap_or_default();
+                Ok(user)
+            })
+            .collect()
     }
 
     /// Creates a user. A taken address is `auth.account_already_exists`;

@@ -242,9 +242,21 @@ impl ServeArgs {
             };
             flag("log-format", toml::Value::String(name.to_owned()));
         }
-        toml::Value::Table(table)
+        let config = toml::Value::Table(table)
             .try_into::<Config>()
-            .map_err(|e| ConfigError(format!("invalid configuration: {}", e.message())))
+            .map_err(|e| ConfigError(format!("invalid configuration: {}", e.message())))?;
+        if config
+            .auth
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|k| k.len() < 32)
+        {
+            return Err(ConfigError(
+                "invalid configuration: auth.jwt-secret must have at least 32 characters"
+                    .to_owned(),
+            ));
+        }
+        Ok(config)
     }
 }
 
@@ -345,6 +357,21 @@ mod tests {
             .resolve([("ERRATA_NOPE".to_owned(), "1".to_owned())])
             .unwrap_err();
         assert!(err.0.contains("nope"), "{err}");
+        let err = args
+            .resolve([("ERRATA_AUTH__JWT_SECRET".to_owned(), "short".to_owned())])
+            .unwrap_err();
+        assert!(err.0.contains("at least 32"), "{err}");
+        let config = args
+            .resolve([
+                ("ERRATA_AUTH__REGISTRATION".to_owned(), "true".to_owned()),
+                (
+                    "ERRATA_AUTH__BRUTE_FORCE__MIN_WAIT_SECS".to_owned(),
+                    "5".to_owned(),
+                ),
+            ])
+            .unwrap();
+        assert!(config.auth.registration);
+        assert_eq!(config.auth.brute_force.min_wait_secs, 5);
     }
 
     #[test]

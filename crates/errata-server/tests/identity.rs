@@ -704,13 +704,17 @@ async fn sql_like_strings_are_data_in_every_field() {
         "AuthValidationTokenInvalid"
     );
     let r = s
-        .gql("{ users { list { email } } }", json!({}), Some(&admin))
+        .gql(
+            "{ users { list { email groups { name } } } }",
+            json!({}),
+            Some(&admin),
+        )
         .await;
-    assert_eq!(
-        r.body["data"]["users"]["list"].as_array().unwrap().len(),
-        3,
-        "every table is intact"
-    );
+    let list = r.body["data"]["users"]["list"].as_array().unwrap();
+    assert_eq!(list.len(), 3, "every table is intact");
+    assert_eq!(list[0]["groups"], json!([{"name": "Guests"}]));
+    assert_eq!(list[1]["groups"], json!([{"name": "Administrators"}]));
+    assert_eq!(list[2]["groups"], json!([{"name": "Users"}]));
 }
 
 #[tokio::test]
