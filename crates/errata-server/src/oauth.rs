@@ -242,7 +242,8 @@ pub fn decode_basic(credentials: &str) -> Result<(String, String), Error> {
 
 /// An error in OAuth's format: `error` is the catalog subdomain for
 /// `oauth.*` errors, otherwise the nearest RFC 6749 code. The catalog's
-/// code and the request id come along for support.
+/// code and the request id come along for support. Descriptions are not
+/// translated: the RFC limits them to ASCII.
 fn oauth_error(error: &Error, meta: &RequestMeta, basic: bool) -> Response {
     let def = error.def();
     count_error(def.code, def.class);
@@ -258,9 +259,21 @@ fn oauth_error(error: &Error, meta: &RequestMeta, basic: bool) -> Response {
             _ => "invalid_request".to_owned(),
         },
     };
+    // RFC 6749 §5.2 allows only printable ASCII but `"` and `\` here, so
+    // the description is the English message, and anything else a client
+    // put into it becomes `?`.
+    let description: String = error
+        .message()
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            ' ' | '!' | '#'..='[' | ']'..='~' => c,
+            _ => '?',
+        })
+        .collect();
     let body = serde_json::json!({
         "error": code,
-        "error_description": error.message_in(meta.locale),
+        "error_description": description,
         "error_code": def.code,
         "request_id": &*meta.id,
     });

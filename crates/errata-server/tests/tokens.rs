@@ -504,10 +504,14 @@ async fn token_request(s: &TestServer, form: &str, basic: Option<(&str, &str)>) 
 fn oauth_error(r: &Reply, status: u16, error: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.body["error"], error, "{}", r.body);
+    let description = r.body["error_description"].as_str().unwrap();
+    assert!(!description.is_empty());
+    // RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E.
     assert!(
-        r.body["error_description"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty())
+        description
+            .bytes()
+            .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+        "{description}"
     );
     assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(r.body.get("errors").is_none(), "OAuth format, not GraphQL");
@@ -662,6 +666,24 @@ async fn token_endpoint_errors_follow_rfc_6749() {
     )
     .await;
     oauth_error(&r, 400, "unsupported_grant_type");
+    // Whatever the client sends and whatever language it asks for, the
+    // description stays in the RFC's characters.
+    let r = Reply::read(
+        s.client
+            .post(s.url("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept-language", "fr")
+            .body("grant_type=%22%C3%A9t%C3%A9%5C%22")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    oauth_error(&r, 400, "unsupported_grant_type");
+    assert_eq!(
+        r.body["error_description"],
+        "The grant type ''?t??'' is not supported. Only client_credentials is supported."
+    );
     let r = token_request(
         &s,
         "grant_type=client_credentials&scope=manage%3Agroups",
