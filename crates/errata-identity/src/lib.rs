@@ -61,6 +61,10 @@ pub struct AuthConfig {
     pub jwt_secret: Option<String>,
     /// Brute-force protection.
     pub brute_force: brute::BruteConfig,
+    /// How often, in seconds, the directory is read again from the
+    /// database, so that changes made elsewhere (the command line, another
+    /// instance) reach this process's bearer checks.
+    pub directory_refresh_secs: u64,
 }
 
 impl Default for AuthConfig {
@@ -73,6 +77,7 @@ impl Default for AuthConfig {
             registration_domains: Vec::new(),
             jwt_secret: None,
             brute_force: brute::BruteConfig::default(),
+            directory_refresh_secs: 5,
         }
     }
 }

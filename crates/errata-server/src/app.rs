@@ -506,6 +506,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         }
     });
+    let identity = state.identity.clone();
+    let refresh = Duration::from_secs(state.config.auth.directory_refresh_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(refresh);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = identity.reload().await {
+                tracing::warn!(error = %e, "the identity directory could not be reloaded");
+            }
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

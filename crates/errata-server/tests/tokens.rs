@@ -901,3 +901,30 @@ async fn a_refused_token_leaves_the_connection_usable_for_the_next_request() {
         );
     }
 }
+
+#[tokio::test]
+async fn changes_made_by_the_command_line_reach_a_running_server() {
+    let mut config = support::identity_config();
+    config.auth.directory_refresh_secs = 1;
+    support::with_users(&config, &[(USER, PASSWORD, true)]).await;
+    let admin = errata_server::admin::Admin::open(&config).await.unwrap();
+    let created = admin
+        .create_client("robot", &["manage:users".to_owned()], None, Some(USER))
+        .await
+        .unwrap();
+    admin.close().await;
+    let (id, secret) = (
+        created["client_id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    );
+    let s = TestServer::start(config.clone()).await;
+    let r = token_request(&s, "grant_type=client_credentials", Some((&id, &secret))).await;
+    let token = r.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(profile(&s, &token).await.status, 200);
+    // An operator expires the client from the command line while the server runs.
+    let admin = errata_server::admin::Admin::open(&config).await.unwrap();
+    admin.expire_client(&id).await.unwrap();
+    admin.close().await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(profile(&s, &token).await.slug(), "TokenRevoked");
+}
