@@ -465,6 +465,17 @@ impl Running {
     }
 }
 
+/// The async runtime `errata serve` runs on: `config.workers` worker
+/// threads, or one per core.
+pub fn runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(workers) = config.workers {
+        builder.worker_threads(workers.max(1));
+    }
+    builder.build()
+}
+
 /// Binds `config.addr` and starts serving; the returned handle stops it.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let state = AppState::new(config).await.map_err(StartError::Storage)?;
@@ -576,3 +587,22 @@ const GRAPHIQL: &str = r#"<!DOCTYPE html>
 </body>
 </html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_runtime_has_the_configured_workers() {
+        let config = Config {
+            workers: Some(1),
+            ..Config::default()
+        };
+        assert_eq!(runtime(&config).unwrap().metrics().num_workers(), 1);
+        let config = Config {
+            workers: Some(3),
+            ..Config::default()
+        };
+        assert_eq!(runtime(&config).unwrap().metrics().num_workers(), 3);
+    }
+}

@@ -27,5 +27,5 @@ pub mod schema;
 pub mod storage;
 pub mod telemetry;
 
-pub use app::{Running, StartError, router, start};
+pub use app::{Running, StartError, router, runtime, start};
 pub use config::{Config, LogFormat, RateLimit, ServeArgs};

@@ -263,10 +263,7 @@ fn serve(args: &errata_server::ServeArgs) -> ExitCode {
         }
     };
     errata_server::telemetry::init(config.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match errata_server::runtime(&config) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
