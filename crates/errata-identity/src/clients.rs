@@ -259,7 +259,7 @@ impl Identity {
             iat: now,
             nbf: now,
             exp: now + i64::try_from(ttl).unwrap_or(3600),
-            jti: secret::random_token(),
+            jti: secret::random_id(),
             knd: Kind::Client,
             generation,
             scope: Some(scope.clone()),

@@ -47,7 +47,7 @@ pub struct Claims {
     pub knd: Kind,
     /// The generation of the user (sessions) or client (client tokens) it
     /// was issued under; revoking bumps the generation.
-    #[serde(default)]
+    #[serde(default, rename = "gen")]
     pub generation: i64,
     /// Space-separated permissions the token is limited to (API and client
     /// tokens); sessions carry the user's groups' permissions.

@@ -191,7 +191,7 @@ impl Identity {
             iat: now,
             nbf: now,
             exp: now + i64::try_from(self.config().session_ttl_secs).unwrap_or(3600),
-            jti: secret::random_token(),
+            jti: secret::random_id(),
             knd: Kind::Session,
             generation,
             scope: None,

@@ -28,6 +28,12 @@ pub fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
+/// 16 random bytes as base64url (22 characters): an id that must be unique,
+/// not secret, such as a JWT's `jti`, which every request carries.
+pub fn random_id() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<16>())
+}
+
 /// A keyed hash for high-entropy secrets.
 #[derive(Clone)]
 pub struct SecretHasher {
