@@ -9,7 +9,7 @@ use sqlx::{Row, SqlitePool};
 use crate::permissions::{CheckedRule, Grant, PageRule, Permissions};
 
 /// What a token's validity depends on.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Directory {
     /// Users by id.
     pub users: HashMap<i64, UserState>,
@@ -18,7 +18,20 @@ pub struct Directory {
     /// OAuth clients by client id.
     pub clients: HashMap<String, ClientState>,
     /// The caller without a token, made once per snapshot.
-    pub guest: Option<crate::Principal>,
+    pub guest: crate::Principal,
+}
+
+impl Default for Directory {
+    /// Nobody: the guest has no permission until the first load.
+    fn default() -> Directory {
+        let users = HashMap::new();
+        Directory {
+            guest: crate::login::guest(&users),
+            users,
+            api_tokens: HashMap::new(),
+            clients: HashMap::new(),
+        }
+    }
 }
 
 /// A user, as authentication sees them.
@@ -142,7 +155,7 @@ impl Directory {
                 },
             );
         }
-        let guest = Some(crate::login::guest(&users));
+        let guest = crate::login::guest(&users);
         Ok(Directory {
             users,
             api_tokens,

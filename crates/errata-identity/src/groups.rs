@@ -161,22 +161,29 @@ impl Identity {
 
     /// Adds a user to a group.
     pub async fn assign_user(&self, group: i64, user: i64) -> Result<(), Error> {
-        self.group(group).await?;
-        self.user(user).await?;
-        sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
-            .bind(user)
-            .bind(group)
-            .execute(self.pool())
-            .await
-            .map_err(db)?;
-        self.reload().await
+        self.membership(
+            group,
+            user,
+            "INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)",
+        )
+        .await
     }
 
     /// Removes a user from a group.
     pub async fn unassign_user(&self, group: i64, user: i64) -> Result<(), Error> {
+        self.membership(
+            group,
+            user,
+            "DELETE FROM user_groups WHERE user_id = ? AND group_id = ?",
+        )
+        .await
+    }
+
+    /// Runs `sql`, bound to `(user, group)`, once both exist.
+    async fn membership(&self, group: i64, user: i64, sql: &'static str) -> Result<(), Error> {
         self.group(group).await?;
         self.user(user).await?;
-        sqlx::query("DELETE FROM user_groups WHERE user_id = ? AND group_id = ?")
+        sqlx::query(sql)
             .bind(user)
             .bind(group)
             .execute(self.pool())

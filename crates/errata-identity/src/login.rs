@@ -81,16 +81,13 @@ impl Identity {
         .fetch_optional(self.pool())
         .await
         .map_err(|e| auth::generic_error().with_source(e))?;
-        let candidate = match &row {
-            Some(row) => Some((
-                row.try_get::<i64, _>("id").map_err(db)?,
-                row.try_get::<Option<String>, _>("password_hash")
-                    .map_err(db)?,
-            )),
+        let stored = match &row {
+            Some(row) => row
+                .try_get::<Option<String>, _>("password_hash")
+                .map_err(db)?,
             None => None,
         };
         let given = password.to_owned();
-        let stored = candidate.as_ref().and_then(|(_, h)| h.clone());
         let matches = tokio::task::spawn_blocking(move || match stored {
             Some(hash) => password::verify(&given, &hash),
             None => {
@@ -270,10 +267,7 @@ impl Identity {
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Error> {
         let directory = self.directory();
         let Some(header) = authorization else {
-            return Ok(match &directory.guest {
-                Some(guest) => guest.clone(),
-                None => guest(&directory.users),
-            });
+            return Ok(directory.guest.clone());
         };
         let token = bearer_token(header)?;
         let claims = self.verify_token(token)?;

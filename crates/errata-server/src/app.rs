@@ -205,7 +205,10 @@ async fn graphql_post(
         request,
         info(&meta, Method::Post, media),
         started,
-        peer,
+        RequestContext {
+            locale: meta.locale,
+            ip: peer,
+        },
         principal.map(|p| p.0),
     )
     .await
@@ -239,7 +242,10 @@ async fn graphql_get(
         request,
         info(&meta, Method::Get, media),
         started,
-        peer,
+        RequestContext {
+            locale: meta.locale,
+            ip: peer,
+        },
         principal.map(|p| p.0),
     )
     .await
@@ -250,11 +256,11 @@ async fn run(
     request: GraphqlRequest,
     info: RequestInfo<'_>,
     started: Instant,
-    peer: Option<std::net::IpAddr>,
+    context: RequestContext,
     principal: Option<Principal>,
 ) -> Response {
     if !state.operation_limiters.is_empty()
-        && let Some(ip) = peer
+        && let Some(ip) = context.ip
     {
         let fields = state.pipeline.operation_fields(&request);
         for (path, limiter) in &state.operation_limiters {
@@ -265,19 +271,9 @@ async fn run(
             }
         }
     }
-    let principal = match principal {
-        Some(p) => p,
-        None => match state.identity.authenticate(None) {
-            Ok(p) => p,
-            Err(e) => return error_response(&e, info.locale, info.request_id),
-        },
-    };
-    let context = RequestContext {
-        locale: info
-            .locale
-            .and_then(|l| state.locales.iter().copied().find(|k| *k == l)),
-        ip: peer,
-    };
+    // The route is always behind `edge::authenticate`; without it the caller
+    // would be a guest.
+    let principal = principal.unwrap_or_else(|| state.identity.directory().guest.clone());
     let outcome = state
         .pipeline
         .execute(request, info, |r| r.data(Caller(principal)).data(context))

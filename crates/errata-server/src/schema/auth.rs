@@ -30,6 +30,20 @@ pub struct DefaultResponse {
     pub response_result: ResponseStatus,
 }
 
+impl DefaultResponse {
+    /// The answer to a mutation that returns nothing but how it went.
+    pub fn settle(
+        ctx: &Context<'_>,
+        result: Result<(), errata_catalog::Error>,
+        success: &str,
+    ) -> Result<DefaultResponse> {
+        let (status, _) = settle(ctx, result, success)?;
+        Ok(DefaultResponse {
+            response_result: status,
+        })
+    }
+}
+
 /// The start of TFA setup.
 #[derive(Debug, SimpleObject)]
 pub struct TfaSetupResponse {
@@ -108,24 +122,21 @@ impl AuthenticationMutation {
         password: String,
         name: String,
     ) -> Result<DefaultResponse> {
-        let result = identity(ctx)?.register(&email, &password, &name).await;
-        let (status, _) = settle(
+        let result = identity(ctx)?
+            .register(&email, &password, &name)
+            .await
+            .map(|_| ());
+        DefaultResponse::settle(
             ctx,
             result,
             "Registration success: check your email to verify your account.",
-        )?;
-        Ok(DefaultResponse {
-            response_result: status,
-        })
+        )
     }
 
     /// Verifies an account with the mailed token; a token is good once, for 24 hours.
     async fn verify_account(&self, ctx: &Context<'_>, token: String) -> Result<DefaultResponse> {
         let result = identity(ctx)?.verify_account(&token).await;
-        let (status, _) = settle(ctx, result, "Account verified.")?;
-        Ok(DefaultResponse {
-            response_result: status,
-        })
+        DefaultResponse::settle(ctx, result, "Account verified.")
     }
 
     /// A new session token for the caller's session, before it expires.
@@ -143,10 +154,7 @@ impl AuthenticationMutation {
     async fn revoke_sessions(&self, ctx: &Context<'_>) -> Result<DefaultResponse> {
         let user = caller(ctx)?.session_user()?;
         let result = identity(ctx)?.revoke_sessions(user).await;
-        let (status, _) = settle(ctx, result, "Every session has ended.")?;
-        Ok(DefaultResponse {
-            response_result: status,
-        })
+        DefaultResponse::settle(ctx, result, "Every session has ended.")
     }
 
     /// Starts setting up TFA for the caller: a secret to scan, active once
@@ -177,9 +185,6 @@ impl AuthenticationMutation {
     ) -> Result<DefaultResponse> {
         let user = caller(ctx)?.session_user()?;
         let result = identity(ctx)?.enable_tfa(user, &security_code).await;
-        let (status, _) = settle(ctx, result, "Two-factor authentication is on.")?;
-        Ok(DefaultResponse {
-            response_result: status,
-        })
+        DefaultResponse::settle(ctx, result, "Two-factor authentication is on.")
     }
 }

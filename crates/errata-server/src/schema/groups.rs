@@ -164,10 +164,7 @@ impl GroupMutation {
     #[graphql(guard = "Needs(Permission::ManageGroups)", directive = requires::apply("manage:groups".into()))]
     async fn delete(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.delete_group(id).await;
-        let (status, _) = settle(ctx, result, "Group deleted")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "Group deleted").map(Some)
     }
 
     /// Adds a user to a group.
@@ -179,10 +176,7 @@ impl GroupMutation {
         user_id: i64,
     ) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.assign_user(group_id, user_id).await;
-        let (status, _) = settle(ctx, result, "User assigned")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "User assigned").map(Some)
     }
 
     /// Removes a user from a group.
@@ -194,9 +188,6 @@ impl GroupMutation {
         user_id: i64,
     ) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.unassign_user(group_id, user_id).await;
-        let (status, _) = settle(ctx, result, "User unassigned")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "User unassigned").map(Some)
     }
 }

@@ -192,50 +192,35 @@ impl UserMutation {
         replace_id: Option<i64>,
     ) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.delete_user(id, replace_id).await;
-        let (status, _) = settle(ctx, result, "User deleted")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "User deleted").map(Some)
     }
 
     /// Bans a user: login fails with AuthAccountBanned and their tokens stop working.
     #[graphql(guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn ban(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.set_active(id, false).await;
-        let (status, _) = settle(ctx, result, "User banned")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "User banned").map(Some)
     }
 
     /// Lifts a ban. Tokens from before the ban stay revoked.
     #[graphql(guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn unban(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.set_active(id, true).await;
-        let (status, _) = settle(ctx, result, "User unbanned")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "User unbanned").map(Some)
     }
 
     /// Marks a user's address verified.
     #[graphql(guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn verify(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.verify_user(id).await;
-        let (status, _) = settle(ctx, result, "User verified")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "User verified").map(Some)
     }
 
     /// Turns a user's TFA off, for one who lost their device.
     #[graphql(name = "disableTFA", guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn disable_tfa(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
         let result = identity(ctx)?.disable_tfa(id).await;
-        let (status, _) = settle(ctx, result, "Two-factor authentication is off.")?;
-        Ok(Some(DefaultResponse {
-            response_result: status,
-        }))
+        DefaultResponse::settle(ctx, result, "Two-factor authentication is off.").map(Some)
     }
 
     /// Changes the caller's password, checking the current one; every
@@ -249,9 +234,6 @@ impl UserMutation {
     ) -> Result<DefaultResponse> {
         let user = caller(ctx)?.session_user()?;
         let result = identity(ctx)?.change_password(user, &current, &new).await;
-        let (status, _) = settle(ctx, result, "Password changed; sign in again.")?;
-        Ok(DefaultResponse {
-            response_result: status,
-        })
+        DefaultResponse::settle(ctx, result, "Password changed; sign in again.")
     }
 }
