@@ -41,12 +41,10 @@ impl OAuthClient {
 }
 
 fn client_from_row(row: &SqliteRow) -> Result<OAuthClient, sqlx::Error> {
-    let names: Vec<String> =
-        serde_json::from_str(&row.try_get::<String, _>("scopes")?).unwrap_or_default();
     Ok(OAuthClient {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        scopes: names.iter().filter_map(|n| Permission::parse(n)).collect(),
+        scopes: Permissions::from_stored(&row.try_get::<String, _>("scopes")?),
         owner_id: row.try_get("owner_id")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
@@ -94,7 +92,7 @@ impl Identity {
         .bind(&id)
         .bind(&name)
         .bind(self.hasher().hash(&secret))
-        .bind(serde_json::to_string(&scopes.names()).unwrap_or_default())
+        .bind(scopes.to_stored())
         .bind(owner)
         .bind(now)
         .bind(days.map(|d| now + d * 86_400))

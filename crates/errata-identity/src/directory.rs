@@ -168,13 +168,9 @@ impl Directory {
 /// A group's grant from its stored JSON. The JSON was checked when it was
 /// written; anything unreadable grants nothing rather than failing open.
 pub fn group_grant(permissions: &str, page_rules: &str) -> Grant {
-    let names: Vec<String> = serde_json::from_str(permissions).unwrap_or_default();
     let rules: Vec<PageRule> = serde_json::from_str(page_rules).unwrap_or_default();
     Grant {
-        permissions: names
-            .iter()
-            .filter_map(|n| crate::Permission::parse(n))
-            .collect(),
+        permissions: Permissions::from_stored(permissions),
         rules: rules
             .iter()
             .enumerate()

@@ -31,11 +31,10 @@ pub struct Group {
 }
 
 fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
-    let grant = crate::directory::group_grant(&row.try_get::<String, _>("permissions")?, "[]");
     Ok(Group {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        permissions: grant.permissions,
+        permissions: Permissions::from_stored(&row.try_get::<String, _>("permissions")?),
         page_rules: serde_json::from_str(&row.try_get::<String, _>("page_rules")?)
             .unwrap_or_default(),
         is_system: row.try_get("is_system")?,
@@ -129,7 +128,7 @@ impl Identity {
              page_rules = COALESCE(?, page_rules), updated_at = ? WHERE id = ?",
         )
         .bind(&name)
-        .bind(permissions.map(|p| serde_json::to_string(&p.names()).unwrap_or_default()))
+        .bind(permissions.map(Permissions::to_stored))
         .bind(page_rules.map(|r| serde_json::to_string(&r).unwrap_or_default()))
         .bind(now())
         .bind(id)

@@ -134,6 +134,19 @@ impl Permissions {
         self.iter().map(|p| p.name().to_owned()).collect()
     }
 
+    /// The set as the database keeps it: a JSON array of names.
+    pub fn to_stored(self) -> String {
+        serde_json::to_string(&self.names()).expect("a list of names serializes")
+    }
+
+    /// A set the database kept. It was checked when it was written; a name
+    /// that is no longer known, or text that does not read, grants nothing
+    /// rather than failing open.
+    pub fn from_stored(json: &str) -> Permissions {
+        let names: Vec<&str> = serde_json::from_str(json).unwrap_or_default();
+        names.iter().filter_map(|n| Permission::parse(n)).collect()
+    }
+
     /// Parses names; an unknown one is `security.permission_unknown`, with
     /// the closest known name as `didYouMean`.
     pub fn parse<S: AsRef<str>>(names: &[S]) -> Result<Permissions, Error> {
@@ -317,6 +330,8 @@ mod tests {
         let set = Permissions::parse(&["read:pages", "write:pages"]).unwrap();
         assert_eq!(set.names(), ["read:pages", "write:pages"]);
         assert_eq!(Permissions::from_bits(set.bits()), set);
+        assert_eq!(Permissions::from_stored(&set.to_stored()), set);
+        assert_eq!(Permissions::from_stored("not json"), Permissions::NONE);
     }
 
     #[test]

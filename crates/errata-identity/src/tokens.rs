@@ -35,13 +35,11 @@ pub struct ApiToken {
 }
 
 fn token_from_row(row: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
-    let names: Vec<String> =
-        serde_json::from_str(&row.try_get::<String, _>("permissions")?).unwrap_or_default();
     Ok(ApiToken {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
         name: row.try_get("name")?,
-        permissions: names.iter().filter_map(|n| Permission::parse(n)).collect(),
+        permissions: Permissions::from_stored(&row.try_get::<String, _>("permissions")?),
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         last_used_at: row.try_get("last_used_at")?,
@@ -102,7 +100,7 @@ impl Identity {
         .bind(&id)
         .bind(user)
         .bind(&name)
-        .bind(serde_json::to_string(&permissions.names()).unwrap_or_default())
+        .bind(permissions.to_stored())
         .bind(now)
         .bind(expires_at)
         .execute(self.pool())
