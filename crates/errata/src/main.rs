@@ -13,6 +13,12 @@ use clap::{Parser, Subcommand, ValueEnum};
 use errata_catalog::render::{self, Format};
 use errata_catalog::{Catalog, Problems, diff, explain, import, load_dir, write};
 
+// A request allocates many small, short-lived objects (async-graphql's values,
+// header maps, futures); glibc's malloc was a fifth of the instructions of a
+// request (bench/results.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "errata",
