@@ -121,3 +121,99 @@ pub fn error_body(error: &Error, locale: Option<&str>, request_id: &str) -> Vec<
     }
     .to_vec()
 }
+
+/// What stands in for the request id while a body is rendered once and
+/// reused: a control character, which no sane request id contains and which
+/// JSON writes as `\u0002`.
+pub const REQUEST_ID_MARK: &str = "\u{2}";
+const REQUEST_ID_HOLE: &str = "\\u0002";
+/// What stands in for a number: a string detail, written `"\u0003"`.
+pub const NUMBER_MARK: &str = "\u{3}";
+const NUMBER_HOLE: &str = "\"\\u0003\"";
+
+/// A body rendered once, with holes for what changes per request: the
+/// request id and, for some errors, one number (`retryAfter`). Filling it
+/// costs a copy, where rendering costs the message, the extensions and
+/// serde for every response.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Text, then the hole after it; the last piece has none.
+    pieces: Vec<(Box<str>, Option<Hole>)>,
+    len: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hole {
+    RequestId,
+    Number,
+}
+
+impl Template {
+    /// Cuts a body rendered with [`REQUEST_ID_MARK`] as the request id and
+    /// [`NUMBER_MARK`] as string details. `None` when the marks appear a
+    /// number of times other than `request_ids` and `numbers`, which would
+    /// mean the data itself holds them.
+    pub fn cut(rendered: &str, request_ids: usize, numbers: usize) -> Option<Template> {
+        let mut pieces = Vec::new();
+        let mut rest = rendered;
+        let (mut ids, mut nums) = (0, 0);
+        loop {
+            let id = rest.find(REQUEST_ID_HOLE);
+            let num = rest.find(NUMBER_HOLE);
+            let (at, hole, width) = match (id, num) {
+                (Some(i), Some(n)) if n < i => (n, Hole::Number, NUMBER_HOLE.len()),
+                (Some(i), _) => (i, Hole::RequestId, REQUEST_ID_HOLE.len()),
+                (None, Some(n)) => (n, Hole::Number, NUMBER_HOLE.len()),
+                (None, None) => break,
+            };
+            match hole {
+                Hole::RequestId => ids += 1,
+                Hole::Number => nums += 1,
+            }
+            pieces.push((Box::from(&rest[..at]), Some(hole)));
+            rest = &rest[at + width..];
+        }
+        pieces.push((Box::from(rest), None));
+        (ids == request_ids && nums == numbers).then(|| Template {
+            len: pieces.iter().map(|(p, _): &(Box<str>, _)| p.len()).sum(),
+            pieces,
+        })
+    }
+
+    /// The body for one response.
+    pub fn fill(&self, request_id: &str, number: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len + 4 * request_id.len() + 20);
+        for (text, hole) in &self.pieces {
+            out.extend_from_slice(text.as_bytes());
+            match hole {
+                // Request ids are checked to be plain ASCII, which JSON
+                // needs no escape for; an id made here is base32.
+                Some(Hole::RequestId) => out.extend_from_slice(request_id.as_bytes()),
+                Some(Hole::Number) => out.extend_from_slice(number.to_string().as_bytes()),
+                None => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use errata_errors::http;
+
+    #[test]
+    fn a_template_fills_to_what_rendering_gives() {
+        let error = http::rate_limited().with_detail("retryAfter", NUMBER_MARK);
+        let rendered = String::from_utf8(error_body(&error, Some("fr"), REQUEST_ID_MARK)).unwrap();
+        let template = Template::cut(&rendered, 2, 1).expect("two ids and one number");
+        let direct = error_body(
+            &http::rate_limited().with_detail("retryAfter", 17),
+            Some("fr"),
+            "abc-1",
+        );
+        assert_eq!(template.fill("abc-1", 17), direct);
+        assert!(Template::cut(&rendered, 1, 1).is_none());
+        assert!(Template::cut(&rendered, 2, 0).is_none());
+    }
+}

@@ -23,7 +23,7 @@ use errata_graphql::{GraphqlRequest, Method, Pipeline, PipelineOptions, RequestI
 use errata_identity::{Identity, Principal};
 
 use crate::config::Config;
-use crate::edge::{RequestMeta, admission, authenticate, edge, error_response};
+use crate::edge::{RequestMeta, edge, error_response};
 use crate::ratelimit::ClientLimiter;
 use crate::schema::{self, Caller, Mutation, Query, RequestContext, ServerFacts};
 use crate::storage::Storage;
@@ -53,7 +53,7 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The process-wide Prometheus recorder; metrics are global in the `metrics` crate.
-fn prometheus() -> Option<PrometheusHandle> {
+pub(crate) fn prometheus() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
@@ -111,32 +111,19 @@ impl AppState {
     }
 }
 
-/// The routes and the middleware around them.
+/// The routes and the middleware around them. Which routes need a bearer
+/// check and admission is the edge's to decide, by path.
 pub fn router(state: Arc<AppState>) -> Router {
-    let graphql = Router::new()
+    Router::new()
         .route(
             "/graphql",
             get(graphql_get)
                 .post(graphql_post)
                 .fallback(graphql_method_not_allowed),
         )
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            admission,
-        ));
-    // Bearer tokens are checked on every endpoint but the probes and the
-    // token endpoint, which authenticates clients its own way.
-    let authenticated = Router::new()
-        .merge(graphql)
         .route("/errors", get(errors_html))
         .route("/errors.json", get(errors_json))
         .route("/metrics", get(metrics_text))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            authenticate,
-        ));
-    Router::new()
-        .merge(authenticated)
         .route(
             "/oauth/token",
             axum::routing::post(crate::oauth::token).fallback(crate::oauth::method_not_allowed),
@@ -287,8 +274,7 @@ async fn run(
         Some(OperationType::Subscription) => "subscription",
         None => "none",
     };
-    metrics::histogram!("errata_request_duration_seconds", "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    crate::edge::record_duration(operation, started.elapsed().as_secs_f64());
     let mut status =
         StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();

@@ -1,25 +1,30 @@
-//! What every request goes through at the edge, as axum middleware: a
-//! request id, the locale, a tracing span and one log line, then, for the
-//! GraphQL endpoint, admission: the rate limit (before the body is read),
-//! the concurrency limit and the timeout.
+//! What every request goes through at the edge, in one middleware: a
+//! request id, the locale, then, by path, bearer authentication and
+//! admission (the rate limit, before the body is read, the concurrency
+//! limit and the timeout), and a count of the response by status.
+//!
+//! One middleware rather than a layer per step: each axum layer costs a
+//! boxed future and a clone of the router's service per request, and the
+//! refusals here must cost less than the requests they refuse.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tracing::Instrument;
+use metrics::{Counter, Histogram};
 
 use errata_catalog::{Class, Error};
 use errata_errors::{http, security};
-use errata_identity::Principal;
 
 use crate::app::AppState;
 use crate::ratelimit::{Client, ClientLimiter, Refusal};
+use crate::telemetry::RequestScope;
 
 /// Per-request facts set at the edge.
 #[derive(Debug, Clone)]
@@ -32,17 +37,42 @@ pub struct RequestMeta {
 
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
+static X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID);
+static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
+static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+static JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 
-/// Assigns the request id and locale, logs the request, and echoes the id.
+/// What the edge does for a path, beyond the request id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// Probes, and the token endpoint, which authenticates clients its own way.
+    Open,
+    /// The references and metrics: bearer tokens are checked.
+    Authenticated,
+    /// The GraphQL endpoint: bearer tokens, then admission.
+    Admitted,
+}
+
+fn gate(path: &str) -> Gate {
+    match path {
+        "/graphql" => Gate::Admitted,
+        "/errors" | "/errors.json" | "/metrics" => Gate::Authenticated,
+        _ => Gate::Open,
+    }
+}
+
+/// Assigns the request id and locale, authenticates and admits the request
+/// as its path needs, and echoes the id.
 pub async fn edge(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
     let id: Arc<str> = match request
         .headers()
-        .get(REQUEST_ID)
+        .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
     {
         Some(given) if is_sane_id(given) => Arc::from(given),
@@ -53,67 +83,75 @@ pub async fn edge(
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| choose_locale(v, &state.locales));
-    request.extensions_mut().insert(RequestMeta {
-        id: Arc::clone(&id),
-        locale,
-    });
     // The access line's fields are only gathered when it will be written.
     let access = tracing::enabled!(tracing::Level::DEBUG)
         .then(|| (request.method().clone(), request.uri().path().to_owned()));
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let gate = gate(request.uri().path());
+    let mut response = match gate {
+        Gate::Open => {
+            request.extensions_mut().insert(RequestMeta {
+                id: Arc::clone(&id),
+                locale,
+            });
+            RequestScope::new(Arc::clone(&id), next.run(request)).await
+        }
+        Gate::Authenticated | Gate::Admitted => {
+            guarded(&state, peer, gate, request, next, &id, locale).await
+        }
+    };
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
     let status = response.status();
     // The access line is debug: at info, every request would cost a write.
     // Errors and warnings inside the request are logged at their own level,
-    // with the request id from the span.
+    // with the request id.
     if let Some((method, path)) = access {
-        span.in_scope(|| {
-            tracing::debug!(%method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
-        });
+        tracing::debug!(request_id = &*id, %method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
     }
-    metrics::counter!("errata_http_responses_total", "status" => status_label(status)).increment(1);
+    counters().response(status);
     response
 }
 
-/// Bearer authentication (RFC 6750): the caller of every request, from
-/// its `Authorization` header, or the guest without one. A header or token
-/// that is not valid is refused here, before the body is read: 400 for one
-/// that is not a bearer JWT at all (as GraphCMS), 401 for one that is not
-/// valid now; both with a `WWW-Authenticate` challenge. Refusals count
-/// against the client's address, so trying tokens is rate limited too.
-pub async fn authenticate(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+/// Bearer authentication (RFC 6750), then, for the GraphQL endpoint,
+/// admission. The caller of every request comes from its `Authorization`
+/// header, or is the guest without one. A header or token that is not valid
+/// is refused before the body is read: 400 for one that is not a bearer JWT
+/// at all (as GraphCMS), 401 for one that is not valid now; both with a
+/// `WWW-Authenticate` challenge. Refusals count against the client's
+/// address, so trying tokens is rate limited too.
+///
+/// Admission is the rate limit, the concurrency limit and the timeout, in
+/// that order, so that a refused request costs as little as possible.
+/// Authenticated callers are counted by who they are, guests by their
+/// address.
+async fn guarded(
+    state: &AppState,
+    peer: SocketAddr,
+    gate: Gate,
     mut request: Request,
     next: Next,
+    id: &Arc<str>,
+    locale: Option<&'static str>,
 ) -> Response {
-    let result = match request.headers().get(header::AUTHORIZATION) {
+    let authenticated = match request.headers().get(header::AUTHORIZATION) {
         None => state.identity.authenticate(None),
         Some(value) => match value.to_str() {
             Ok(text) => state.identity.authenticate(Some(text)),
             Err(_) => Err(security::authorization_header_invalid()),
         },
     };
-    match result {
-        Ok(principal) => {
-            request.extensions_mut().insert(principal);
-            next.run(request).await
-        }
+    let principal = match authenticated {
+        Ok(principal) => principal,
         Err(error) => {
-            let meta = request.extensions().get::<RequestMeta>();
-            let (request_id, locale) = meta.map_or(("", None), |m| (&*m.id, m.locale));
-            let response = match &state.limiter {
-                Some(limiter) => match limiter.check(&Client::Ip(peer.ip())) {
-                    Err(refusal) => Some(rate_limited(refusal, limiter, locale, request_id)),
-                    Ok(()) => None,
-                },
-                None => None,
-            };
-            let response = response.unwrap_or_else(|| {
-                let mut response = error_response(&error, locale, request_id);
+            let limited = state.limiter.as_ref().and_then(|limiter| {
+                limiter
+                    .check(&Client::Ip(peer.ip()))
+                    .err()
+                    .map(|refusal| rate_limited(refusal, limiter, locale, id))
+            });
+            let response = limited.unwrap_or_else(|| {
+                let mut response = error_response(&error, locale, id);
                 if let Ok(challenge) = HeaderValue::from_str(&bearer_challenge(&error)) {
                     response
                         .headers_mut()
@@ -121,7 +159,51 @@ pub async fn authenticate(
                 }
                 response
             });
-            refuse(request, response).await
+            return refuse(request, response).await;
+        }
+    };
+    if gate == Gate::Admitted
+        && let Some(limiter) = &state.limiter
+    {
+        let client = if principal.is_guest() {
+            Client::Ip(peer.ip())
+        } else {
+            Client::Subject(Arc::clone(&principal.subject))
+        };
+        if let Err(refusal) = limiter.check(&client) {
+            return refuse(request, rate_limited(refusal, limiter, locale, id)).await;
+        }
+    }
+    let extensions = request.extensions_mut();
+    extensions.insert(principal);
+    extensions.insert(RequestMeta {
+        id: Arc::clone(id),
+        locale,
+    });
+    if gate != Gate::Admitted {
+        return RequestScope::new(Arc::clone(id), next.run(request)).await;
+    }
+    let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {
+        let error = http::overloaded(1u32).with_detail("retryAfter", 1);
+        let mut response = error_response(&error, locale, id);
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(1));
+        return response;
+    };
+    let timeout = state.config.request_timeout();
+    let run = RequestScope::new(Arc::clone(id), next.run(request));
+    match tokio::time::timeout(timeout, run).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                request_id = &**id,
+                timeout_ms = timeout.as_millis() as u64,
+                "request timed out"
+            );
+            let error = http::timeout(timeout.as_millis() as u64)
+                .with_detail("limit", timeout.as_millis() as u64);
+            error_response(&error, locale, id)
         }
     }
 }
@@ -179,69 +261,32 @@ pub fn bearer_challenge(error: &Error) -> String {
     }
 }
 
-/// Rate limit, concurrency limit, timeout, in that order, so that a refused
-/// request costs as little as possible. Authenticated callers are counted
-/// by who they are, guests by their address.
-pub async fn admission(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let meta = request.extensions().get::<RequestMeta>().cloned();
-    let (request_id, locale) = meta.as_ref().map_or(("", None), |m| (&*m.id, m.locale));
-    if let Some(limiter) = &state.limiter {
-        let client = match request.extensions().get::<Principal>() {
-            Some(p) if !p.is_guest() => Client::Subject(Arc::clone(&p.subject)),
-            _ => Client::Ip(peer.ip()),
-        };
-        if let Err(refusal) = limiter.check(&client) {
-            let response = rate_limited(refusal, limiter, locale, request_id);
-            return refuse(request, response).await;
-        }
-    }
-    let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {
-        let error = http::overloaded(1u32).with_detail("retryAfter", 1);
-        let mut response = error_response(&error, locale, request_id);
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(1));
-        return response;
-    };
-    let timeout = state.config.request_timeout();
-    match tokio::time::timeout(timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(timeout_ms = timeout.as_millis() as u64, "request timed out");
-            let error = http::timeout(timeout.as_millis() as u64)
-                .with_detail("limit", timeout.as_millis() as u64);
-            error_response(&error, locale, request_id)
-        }
-    }
-}
-
-/// The 429 answer: `Retry-After`, `RateLimit-Policy` and `RateLimit`.
+/// The 429 answer: `Retry-After`, `RateLimit-Policy` and `RateLimit`, and
+/// the body rendered once per locale by the limiter.
 pub fn rate_limited(
     refusal: Refusal,
     limiter: &ClientLimiter,
     locale: Option<&str>,
     request_id: &str,
 ) -> Response {
-    let error = http::rate_limited().with_detail("retryAfter", refusal.retry_after);
-    let mut response = error_response(&error, locale, request_id);
-    let headers = response.headers_mut();
+    counters().error(
+        errata_errors::http::RATE_LIMITED.code,
+        Class::TooManyRequests,
+    );
+    let body = limiter.body(locale, request_id, refusal.retry_after);
+    let mut headers = HeaderMap::with_capacity(6);
+    headers.insert(header::CONTENT_TYPE, JSON_UTF8.clone());
     headers.insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after));
-    if let Ok(policy) = HeaderValue::from_str(limiter.policy()) {
-        headers.insert("ratelimit-policy", policy);
+    headers.insert(RATELIMIT_POLICY.clone(), limiter.policy().clone());
+    let mut value = String::with_capacity(limiter.name().len() + 16);
+    value.push('"');
+    value.push_str(limiter.name());
+    value.push_str("\";r=0;t=");
+    value.push_str(&refusal.retry_after.to_string());
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(RATELIMIT.clone(), value);
     }
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "\"{}\";r=0;t={}",
-        limiter.name(),
-        refusal.retry_after
-    )) {
-        headers.insert("ratelimit", value);
-    }
-    response
+    (StatusCode::TOO_MANY_REQUESTS, headers, Body::from(body)).into_response()
 }
 
 /// A JSON error response for a failure outside GraphQL execution, with the
@@ -253,25 +298,103 @@ pub fn error_response(error: &Error, locale: Option<&str>, request_id: &str) -> 
     let status =
         StatusCode::from_u16(def.class.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, JSON_UTF8.clone());
     (status, headers, Body::from(body)).into_response()
 }
 
-/// Counts one error by code and class. Code labels are made once per code.
-pub fn count_error(code: u32, class: errata_catalog::Class) {
-    static LABELS: std::sync::LazyLock<std::collections::HashMap<u32, &'static str>> =
-        std::sync::LazyLock::new(|| {
-            errata_errors::CATALOG
+/// Counts one error by code and class.
+pub fn count_error(code: u32, class: Class) {
+    counters().error(code, class);
+}
+
+/// Records how long an operation took, by operation type.
+pub fn record_duration(operation: &'static str, seconds: f64) {
+    counters().duration(operation, seconds);
+}
+
+/// The metric handles the hot paths use, registered once: `counter!` with
+/// labels builds and hashes its key on every call.
+struct Counters {
+    responses: Vec<(u16, Counter)>,
+    other_status: Counter,
+    errors: HashMap<u32, Counter>,
+    durations: Vec<(&'static str, Histogram)>,
+}
+
+/// The status codes counted under their own label.
+const STATUSES: [u16; 14] = [
+    200, 206, 400, 401, 403, 404, 405, 406, 413, 415, 429, 500, 503, 504,
+];
+const OPERATIONS: [&str; 4] = ["query", "mutation", "subscription", "none"];
+
+fn counters() -> &'static Counters {
+    static COUNTERS: OnceLock<Counters> = OnceLock::new();
+    COUNTERS.get_or_init(|| {
+        // Handles belong to the recorder installed when they are made.
+        let _ = crate::app::prometheus();
+        let status_label = |s: u16| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        Counters {
+            responses: STATUSES
+                .iter()
+                .map(|&s| {
+                    let label = status_label(s);
+                    (
+                        s,
+                        metrics::counter!("errata_http_responses_total", "status" => label),
+                    )
+                })
+                .collect(),
+            other_status: metrics::counter!("errata_http_responses_total", "status" => "other"),
+            errors: errata_errors::CATALOG
                 .errors
                 .iter()
-                .map(|e| (e.code, &*Box::leak(e.code.to_string().into_boxed_str())))
-                .collect()
-        });
-    let code = LABELS.get(&code).copied().unwrap_or("other");
-    metrics::counter!("errata_errors_total", "code" => code, "class" => class.name()).increment(1);
+                .map(|e| {
+                    let code: &'static str = Box::leak(e.code.to_string().into_boxed_str());
+                    let counter = metrics::counter!(
+                        "errata_errors_total",
+                        "code" => code,
+                        "class" => e.class.name()
+                    );
+                    (e.code, counter)
+                })
+                .collect(),
+            durations: OPERATIONS
+                .iter()
+                .map(|&op| {
+                    (
+                        op,
+                        metrics::histogram!("errata_request_duration_seconds", "operation" => op),
+                    )
+                })
+                .collect(),
+        }
+    })
+}
+
+impl Counters {
+    fn response(&self, status: StatusCode) {
+        let code = status.as_u16();
+        match self.responses.iter().find(|(s, _)| *s == code) {
+            Some((_, counter)) => counter.increment(1),
+            None => self.other_status.increment(1),
+        }
+    }
+
+    fn error(&self, code: u32, class: Class) {
+        match self.errors.get(&code) {
+            Some(counter) => counter.increment(1),
+            None => {
+                metrics::counter!("errata_errors_total", "code" => "other", "class" => class.name())
+                    .increment(1)
+            }
+        }
+    }
+
+    fn duration(&self, operation: &'static str, seconds: f64) {
+        if let Some((_, histogram)) = self.durations.iter().find(|(op, _)| *op == operation) {
+            histogram.record(seconds);
+        }
+    }
 }
 
 /// A client-chosen request id is kept when it is short and plain.
@@ -280,27 +403,6 @@ pub fn is_sane_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'~'))
-}
-
-/// A status code as a static label, so counting responses allocates nothing.
-fn status_label(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        200 => "200",
-        206 => "206",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        406 => "406",
-        413 => "413",
-        415 => "415",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        504 => "504",
-        _ => "other",
-    }
 }
 
 /// 25 characters of base32, like GraphCMS's ids. Ids must be unique, not

@@ -6,6 +6,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
+use errata_graphql::response::{NUMBER_MARK, REQUEST_ID_MARK, Template, error_body};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -29,7 +31,10 @@ pub struct ClientLimiter {
     /// The policy's name in the headers: `default`, or an operation's path.
     name: Arc<str>,
     /// `"default";q=15;w=1`, precomputed.
-    policy: Arc<str>,
+    policy: HeaderValue,
+    /// The 429 body in each locale (`None` first: the source language),
+    /// rendered once: a refusal must cost less than a request.
+    bodies: Arc<[(Option<&'static str>, Template)]>,
 }
 
 /// A refused request: when to come back.
@@ -58,11 +63,33 @@ impl ClientLimiter {
         let window = (period.as_secs_f64() * f64::from(burst.get()))
             .ceil()
             .max(1.0) as u64;
+        let policy = format!("\"{name}\";q={};w={window}", burst.get());
+        let locales = std::iter::once(None).chain(
+            errata_errors::CATALOG
+                .locales
+                .iter()
+                .map(|l| Some(&**l as &'static str)),
+        );
+        let bodies = locales
+            .map(|locale| {
+                let error =
+                    errata_errors::http::rate_limited().with_detail("retryAfter", NUMBER_MARK);
+                let body = String::from_utf8(error_body(&error, locale, REQUEST_ID_MARK))
+                    .expect("serde_json writes UTF-8");
+                let template = Template::cut(&body, 2, 1)
+                    .expect("the 429 body holds the request id twice and retryAfter once");
+                (locale, template)
+            })
+            .collect();
         Some(ClientLimiter {
             limiter: Arc::new(RateLimiter::keyed(quota)),
             clock: DefaultClock::default(),
             name: Arc::from(name),
-            policy: Arc::from(format!("\"{name}\";q={};w={window}", burst.get())),
+            // Names are operation paths from the configuration; a name that
+            // is no header text gets a policy without it.
+            policy: HeaderValue::from_str(&policy)
+                .unwrap_or_else(|_| HeaderValue::from_static("\"limit\"")),
+            bodies,
         })
     }
 
@@ -85,8 +112,18 @@ impl ClientLimiter {
     }
 
     /// The `RateLimit-Policy` header value.
-    pub fn policy(&self) -> &str {
+    pub fn policy(&self) -> &HeaderValue {
         &self.policy
+    }
+
+    /// The 429 body for `request_id`, in `locale`.
+    pub fn body(&self, locale: Option<&str>, request_id: &str, retry_after: u64) -> Vec<u8> {
+        let template = self
+            .bodies
+            .iter()
+            .find(|(l, _)| *l == locale)
+            .unwrap_or(&self.bodies[0]);
+        template.1.fill(request_id, retry_after)
     }
 
     /// Forgets clients that are back to a full allowance; call it now and then.
@@ -111,6 +148,11 @@ mod tests {
         assert!(refusal.retry_after >= 1);
         limiter.check(&Client::Subject("user-1".into())).unwrap();
         assert_eq!(limiter.policy(), "\"default\";q=3;w=2");
+        let body: serde_json::Value =
+            serde_json::from_slice(&limiter.body(Some("fr"), "r-1", 3)).unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["retryAfter"], 3);
+        assert_eq!(body["errors"][0]["extensions"]["code"], "TOO_MANY_REQUESTS");
+        assert_eq!(body["extensions"]["requestId"], "r-1");
     }
 
     #[test]
