@@ -13,6 +13,7 @@
 //! takes header values and bytes, and returns a status and bytes.
 
 pub mod bubble;
+pub mod cache;
 pub mod coerce;
 pub mod limits;
 pub mod model;

@@ -105,6 +105,40 @@ pub struct FieldDef {
     pub args: Vec<InputValue>,
     /// The type.
     pub ty: TypeRef,
+    /// Its `@cacheControl` hint.
+    pub cache: Option<CacheHint>,
+    /// Whether its answer depends on the caller: it carries `@requires` or
+    /// `@authenticated`.
+    pub guarded: bool,
+}
+
+/// A `@cacheControl(maxAge:, scope:)` hint, on a field or an object type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHint {
+    /// Seconds the answer stays true.
+    pub max_age: u32,
+    /// `scope: PRIVATE`: the answer is the caller's own.
+    pub private: bool,
+}
+
+impl CacheHint {
+    /// The hint among `directives`, if one is there.
+    pub fn from_directives(directives: &[crate::syntax::ast::Directive]) -> Option<CacheHint> {
+        use crate::syntax::ast::ValueKind;
+        let directive = directives.iter().find(|d| d.name.value == "cacheControl")?;
+        let mut hint = CacheHint {
+            max_age: 0,
+            private: false,
+        };
+        for argument in &directive.arguments {
+            match (argument.name.value.as_str(), &argument.value.kind) {
+                ("maxAge", ValueKind::Int(n)) => hint.max_age = n.parse().unwrap_or(0),
+                ("scope", ValueKind::Enum(scope)) => hint.private = scope == "PRIVATE",
+                _ => {}
+            }
+        }
+        Some(hint)
+    }
 }
 
 /// A named type.
@@ -124,6 +158,8 @@ pub struct NamedType {
     pub values: Vec<String>,
     /// Fields of an input object.
     pub input_fields: Vec<InputValue>,
+    /// Its `@cacheControl` hint.
+    pub cache: Option<CacheHint>,
 }
 
 impl NamedType {
@@ -245,6 +281,7 @@ impl SchemaModel {
                 members: Vec::new(),
                 values: Vec::new(),
                 input_fields: Vec::new(),
+                cache: CacheHint::from_directives(&def.directives),
             };
             match &def.def {
                 TypeDef::Schema(ops) => {
@@ -282,6 +319,10 @@ impl SchemaModel {
                             name: f.name.value.clone(),
                             args: args(&f.arguments),
                             ty: TypeRef::from_ast(&f.ty),
+                            cache: CacheHint::from_directives(&f.directives),
+                            guarded: f.directives.iter().any(|d| {
+                                matches!(d.name.value.as_str(), "requires" | "authenticated")
+                            }),
                         })
                         .collect();
                 }
@@ -451,11 +492,15 @@ pub fn meta_field(which: MetaOrField<'_>) -> FieldDef {
             name: "__typename".into(),
             args: Vec::new(),
             ty: TypeRef::NonNull(Box::new(named("String"))),
+            cache: None,
+            guarded: false,
         },
         MetaOrField::Schema => FieldDef {
             name: "__schema".into(),
             args: Vec::new(),
             ty: TypeRef::NonNull(Box::new(named("__Schema"))),
+            cache: None,
+            guarded: false,
         },
         MetaOrField::Type => FieldDef {
             name: "__type".into(),
@@ -465,6 +510,8 @@ pub fn meta_field(which: MetaOrField<'_>) -> FieldDef {
                 default: None,
             }],
             ty: named("__Type"),
+            cache: None,
+            guarded: false,
         },
     }
 }

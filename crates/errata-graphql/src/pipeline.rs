@@ -16,9 +16,10 @@ use serde_json::Value;
 use errata_catalog::{Class, Error};
 use errata_errors::{graphql as gql, http, system};
 
+use crate::cache::{Policy, ResponseCache};
 use crate::limits::Limits;
 use crate::model::SchemaModel;
-use crate::response::{Body, BodyExtensions, Location, WireError};
+use crate::response::{Body, BodyExtensions, Location, REQUEST_ID_MARK, Template, WireError};
 use crate::rules;
 use crate::syntax::{self, ast};
 use crate::transport::{GraphqlRequest, Media};
@@ -59,13 +60,18 @@ pub struct Outcome {
     pub errors: Vec<(u32, Class)>,
     /// The kind of operation that ran, once it is known.
     pub operation: Option<OperationType>,
+    /// The `Cache-Control` value, for an answer the schema lets caches keep.
+    pub cache_control: Option<String>,
+    /// For an answer the response cache may keep: whether it came from it.
+    pub cached: Option<bool>,
 }
 
 /// A parsed and validated document and its operations, cached by query text.
 struct Prepared {
     doc: ExecutableDocument,
     ast: ast::Document,
-    operations: Vec<(Option<String>, OperationType)>,
+    /// Each operation's name, kind and cache policy.
+    operations: Vec<(Option<String>, OperationType, Policy)>,
 }
 
 /// What a document's text turns into; request errors are cached too, so a
@@ -85,6 +91,9 @@ pub struct PipelineOptions {
     pub limits: Limits,
     /// Parsed documents kept in the cache.
     pub cache_size: usize,
+    /// Whole answers kept, for operations the schema's `@cacheControl`
+    /// hints make public; 0 turns the response cache off.
+    pub response_cache: usize,
     /// Allow introspection.
     pub introspection: bool,
     /// Add "Did you mean ...?" to validation messages.
@@ -96,6 +105,7 @@ impl Default for PipelineOptions {
         PipelineOptions {
             limits: Limits::default(),
             cache_size: 1024,
+            response_cache: 1024,
             introspection: true,
             suggestions: true,
         }
@@ -113,6 +123,7 @@ pub struct Pipeline<Q, M, S> {
     /// Automatic persisted queries: document text by its SHA-256, hex.
     persisted: Mutex<LruCache<String, Arc<str>>>,
     documents: Mutex<DocumentCache>,
+    responses: Option<ResponseCache>,
     hasher: std::hash::RandomState,
 }
 
@@ -177,6 +188,7 @@ where
             options,
             persisted: Mutex::new(LruCache::new(capacity)),
             documents: Mutex::new(LruCache::new(capacity)),
+            responses: ResponseCache::new(options.response_cache),
             hasher: std::hash::RandomState::new(),
         }
     }
@@ -206,10 +218,11 @@ where
                 return self.request_failures(errors, info, None);
             }
         };
-        let operation = match resolve_operation(&prepared, request.operation_name.as_deref()) {
-            Ok(op) => op,
-            Err(e) => return self.request_failure(e, info, None),
-        };
+        let (operation, policy) =
+            match resolve_operation(&prepared, request.operation_name.as_deref()) {
+                Ok(op) => op,
+                Err(e) => return self.request_failure(e, info, None),
+            };
         if info.method == Method::Get && operation != OperationType::Query {
             let name = match operation {
                 OperationType::Mutation => "mutation",
@@ -237,6 +250,34 @@ where
                 Some(operation),
             );
         }
+
+        // A public answer the schema lets caches keep may already be here.
+        // Only executed answers are kept, so a request whose variables do
+        // not coerce misses, and fails below as it would have.
+        let cache_key = match &self.responses {
+            Some(responses) if policy.max_age > 0 && !policy.private => {
+                let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+                let key = crate::cache::key(
+                    &request.query,
+                    request.operation_name.as_deref(),
+                    &variables,
+                    info.locale,
+                );
+                if let Some(hit) = responses.get(&key, info.request_id) {
+                    return Outcome {
+                        status: 200,
+                        body: hit.body,
+                        allow: None,
+                        errors: hit.errors.to_vec(),
+                        operation: Some(hit.operation),
+                        cache_control: hit.cache_control,
+                        cached: Some(true),
+                    };
+                }
+                Some(key)
+            }
+            _ => None,
+        };
 
         // Variable coercion, before execution: a failure is a request error.
         let ast_operation = find_operation(&prepared.ast, request.operation_name.as_deref());
@@ -295,6 +336,10 @@ where
             operation,
             &prepared,
             operation_name.as_deref(),
+            Keep {
+                key: cache_key,
+                policy,
+            },
         )
     }
 
@@ -434,6 +479,14 @@ where
                         ast::OperationKind::Mutation => OperationType::Mutation,
                         ast::OperationKind::Subscription => OperationType::Subscription,
                     },
+                    match op.kind {
+                        // Only reads may be answered from a cache.
+                        ast::OperationKind::Query => crate::cache::policy(&self.model, &doc, op),
+                        _ => Policy {
+                            max_age: 0,
+                            private: false,
+                        },
+                    },
                 )),
                 _ => None,
             })
@@ -462,6 +515,7 @@ where
         op: OperationType,
         prepared: &Prepared,
         operation_name: Option<&str>,
+        keep: Keep,
     ) -> Outcome {
         let executed = !response.errors.iter().all(is_request_error)
             || !matches!(response.data, async_graphql::Value::Null);
@@ -514,12 +568,75 @@ where
         {
             response.data = async_graphql::Value::Null;
         }
-        let errors = response
+        let errors: Vec<WireError> = response
             .errors
             .iter()
             .map(|e| self.field_error(e, info))
             .collect();
+        if keep.policy.max_age > 0 {
+            return self.finish_kept(&response.data, errors, info, op, keep);
+        }
         self.finish(Some(&response.data), errors, 200, info, Some(op))
+    }
+
+    /// Finishes an answer the schema lets caches keep: with the
+    /// `Cache-Control` header when it has no errors, and, when it is public,
+    /// into the response cache, unless an error in it is the server's.
+    fn finish_kept(
+        &self,
+        data: &async_graphql::Value,
+        mut errors: Vec<WireError>,
+        info: RequestInfo<'_>,
+        op: OperationType,
+        keep: Keep,
+    ) -> Outcome {
+        let header = if errors.is_empty() {
+            keep.policy.header()
+        } else {
+            None
+        };
+        let server_failed = errors.iter().any(|e| {
+            errata_errors::CATALOG
+                .by_code(e.error_code())
+                .is_none_or(|d| d.class.status() >= 500)
+        });
+        if let (Some(responses), Some(key), false) = (&self.responses, keep.key, server_failed) {
+            for e in &mut errors {
+                e.set_request_id(REQUEST_ID_MARK);
+            }
+            let marked = Body {
+                data: Some(data),
+                errors: &errors,
+                extensions: BodyExtensions {
+                    request_id: REQUEST_ID_MARK,
+                },
+            }
+            .to_vec();
+            let text = std::str::from_utf8(&marked).unwrap_or_default();
+            if let Some(template) = Template::cut(text, 1 + errors.len(), 0) {
+                let codes = codes(&errors);
+                let body = template.fill(info.request_id, 0);
+                let kept = Arc::from(codes.as_slice());
+                let age = keep.policy.max_age;
+                responses.put(key, template, kept, op, age, header.clone());
+                return Outcome {
+                    status: 200,
+                    body,
+                    allow: None,
+                    errors: codes,
+                    operation: Some(op),
+                    cache_control: header,
+                    cached: Some(false),
+                };
+            }
+            // The data holds the mark itself: answer without keeping it.
+            for e in &mut errors {
+                e.set_request_id(info.request_id);
+            }
+        }
+        let mut outcome = self.finish(Some(data), errors, 200, info, Some(op));
+        outcome.cache_control = header;
+        outcome
     }
 
     fn field_error(&self, e: &ServerError, info: RequestInfo<'_>) -> WireError {
@@ -588,16 +705,7 @@ where
         info: RequestInfo<'_>,
         operation: Option<OperationType>,
     ) -> Outcome {
-        let codes = errors
-            .iter()
-            .map(|e| {
-                let code = e.error_code();
-                let class = errata_errors::CATALOG
-                    .by_code(code)
-                    .map_or(Class::Internal, |d| d.class);
-                (code, class)
-            })
-            .collect();
+        let codes = codes(&errors);
         let body = Body {
             data,
             errors: &errors,
@@ -612,8 +720,31 @@ where
             allow: None,
             errors: codes,
             operation,
+            cache_control: None,
+            cached: None,
         }
     }
+}
+
+/// `(code, class)` of each error, for metrics.
+fn codes(errors: &[WireError]) -> Vec<(u32, Class)> {
+    errors
+        .iter()
+        .map(|e| {
+            let code = e.error_code();
+            let class = errata_errors::CATALOG
+                .by_code(code)
+                .map_or(Class::Internal, |d| d.class);
+            (code, class)
+        })
+        .collect()
+}
+
+/// Where an executed answer may be kept: its key in the response cache
+/// (`None` when it may not be kept there) and its policy.
+struct Keep {
+    key: Option<Vec<u8>>,
+    policy: Policy,
 }
 
 /// Field names selected by a set, through fragments (each spread once), with
@@ -681,14 +812,14 @@ fn is_request_error(e: &ServerError) -> bool {
 fn resolve_operation(
     prepared: &Prepared,
     name: Option<&str>,
-) -> Result<OperationType, RequestError> {
+) -> Result<(OperationType, Policy), RequestError> {
     match (name, prepared.operations.as_slice()) {
         (Some(name), ops) => ops
             .iter()
-            .find(|(n, _)| n.as_deref() == Some(name))
-            .map(|(_, ty)| *ty)
+            .find(|(n, _, _)| n.as_deref() == Some(name))
+            .map(|(_, ty, policy)| (*ty, *policy))
             .ok_or_else(|| gql::operation_not_found(name).into()),
-        (None, [(_, ty)]) => Ok(*ty),
+        (None, [(_, ty, policy)]) => Ok((*ty, *policy)),
         (None, []) => Err(gql::no_operation().into()),
         (None, _) => Err(gql::operation_name_required().into()),
     }

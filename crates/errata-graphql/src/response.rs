@@ -77,6 +77,11 @@ impl WireError {
         }
     }
 
+    /// Puts `request_id` in place of the one it was rendered with.
+    pub fn set_request_id(&mut self, request_id: &str) {
+        request_id.clone_into(&mut self.extensions.request_id);
+    }
+
     /// The numeric code, for metrics.
     pub fn error_code(&self) -> u32 {
         self.extensions.error_code

@@ -87,6 +87,7 @@ impl AppState {
                 PipelineOptions {
                     limits: config.limits,
                     cache_size: config.document_cache,
+                    response_cache: config.response_cache,
                     introspection: config.introspection(),
                     suggestions: config.suggestions(),
                 },
@@ -265,6 +266,9 @@ async fn run(
         .pipeline
         .execute(request, info, |r| r.data(Caller(principal)).data(context))
         .await;
+    if let Some(hit) = outcome.cached {
+        crate::edge::count_cache(hit);
+    }
     for (code, class) in &outcome.errors {
         crate::edge::count_error(*code, *class);
     }
@@ -297,6 +301,13 @@ async fn run(
         header::CONTENT_TYPE,
         HeaderValue::from_static(info.media.content_type()),
     );
+    if let Some(value) = outcome
+        .cache_control
+        .as_deref()
+        .and_then(|v| HeaderValue::from_str(v).ok())
+    {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
     if let Some(allow) = outcome.allow {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }

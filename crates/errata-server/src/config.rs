@@ -45,6 +45,9 @@ pub struct Config {
     pub limits: Limits,
     /// Parsed documents kept in the cache.
     pub document_cache: usize,
+    /// Whole answers kept, for queries the schema marks cacheable and
+    /// public (`@cacheControl`); 0 turns the response cache off.
+    pub response_cache: usize,
     /// `json` (default) or `text` logs.
     pub log_format: LogFormat,
     /// Async worker threads; one per core when unset.
@@ -70,6 +73,7 @@ impl Default for Config {
             operation_limits: std::collections::BTreeMap::new(),
             limits: Limits::default(),
             document_cache: 1024,
+            response_cache: 1024,
             log_format: LogFormat::Json,
             workers: None,
             auth: errata_identity::AuthConfig::default(),

@@ -307,6 +307,16 @@ pub fn count_error(code: u32, class: Class) {
     counters().error(code, class);
 }
 
+/// Counts an answer the response cache could keep, by whether it did.
+pub fn count_cache(hit: bool) {
+    let counters = counters();
+    if hit {
+        counters.cache_hits.increment(1);
+    } else {
+        counters.cache_misses.increment(1);
+    }
+}
+
 /// Records how long an operation took, by operation type.
 pub fn record_duration(operation: &'static str, seconds: f64) {
     counters().duration(operation, seconds);
@@ -319,6 +329,8 @@ struct Counters {
     other_status: Counter,
     errors: HashMap<u32, Counter>,
     durations: Vec<(&'static str, Histogram)>,
+    cache_hits: Counter,
+    cache_misses: Counter,
 }
 
 /// The status codes counted under their own label.
@@ -367,6 +379,8 @@ fn counters() -> &'static Counters {
                     )
                 })
                 .collect(),
+            cache_hits: metrics::counter!("errata_response_cache_total", "result" => "hit"),
+            cache_misses: metrics::counter!("errata_response_cache_total", "result" => "miss"),
         }
     })
 }

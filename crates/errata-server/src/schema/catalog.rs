@@ -5,6 +5,8 @@ use async_graphql::{Enum, InputObject, Object, Result, SimpleObject};
 use errata_catalog::{Catalog, Class, ErrorDef};
 use errata_errors::system;
 
+use super::context::{CATALOG_MAX_AGE, cache_control};
+
 /// Queries over the error catalog.
 #[derive(Debug)]
 pub struct CatalogQuery;
@@ -12,7 +14,7 @@ pub struct CatalogQuery;
 /// The most errors one page returns.
 const MAX_PAGE: i32 = 100;
 
-#[Object]
+#[Object(directive = cache_control::apply(CATALOG_MAX_AGE, None))]
 impl CatalogQuery {
     /// The catalog's name.
     async fn name(&self) -> &'static str {
@@ -117,6 +119,7 @@ impl ErrorFilter {
 
 /// One page of errors.
 #[derive(Debug, SimpleObject)]
+#[graphql(directive = cache_control::apply(CATALOG_MAX_AGE, None))]
 pub struct ErrorPage {
     /// The errors of this page.
     nodes: Vec<CatalogError>,
@@ -132,7 +135,7 @@ pub struct ErrorPage {
 #[derive(Debug)]
 pub struct CatalogError(&'static ErrorDef);
 
-#[Object]
+#[Object(directive = cache_control::apply(CATALOG_MAX_AGE, None))]
 impl CatalogError {
     /// Stable dotted id.
     async fn id(&self) -> &str {
@@ -158,7 +161,7 @@ impl CatalogError {
     async fn graphql_code(&self) -> &str {
         self.0.class.graphql_code()
     }
-    /// The message template, in the locale of the request when translated.
+    /// The message template, in `locale` when it has a translation.
     async fn message(&self, locale: Option<String>) -> &str {
         &self.0.message_for(locale.as_deref()).source
     }

@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use async_graphql::{Context, Guard, Result, SimpleObject, TypeDirective};
+use async_graphql::{Context, Enum, Guard, Result, SimpleObject, TypeDirective};
 use errata_catalog::Error;
 use errata_identity::{Identity, Permission, Principal};
 
@@ -30,6 +30,29 @@ pub fn requires(permission: String) {}
 /// The field needs a signed-in caller (enforced by the resolver).
 #[TypeDirective(location = "FieldDefinition")]
 pub fn authenticated() {}
+
+/// Who may keep an answer: anyone, or only the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum CacheScope {
+    /// Shared caches may keep it, and errata's response cache does.
+    Public,
+    /// It is the caller's own.
+    Private,
+}
+
+/// How long an answer with this type or field stays true, as Apollo
+/// Server's directive of the same name: errata keeps public answers in its
+/// response cache and sends `Cache-Control`.
+#[TypeDirective(
+    name = "cacheControl",
+    location = "FieldDefinition",
+    location = "Object"
+)]
+pub fn cache_control(max_age: i32, scope: Option<CacheScope>) {}
+
+/// How long the catalog's answers stay true: it is compiled into the
+/// server, so it changes only with a release.
+pub const CATALOG_MAX_AGE: i32 = 3600;
 
 /// The caller; a request that came without the edge is a guest with no
 /// permission.

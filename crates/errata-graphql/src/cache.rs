@@ -1,0 +1,394 @@
+//! Whole-response caching, from `@cacheControl` hints in the schema.
+//!
+//! The policy of an operation follows Apollo Server's cache-control rules:
+//! a field's own hint wins; a field returning an object takes its type's
+//! hint; a field returning a scalar or an enum inherits its parent's; a root
+//! field or an object field with no hint makes the whole answer uncacheable.
+//! The operation's age is the smallest of its fields', and it is private
+//! when any field is, or when any field's answer depends on the caller
+//! (`@requires`, `@authenticated`).
+//!
+//! A public answer is kept, per document, operation, variables and locale,
+//! for its age, as a [`Template`] with holes for the request id: the cache
+//! never replays one request's id to another. Answers with errors a server
+//! caused (5xx classes, or a logged cause) are never kept.
+
+use std::collections::HashSet;
+use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::parser::types::OperationType;
+use errata_catalog::Class;
+use lru::LruCache;
+
+use crate::model::{CacheHint, SchemaModel};
+use crate::response::Template;
+use crate::syntax::ast::{Document, OperationDefinition, Selection, SelectionSet};
+
+/// How long, and for whom, an operation's answer may be reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Seconds; 0 means not at all.
+    pub max_age: u32,
+    /// The answer is the caller's own: shared caches must not keep it.
+    pub private: bool,
+}
+
+impl Policy {
+    const NONE: Policy = Policy {
+        max_age: 0,
+        private: false,
+    };
+
+    /// The `Cache-Control` value, when the answer may be reused at all.
+    pub fn header(&self) -> Option<String> {
+        (self.max_age > 0).then(|| {
+            let scope = if self.private { "private" } else { "public" };
+            format!("{scope}, max-age={}", self.max_age)
+        })
+    }
+
+    fn merge(self, hint: CacheHint) -> Policy {
+        Policy {
+            max_age: self.max_age.min(hint.max_age),
+            private: self.private || hint.private,
+        }
+    }
+}
+
+/// The policy of `operation`, from the schema's hints.
+pub fn policy(model: &SchemaModel, doc: &Document, operation: &OperationDefinition) -> Policy {
+    let Some(root) = model.root(operation.kind) else {
+        return Policy::NONE;
+    };
+    let mut walk = Walk {
+        model,
+        fragments: doc.fragments(),
+        seen: HashSet::new(),
+        policy: Policy {
+            max_age: u32::MAX,
+            private: false,
+        },
+    };
+    walk.set(&operation.selection_set, &root.name, None);
+    if walk.policy.max_age == u32::MAX {
+        return Policy::NONE;
+    }
+    walk.policy
+}
+
+struct Walk<'a> {
+    model: &'a SchemaModel,
+    fragments: std::collections::HashMap<&'a str, &'a crate::syntax::ast::FragmentDefinition>,
+    seen: HashSet<&'a str>,
+    policy: Policy,
+}
+
+impl<'a> Walk<'a> {
+    /// `inherited` is the hint scalar fields of this set take: `None` at the root.
+    fn set(&mut self, set: &'a SelectionSet, parent: &str, inherited: Option<CacheHint>) {
+        for item in &set.items {
+            match item {
+                Selection::Field(field) => {
+                    let name = field.name.value.as_str();
+                    if name == "__typename" {
+                        continue;
+                    }
+                    let Some(def) = self.model.get(parent).and_then(|t| t.field(name)) else {
+                        // Introspection, or a field validation refused.
+                        self.policy = Policy::NONE;
+                        continue;
+                    };
+                    let returned = self.model.get(def.ty.named());
+                    let composite = returned.is_some_and(|t| t.is_composite());
+                    let hint = def
+                        .cache
+                        .or_else(|| {
+                            if composite {
+                                returned.and_then(|t| t.cache)
+                            } else {
+                                None
+                            }
+                        })
+                        .or(if composite { None } else { inherited });
+                    match hint {
+                        Some(hint) => self.policy = self.policy.merge(hint),
+                        None => self.policy = Policy::NONE,
+                    }
+                    if def.guarded {
+                        self.policy.private = true;
+                    }
+                    if let Some(sub) = &field.selection_set {
+                        let ty = def.ty.named().to_owned();
+                        self.set(sub, &ty, hint);
+                    }
+                }
+                Selection::InlineFragment(fragment) => {
+                    let on = fragment
+                        .type_condition
+                        .as_ref()
+                        .map_or(parent, |t| t.value.as_str())
+                        .to_owned();
+                    self.set(&fragment.selection_set, &on, inherited);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.name.value.as_str();
+                    if let Some(fragment) = self.fragments.get(name).copied()
+                        && self.seen.insert(name)
+                    {
+                        let on = fragment.type_condition.value.clone();
+                        self.set(&fragment.selection_set, &on, inherited);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A kept answer.
+struct Entry {
+    /// What the key hashes, compared on a hit to rule out collisions.
+    key: Box<[u8]>,
+    body: Template,
+    /// The errors it holds, so that a replay counts them as a run would.
+    errors: Arc<[(u32, Class)]>,
+    operation: OperationType,
+    expires: Instant,
+    cache_control: Option<String>,
+}
+
+/// What a hit gives back.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The body, with this request's id.
+    pub body: Vec<u8>,
+    /// The errors in it, by code and class.
+    pub errors: Arc<[(u32, Class)]>,
+    /// The kind of operation.
+    pub operation: OperationType,
+    /// The `Cache-Control` value.
+    pub cache_control: Option<String>,
+}
+
+/// Answers kept by key, in a bounded LRU.
+pub struct ResponseCache {
+    entries: Mutex<LruCache<u64, Entry>>,
+    hasher: std::hash::RandomState,
+}
+
+impl std::fmt::Debug for ResponseCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseCache").finish_non_exhaustive()
+    }
+}
+
+/// The bytes an answer depends on, besides the schema's data.
+pub fn key(
+    query: &str,
+    operation: Option<&str>,
+    variables: &[u8],
+    locale: Option<&str>,
+) -> Vec<u8> {
+    let mut key = Vec::with_capacity(query.len() + variables.len() + 32);
+    // Lengths first, so that no two different requests run together into one key.
+    for part in [
+        query.as_bytes(),
+        operation.unwrap_or("\0").as_bytes(),
+        variables,
+        locale.unwrap_or("").as_bytes(),
+    ] {
+        key.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        key.extend_from_slice(part);
+    }
+    key
+}
+
+impl ResponseCache {
+    /// A cache of `capacity` answers; `None` for 0, which turns it off.
+    pub fn new(capacity: usize) -> Option<ResponseCache> {
+        NonZeroUsize::new(capacity).map(|capacity| ResponseCache {
+            entries: Mutex::new(LruCache::new(capacity)),
+            hasher: std::hash::RandomState::new(),
+        })
+    }
+
+    /// The answer kept for `key`, with `request_id` in it, if still fresh.
+    pub fn get(&self, key: &[u8], request_id: &str) -> Option<Hit> {
+        let hash = self.hasher.hash_one(key);
+        let mut entries = self.entries.lock().ok()?;
+        let entry = entries.get(&hash)?;
+        if *entry.key != *key {
+            return None;
+        }
+        if entry.expires <= Instant::now() {
+            entries.pop(&hash);
+            return None;
+        }
+        Some(Hit {
+            body: entry.body.fill(request_id, 0),
+            errors: Arc::clone(&entry.errors),
+            operation: entry.operation,
+            cache_control: entry.cache_control.clone(),
+        })
+    }
+
+    /// Keeps an answer for `max_age` seconds; a replay of it is sent with
+    /// `cache_control`.
+    pub fn put(
+        &self,
+        key: Vec<u8>,
+        body: Template,
+        errors: Arc<[(u32, Class)]>,
+        operation: OperationType,
+        max_age: u32,
+        cache_control: Option<String>,
+    ) {
+        let hash = self.hasher.hash_one(&key);
+        let entry = Entry {
+            key: key.into_boxed_slice(),
+            body,
+            errors,
+            operation,
+            expires: Instant::now() + Duration::from_secs(u64::from(max_age)),
+            cache_control,
+        };
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.put(hash, entry);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::ast::Definition;
+
+    const SDL: &str = r#"
+        directive @cacheControl(maxAge: Int!, scope: CacheScope) on FIELD_DEFINITION | OBJECT
+        directive @requires(permission: String!) on FIELD_DEFINITION
+        enum CacheScope { PUBLIC PRIVATE }
+        type Query {
+          catalog: Catalog!
+          clock: Int!
+          short: Catalog! @cacheControl(maxAge: 5)
+          mine: Catalog @requires(permission: "read:users")
+          node: Node
+        }
+        type Catalog @cacheControl(maxAge: 3600) {
+          name: String!
+          entry: Entry
+          volatile: Entry @cacheControl(maxAge: 0)
+        }
+        type Entry @cacheControl(maxAge: 600) { id: String! secret: Secret }
+        type Secret @cacheControl(maxAge: 60, scope: PRIVATE) { value: String! }
+        interface Node { id: String! }
+    "#;
+
+    fn policy_of(query: &str) -> Policy {
+        let model = SchemaModel::from_sdl(SDL).unwrap();
+        let doc = crate::syntax::parser::parse(query).unwrap();
+        let operation = doc
+            .definitions
+            .iter()
+            .find_map(|d| match d {
+                Definition::Operation(op) => Some(op),
+                _ => None,
+            })
+            .unwrap();
+        policy(&model, &doc, operation)
+    }
+
+    #[test]
+    fn types_fields_and_scalars_give_the_smallest_age() {
+        assert_eq!(policy_of("{ catalog { name } }").max_age, 3600);
+        assert_eq!(policy_of("{ catalog { name entry { id } } }").max_age, 600);
+        assert_eq!(policy_of("{ short { name } }").max_age, 5);
+        assert_eq!(
+            policy_of("{ catalog { ...F } } fragment F on Catalog { entry { id __typename } }")
+                .max_age,
+            600
+        );
+        assert_eq!(
+            policy_of("{ catalog { ... on Catalog { entry { id } } } }").max_age,
+            600
+        );
+    }
+
+    #[test]
+    fn a_field_without_a_hint_makes_the_answer_uncacheable() {
+        assert_eq!(policy_of("{ clock }").max_age, 0);
+        assert_eq!(policy_of("{ catalog { name } clock }").max_age, 0);
+        assert_eq!(policy_of("{ catalog { volatile { id } } }").max_age, 0);
+        assert_eq!(policy_of("{ node { id } }").max_age, 0);
+        assert_eq!(policy_of("{ __schema { queryType { name } } }").max_age, 0);
+        assert_eq!(policy_of("{ __typename }").max_age, 0);
+        assert_eq!(Policy::NONE.header(), None);
+    }
+
+    #[test]
+    fn private_hints_and_guarded_fields_make_the_answer_private() {
+        let p = policy_of("{ catalog { entry { secret { value } } } }");
+        assert_eq!((p.max_age, p.private), (60, true));
+        assert_eq!(p.header().as_deref(), Some("private, max-age=60"));
+        let p = policy_of("{ mine { name } }");
+        assert_eq!((p.max_age, p.private), (3600, true));
+        assert_eq!(
+            policy_of("{ catalog { name } }").header().as_deref(),
+            Some("public, max-age=3600")
+        );
+    }
+
+    #[test]
+    fn the_cache_keeps_answers_by_key_and_fills_in_each_request_id() {
+        let cache = ResponseCache::new(2).unwrap();
+        let body = Template::cut("{\"id\":\"\\u0002\"}", 1, 0).unwrap();
+        let k = key("{ a }", None, b"{}", None);
+        let header = Some("public, max-age=60".to_owned());
+        cache.put(
+            k.clone(),
+            body,
+            Arc::from([]),
+            OperationType::Query,
+            60,
+            header,
+        );
+        let hit = cache.get(&k, "r-2").unwrap();
+        assert_eq!(hit.body, b"{\"id\":\"r-2\"}");
+        assert_eq!(hit.cache_control.as_deref(), Some("public, max-age=60"));
+        assert!(
+            cache
+                .get(&key("{ a }", None, b"{}", Some("fr")), "r")
+                .is_none()
+        );
+        assert!(
+            cache
+                .get(&key("{ a }", Some("A"), b"{}", None), "r")
+                .is_none()
+        );
+        assert!(
+            cache
+                .get(&key("{ a }", None, b"{\"x\":1}", None), "r")
+                .is_none()
+        );
+        assert_ne!(key("ab", None, b"c", None), key("a", None, b"bc", None));
+        assert!(ResponseCache::new(0).is_none());
+    }
+
+    #[test]
+    fn answers_expire_with_their_age() {
+        let cache = ResponseCache::new(2).unwrap();
+        let body = Template::cut("{}", 0, 0).unwrap();
+        let k = key("{ a }", None, b"{}", None);
+        cache.put(
+            k.clone(),
+            body,
+            Arc::from([]),
+            OperationType::Query,
+            0,
+            None,
+        );
+        assert!(cache.get(&k, "r").is_none());
+    }
+}
