@@ -76,7 +76,23 @@ struct Prepared {
 
 /// What a document's text turns into; request errors are cached too, so a
 /// client repeating an invalid document costs no more than a valid one.
-type Preparation = Result<Arc<Prepared>, Arc<[CachedError]>>;
+type Preparation = Result<Arc<Prepared>, Arc<Refused>>;
+
+/// A document's request errors, and their body in each locale asked for so
+/// far: a client repeating an invalid document gets a copy.
+struct Refused {
+    errors: Box<[CachedError]>,
+    bodies: Mutex<Vec<(Option<Box<str>>, Template)>>,
+}
+
+impl From<Box<[CachedError]>> for Refused {
+    fn from(errors: Box<[CachedError]>) -> Refused {
+        Refused {
+            errors,
+            bodies: Mutex::new(Vec::new()),
+        }
+    }
+}
 
 /// A request error as the cache keeps it.
 struct CachedError {
@@ -207,16 +223,7 @@ where
         };
         let prepared = match self.prepare(&request.query) {
             Ok(prepared) => prepared,
-            Err(errors) => {
-                let errors = errors
-                    .iter()
-                    .map(|e| RequestError {
-                        error: e.error.clone_without_source(),
-                        locations: e.locations.clone(),
-                    })
-                    .collect();
-                return self.request_failures(errors, info, None);
-            }
+            Err(refused) => return self.refused(&refused, info),
         };
         let (operation, policy) =
             match resolve_operation(&prepared, request.operation_name.as_deref()) {
@@ -435,7 +442,7 @@ where
         let prepared: Preparation = self
             .prepare_uncached(query)
             .map(Arc::new)
-            .map_err(Arc::from);
+            .map_err(|errors| Arc::new(Refused::from(errors)));
         if let Ok(mut cache) = self.documents.lock() {
             cache.put(key, (Arc::from(query), prepared.clone()));
         }
@@ -657,6 +664,60 @@ where
         }
     }
 
+    /// The answer to a document refused before: its body in this locale,
+    /// rendered the first time it is asked for and copied after.
+    fn refused(&self, refused: &Refused, info: RequestInfo<'_>) -> Outcome {
+        let errors = || -> Vec<RequestError> {
+            refused
+                .errors
+                .iter()
+                .map(|e| RequestError {
+                    error: e.error.clone_without_source(),
+                    locations: e.locations.clone(),
+                })
+                .collect()
+        };
+        let kept = refused.bodies.lock().ok().and_then(|bodies| {
+            bodies
+                .iter()
+                .find(|(locale, _)| locale.as_deref() == info.locale)
+                .map(|(_, body)| body.fill(info.request_id, 0))
+        });
+        if let Some(body) = kept {
+            let first = refused.errors.first().map(|e| e.error.class());
+            return Outcome {
+                status: request_status(info.media, first),
+                body,
+                allow: None,
+                errors: refused
+                    .errors
+                    .iter()
+                    .map(|e| (e.error.code(), e.error.class()))
+                    .collect(),
+                operation: None,
+                cache_control: None,
+                cached: None,
+            };
+        }
+        let marked = RequestInfo {
+            request_id: REQUEST_ID_MARK,
+            ..info
+        };
+        let mut outcome = self.request_failures(errors(), marked, None);
+        let text = std::str::from_utf8(&outcome.body).unwrap_or_default();
+        match Template::cut(text, 1 + refused.errors.len(), 0) {
+            Some(template) => {
+                outcome.body = template.fill(info.request_id, 0);
+                if let Ok(mut bodies) = refused.bodies.lock() {
+                    bodies.push((info.locale.map(Box::from), template));
+                }
+                outcome
+            }
+            // A message quotes the mark from the document: render it each time.
+            None => self.request_failures(errors(), info, None),
+        }
+    }
+
     fn request_failure(
         &self,
         e: RequestError,
@@ -672,14 +733,7 @@ where
         info: RequestInfo<'_>,
         op: Option<OperationType>,
     ) -> Outcome {
-        let class = errors
-            .first()
-            .map_or(Class::BadRequest, |e| e.error.class());
-        let status = match (info.media, class) {
-            (_, Class::MethodNotAllowed) => 405,
-            (Media::Json, _) => 200,
-            (Media::GraphqlResponseJson, class) => class.status(),
-        };
+        let status = request_status(info.media, errors.first().map(|e| e.error.class()));
         let wire = errors
             .into_iter()
             .map(|e| self.wire(&e.error, info, e.locations, None))
@@ -723,6 +777,15 @@ where
             cache_control: None,
             cached: None,
         }
+    }
+}
+
+/// The status of a response to a request error whose first error has `class`.
+fn request_status(media: Media, class: Option<Class>) -> u16 {
+    match (media, class.unwrap_or(Class::BadRequest)) {
+        (_, Class::MethodNotAllowed) => 405,
+        (Media::Json, _) => 200,
+        (Media::GraphqlResponseJson, class) => class.status(),
     }
 }
 

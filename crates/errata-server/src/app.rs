@@ -279,9 +279,9 @@ async fn run(
         None => "none",
     };
     crate::edge::record_duration(operation, started.elapsed().as_secs_f64());
-    let mut status =
+    let mut response = Response::new(Body::from(outcome.body));
+    *response.status_mut() =
         StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut headers = HeaderMap::new();
     // A field that needs a signed-in caller makes the whole answer a 401
     // with the challenge (RFC 6750), whatever else resolved: the client must
     // act at the HTTP level. A missing permission only nulls its field, and
@@ -291,12 +291,13 @@ async fn run(
         .iter()
         .any(|(_, class)| *class == Class::Unauthenticated)
     {
-        status = StatusCode::UNAUTHORIZED;
-        headers.insert(
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"errata\""),
         );
     }
+    let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(info.media.content_type()),
@@ -311,7 +312,7 @@ async fn run(
     if let Some(allow) = outcome.allow {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
-    (status, headers, Body::from(outcome.body)).into_response()
+    response
 }
 
 async fn graphql_method_not_allowed(

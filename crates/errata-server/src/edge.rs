@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics::{Counter, Histogram};
 
 use errata_catalog::{Class, Error};
@@ -76,7 +76,7 @@ pub async fn edge(
         .and_then(|v| v.to_str().ok())
     {
         Some(given) if is_sane_id(given) => Arc::from(given),
-        _ => Arc::from(new_request_id()),
+        _ => Arc::from(new_request_id_text(&mut [0; 25])),
     };
     let locale = request
         .headers()
@@ -274,7 +274,9 @@ pub fn rate_limited(
         Class::TooManyRequests,
     );
     let body = limiter.body(locale, request_id, refusal.retry_after);
-    let mut headers = HeaderMap::with_capacity(6);
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, JSON_UTF8.clone());
     headers.insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after));
     headers.insert(RATELIMIT_POLICY.clone(), limiter.policy().clone());
@@ -286,7 +288,7 @@ pub fn rate_limited(
     if let Ok(value) = HeaderValue::from_str(&value) {
         headers.insert(RATELIMIT.clone(), value);
     }
-    (StatusCode::TOO_MANY_REQUESTS, headers, Body::from(body)).into_response()
+    response
 }
 
 /// A JSON error response for a failure outside GraphQL execution, with the
@@ -297,9 +299,12 @@ pub fn error_response(error: &Error, locale: Option<&str>, request_id: &str) -> 
     let body = errata_graphql::response::error_body(error, locale, request_id);
     let status =
         StatusCode::from_u16(def.class.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, JSON_UTF8.clone());
-    (status, headers, Body::from(body)).into_response()
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, JSON_UTF8.clone());
+    response
 }
 
 /// Counts one error by code and class.
@@ -423,6 +428,11 @@ pub fn is_sane_id(id: &str) -> bool {
 /// secret: each thread draws them from a generator seeded once from the OS,
 /// so making one costs no system call.
 pub fn new_request_id() -> String {
+    String::from(new_request_id_text(&mut [0; 25]))
+}
+
+/// A new request id, written into `buf`.
+fn new_request_id_text(buf: &mut [u8; 25]) -> &str {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
     thread_local! {
         static STATE: std::cell::Cell<u128> = std::cell::Cell::new(seed());
@@ -446,13 +456,12 @@ pub fn new_request_id() -> String {
         state.set(x);
         x.wrapping_mul(0x2545_F491_4F6C_DD1D_9E37_79B9_7F4A_7C15)
     });
-    (0..25)
-        .map(|_| {
-            let c = ALPHABET[(n & 31) as usize] as char;
-            n >>= 5;
-            c
-        })
-        .collect()
+    for byte in buf.iter_mut() {
+        *byte = ALPHABET[(n & 31) as usize];
+        n >>= 5;
+    }
+    // The alphabet is ASCII.
+    std::str::from_utf8(buf).unwrap_or_default()
 }
 
 /// The best catalog locale for an `Accept-Language` header, or `None` for
