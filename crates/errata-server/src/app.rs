@@ -23,7 +23,7 @@ use errata_graphql::{GraphqlRequest, Method, Pipeline, PipelineOptions, RequestI
 use errata_identity::{Identity, Principal};
 
 use crate::config::Config;
-use crate::edge::{RequestMeta, edge, error_response};
+use crate::edge::{EdgeLayer, RequestMeta, error_response};
 use crate::ratelimit::ClientLimiter;
 use crate::schema::{self, Caller, Mutation, Query, RequestContext, ServerFacts};
 use crate::storage::Storage;
@@ -132,10 +132,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            edge,
-        ))
+        .layer(EdgeLayer::new(Arc::clone(&state)))
         .with_state(state)
 }
 

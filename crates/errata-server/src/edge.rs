@@ -3,19 +3,23 @@
 //! admission (the rate limit, before the body is read, the concurrency
 //! limit and the timeout), and a count of the response by status.
 //!
-//! One middleware rather than a layer per step: each axum layer costs a
-//! boxed future and a clone of the router's service per request, and the
-//! refusals here must cost less than the requests they refuse.
+//! One tower layer rather than an axum middleware per step: each costs a
+//! boxed future, a boxed service and a clone of the router's service per
+//! request, and the refusals here must cost less than the requests they
+//! refuse.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{Counter, Histogram};
 
@@ -61,15 +65,82 @@ fn gate(path: &str) -> Gate {
     }
 }
 
+/// The edge, as a layer over every route.
+#[derive(Debug, Clone)]
+pub struct EdgeLayer {
+    state: Arc<AppState>,
+}
+
+impl EdgeLayer {
+    /// The edge of the server whose state is `state`.
+    pub fn new(state: Arc<AppState>) -> EdgeLayer {
+        EdgeLayer { state }
+    }
+}
+
+impl<S> tower::Layer<S> for EdgeLayer {
+    type Service = Edge<S>;
+
+    fn layer(&self, inner: S) -> Edge<S> {
+        Edge {
+            state: Arc::clone(&self.state),
+            inner,
+        }
+    }
+}
+
+/// A route behind the edge.
+#[derive(Debug, Clone)]
+pub struct Edge<S> {
+    state: Arc<AppState>,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for Edge<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The service made ready goes with the request; a clone stays.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let state = Arc::clone(&self.state);
+        Box::pin(async move { Ok(edge(&state, request, inner).await) })
+    }
+}
+
+/// Calls the route.
+async fn forward<S>(mut inner: S, request: Request) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    match inner.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
 /// Assigns the request id and locale, authenticates and admits the request
 /// as its path needs, and echoes the id.
-pub async fn edge(
-    State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+async fn edge<S>(state: &AppState, mut request: Request, inner: S) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
     let started = Instant::now();
+    // axum's connect info, which `errata serve` always sets.
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let id: Arc<str> = match request
         .headers()
         .get(&X_REQUEST_ID)
@@ -93,10 +164,10 @@ pub async fn edge(
                 id: Arc::clone(&id),
                 locale,
             });
-            RequestScope::new(Arc::clone(&id), next.run(request)).await
+            RequestScope::new(Arc::clone(&id), forward(inner, request)).await
         }
         Gate::Authenticated | Gate::Admitted => {
-            guarded(&state, peer, gate, request, next, &id, locale).await
+            guarded(state, peer, gate, request, inner, &id, locale).await
         }
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -125,15 +196,18 @@ pub async fn edge(
 /// that order, so that a refused request costs as little as possible.
 /// Authenticated callers are counted by who they are, guests by their
 /// address.
-async fn guarded(
+async fn guarded<S>(
     state: &AppState,
-    peer: SocketAddr,
+    peer: IpAddr,
     gate: Gate,
     mut request: Request,
-    next: Next,
+    inner: S,
     id: &Arc<str>,
     locale: Option<&'static str>,
-) -> Response {
+) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
     let authenticated = match request.headers().get(header::AUTHORIZATION) {
         None => state.identity.authenticate(None),
         Some(value) => match value.to_str() {
@@ -146,7 +220,7 @@ async fn guarded(
         Err(error) => {
             let limited = state.limiter.as_ref().and_then(|limiter| {
                 limiter
-                    .check(&Client::Ip(peer.ip()))
+                    .check(&Client::Ip(peer))
                     .err()
                     .map(|refusal| rate_limited(refusal, limiter, locale, id))
             });
@@ -166,7 +240,7 @@ async fn guarded(
         && let Some(limiter) = &state.limiter
     {
         let client = if principal.is_guest() {
-            Client::Ip(peer.ip())
+            Client::Ip(peer)
         } else {
             Client::Subject(Arc::clone(&principal.subject))
         };
@@ -181,7 +255,7 @@ async fn guarded(
         locale,
     });
     if gate != Gate::Admitted {
-        return RequestScope::new(Arc::clone(id), next.run(request)).await;
+        return RequestScope::new(Arc::clone(id), forward(inner, request)).await;
     }
     let Ok(_slot) = Arc::clone(&state.slots).try_acquire_owned() else {
         let error = http::overloaded(1u32).with_detail("retryAfter", 1);
@@ -192,7 +266,7 @@ async fn guarded(
         return response;
     };
     let timeout = state.config.request_timeout();
-    let run = RequestScope::new(Arc::clone(id), next.run(request));
+    let run = RequestScope::new(Arc::clone(id), forward(inner, request));
     match tokio::time::timeout(timeout, run).await {
         Ok(response) => response,
         Err(_) => {
@@ -223,7 +297,15 @@ async fn refuse(request: Request, response: Response) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n <= DRAINED_BODY) {
-        let _ = axum::body::to_bytes(request.into_body(), DRAINED_BODY).await;
+        // Read and dropped frame by frame: nothing is kept, so nothing is copied.
+        let mut body = request.into_body();
+        let mut read = 0;
+        while read <= DRAINED_BODY {
+            match http_body_util::BodyExt::frame(&mut body).await {
+                Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len()),
+                Some(Err(_)) | None => break,
+            }
+        }
     }
     response
 }
