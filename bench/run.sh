@@ -7,9 +7,14 @@
 # Rows: a plain axum handler (the ceiling), bare async-graphql with errata's schema,
 # errata, and Apollo Server 4 with the same schema and data; workloads: a small
 # query, a realistic 30-line operation with fragments and variables, a validation
-# error, a resolver error (partial data), and, for errata, a rate-limited request,
-# the small query with a session JWT, with an invalid one, and the OAuth token
-# endpoint (client credentials with HTTP Basic).
+# error, a resolver error (partial data), and, for errata, the same operation with
+# a key that exists (the success path the error path is compared with), a
+# rate-limited request, the small query with a session JWT, with an invalid one,
+# and the OAuth token endpoint (client credentials with HTTP Basic).
+#
+# errata runs as shipped, with its response cache (rows e*), and with the cache
+# off (rows u*), which measures execution; Apollo runs without (rows c*) and with
+# its own response cache plugin (rows r*).
 #
 # Needs: cargo, node+npm, wrk, curl, taskset. Usage: bench/run.sh  (WARM, DUR, RUNS, CONNS
 # to change the method; results go to bench/results/<date>/summary.tsv).
@@ -116,8 +121,23 @@ check e-invalid "$E/graphql" "$LUA/invalid.json" 200 'Did you mean \\"name\\"' '
 bench e3 errata invalid    "$LUA/invalid.lua"    "$E/graphql"
 check e-fielderror "$E/graphql" "$LUA/fielderror.json" 200 '"error":null' 'CatalogEntryNotFound'
 bench e4 errata fielderror "$LUA/fielderror.lua" "$E/graphql"
+check e-fieldsuccess "$E/graphql" "$LUA/fieldsuccess.json" 200 '"id":"auth.generic_error"'
+bench e4s errata fieldsuccess "$LUA/fieldsuccess.lua" "$E/graphql"
 grep -E '^(VmRSS|VmHWM)' "/proc/$SPID/status" | tee "$OUT/errata-rss.txt"
 awk '/^Requests\/sec|requests in/' "$OUT"/raw/e*_run*.txt "$OUT"/raw/e*_warmup.txt | awk '/requests in/{n+=$1} END{print "requests served:", n}' | tee -a "$OUT/errata-rss.txt"
+stop_server
+
+# errata with the response cache off: every request executes.
+start_server errata-uncached 8083 "$ERRATA" serve --addr 127.0.0.1:8083 --data "$DATA" --workers 1 --rate-limit off --response-cache 0
+U=http://127.0.0.1:8083
+check u-small "$U/graphql" "$LUA/small.json" 200 '"name":"errata"'
+bench u1 errata-uncached small      "$LUA/small.lua"      "$U/graphql"
+check u-realistic "$U/graphql" "$LUA/realistic.json" 200 '"totalCount":18' 'AuthGenericError'
+bench u2 errata-uncached realistic  "$LUA/realistic.lua"  "$U/graphql"
+check u-fielderror "$U/graphql" "$LUA/fielderror.json" 200 '"error":null' 'CatalogEntryNotFound'
+bench u4 errata-uncached fielderror "$LUA/fielderror.lua" "$U/graphql"
+check u-fieldsuccess "$U/graphql" "$LUA/fieldsuccess.json" 200 '"id":"auth.generic_error"'
+bench u4s errata-uncached fieldsuccess "$LUA/fieldsuccess.lua" "$U/graphql"
 stop_server
 
 # errata with identity: the small query with a valid session JWT (beside the
@@ -173,6 +193,16 @@ check c-invalid "$A/graphql" "$LUA/invalid.json" 400 'nmae'
 bench c3 apollo4 invalid    "$LUA/invalid.lua"    "$A/graphql"
 check c-fielderror "$A/graphql" "$LUA/fielderror.json" 200 '"errors"'
 bench c4 apollo4 fielderror "$LUA/fielderror.lua" "$A/graphql"
+stop_server
+
+# Apollo Server 4 with its response cache plugin, which keeps answers by the
+# same @cacheControl hints (it keeps none with errors).
+start_server apollo-cached 4001 env NODE_ENV=production PORT=4001 RESPONSE_CACHE=1 SCHEMA="$OUT/schema.graphql" CATALOG_JSON="$OUT/catalog.json" node "$HERE/node/apollo.mjs"
+A=http://127.0.0.1:4001
+check r-small "$A/graphql" "$LUA/small.json" 200 '"name":"errata"'
+bench r1 apollo4-cached small      "$LUA/small.lua"      "$A/graphql"
+check r-realistic "$A/graphql" "$LUA/realistic.json" 200 '"totalCount":18' 'AuthGenericError'
+bench r2 apollo4-cached realistic  "$LUA/realistic.lua"  "$A/graphql"
 stop_server
 
 echo "results in $OUT"

@@ -1,10 +1,13 @@
 // Apollo Server 4 serving errata's schema (SCHEMA, printed by `peers --sdl`) over
 // errata's catalog (CATALOG_JSON, from `errata catalog docs catalog --format json`).
-// Run with NODE_ENV=production, as the anchor benchmark does.
+// Run with NODE_ENV=production, as the anchor benchmark does. RESPONSE_CACHE=1
+// adds Apollo's full-response cache, which keeps answers by the schema's
+// @cacheControl hints, as errata's response cache does.
 import { readFileSync } from 'node:fs';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { GraphQLError } from 'graphql';
+import responseCachePlugin from '@apollo/server-plugin-response-cache';
 
 const typeDefs = readFileSync(process.env.SCHEMA, 'utf8');
 const catalog = JSON.parse(readFileSync(process.env.CATALOG_JSON, 'utf8'));
@@ -47,7 +50,8 @@ const resolvers = {
   },
 };
 
-const server = new ApolloServer({ typeDefs, resolvers });
+const plugins = process.env.RESPONSE_CACHE === '1' ? [responseCachePlugin()] : [];
+const server = new ApolloServer({ typeDefs, resolvers, plugins });
 const port = Number(process.env.PORT || 4000);
 const { url } = await startStandaloneServer(server, { listen: { port, host: '127.0.0.1' } });
 console.log(`apollo ready at ${url} NODE_ENV=${process.env.NODE_ENV}`);

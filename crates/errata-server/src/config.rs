@@ -180,6 +180,9 @@ pub struct ServeArgs {
     /// Per-client rate limit: `15/s` (the default), `900/m`, or `off`.
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<String>,
+    /// Answers the response cache keeps [default: 1024]; 0 turns it off.
+    #[arg(long, value_name = "N")]
+    pub response_cache: Option<usize>,
     /// The log format [default: json].
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -232,6 +235,12 @@ impl ServeArgs {
         }
         if let Some(rate) = &self.rate_limit {
             flag("rate-limit", toml::Value::String(rate.clone()));
+        }
+        if let Some(entries) = self.response_cache {
+            flag(
+                "response-cache",
+                toml::Value::Integer(i64::try_from(entries).unwrap_or(i64::MAX)),
+            );
         }
         if let Some(workers) = self.workers {
             flag(
@@ -330,16 +339,19 @@ mod tests {
         let args = ServeArgs {
             config: Some(file),
             addr: Some("127.0.0.1:3".parse().unwrap()),
+            response_cache: Some(0),
             ..ServeArgs::default()
         };
         let env = [
             ("ERRATA_ADDR".to_owned(), "127.0.0.1:2".to_owned()),
+            ("ERRATA_RESPONSE_CACHE".to_owned(), "9".to_owned()),
             ("ERRATA_DATA".to_owned(), "from-env".to_owned()),
             ("ERRATA_LIMITS__MAX_ALIASES".to_owned(), "4".to_owned()),
             ("OTHER".to_owned(), "x".to_owned()),
         ];
         let config = args.resolve(env).unwrap();
         assert_eq!(config.addr.port(), 3);
+        assert_eq!(config.response_cache, 0);
         assert_eq!(config.data, PathBuf::from("from-env"));
         assert_eq!(config.max_body_bytes, 10);
         assert_eq!(config.limits.max_depth, 3);
