@@ -217,6 +217,36 @@ where
         info: RequestInfo<'_>,
         prepare: impl FnOnce(async_graphql::Request) -> async_graphql::Request,
     ) -> Outcome {
+        self.execute_post(request, None, info, prepare).await
+    }
+
+    /// The answer the response cache keeps for a POST body, if any: found
+    /// before the body is decoded or the document parsed. Only answers that
+    /// [`Pipeline::execute_post`] kept under their body are found here.
+    pub fn replay(&self, body: &[u8], info: RequestInfo<'_>) -> Option<Outcome> {
+        let responses = self.responses.as_ref()?;
+        let hit = responses.get(&crate::cache::post_key(body, info.locale), info.request_id)?;
+        Some(Outcome {
+            status: 200,
+            body: hit.body,
+            allow: None,
+            errors: hit.errors.to_vec(),
+            operation: Some(hit.operation),
+            cache_control: hit.cache_control,
+            cached: Some(true),
+        })
+    }
+
+    /// As [`Pipeline::execute`], for a request decoded from the POST body
+    /// `body`: a kept answer is kept under the body's bytes, for
+    /// [`Pipeline::replay`].
+    pub async fn execute_post(
+        &self,
+        request: GraphqlRequest,
+        body: Option<&[u8]>,
+        info: RequestInfo<'_>,
+        prepare: impl FnOnce(async_graphql::Request) -> async_graphql::Request,
+    ) -> Outcome {
         let request = match self.persisted_query(request) {
             Ok(request) => request,
             Err(e) => return self.request_failure(e.into(), info, None),
@@ -263,13 +293,18 @@ where
         // not coerce misses, and fails below as it would have.
         let cache_key = match &self.responses {
             Some(responses) if policy.max_age > 0 && !policy.private => {
-                let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
-                let key = crate::cache::key(
-                    &request.query,
-                    request.operation_name.as_deref(),
-                    &variables,
-                    info.locale,
-                );
+                let key = match body {
+                    Some(body) => crate::cache::post_key(body, info.locale),
+                    None => {
+                        let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+                        crate::cache::key(
+                            &request.query,
+                            request.operation_name.as_deref(),
+                            &variables,
+                            info.locale,
+                        )
+                    }
+                };
                 if let Some(hit) = responses.get(&key, info.request_id) {
                     return Outcome {
                         status: 200,

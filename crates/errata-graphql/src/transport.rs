@@ -112,14 +112,14 @@ fn json_map(text: &str, parameter: &'static str) -> Result<Map<String, Value>, E
     }
 }
 
-/// Reads a POST request's parameters from its body.
-pub fn decode_post(content_type: Option<&str>, body: &[u8]) -> Result<GraphqlRequest, Error> {
+/// Checks that a POST body is JSON in UTF-8, as its `Content-Type` says.
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), Error> {
     let Some(content_type) = content_type else {
         return Err(errors::unsupported_media_type("none"));
     };
     let mut parts = content_type.split(';');
-    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-    if essence != "application/json" {
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
         return Err(errors::unsupported_media_type(truncate(content_type)));
     }
     for param in parts {
@@ -130,6 +130,12 @@ pub fn decode_post(content_type: Option<&str>, body: &[u8]) -> Result<GraphqlReq
             return Err(errors::unsupported_media_type(truncate(content_type)));
         }
     }
+    Ok(())
+}
+
+/// Reads a POST request's parameters from its body.
+pub fn decode_post(content_type: Option<&str>, body: &[u8]) -> Result<GraphqlRequest, Error> {
+    check_content_type(content_type)?;
     if std::str::from_utf8(body).is_err() {
         return Err(errors::body_not_utf8());
     }
@@ -323,7 +329,51 @@ mod tests {
         assert!(err.message().chars().count() < 150, "{}", err.message());
     }
 
+    #[test]
+    fn a_parameter_given_twice_is_refused_rather_than_guessed() {
+        let err = decode_post(
+            Some("application/json"),
+            br#"{"query":"{ a }","query":"{ b }"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.slug(), "HttpJsonInvalid");
+        for body in [&b"[1]"[..], b"null", b" \"q\"", b"12"] {
+            let err = decode_post(Some("application/json"), body).unwrap_err();
+            assert_eq!(err.slug(), "HttpParameterInvalid", "{body:?}");
+        }
+        let err = decode_post(Some("application/json"), b"nul").unwrap_err();
+        assert_eq!(err.slug(), "HttpJsonInvalid");
+    }
+
     proptest! {
+        #[test]
+        fn parameters_are_what_the_json_object_holds(
+            query in ".{0,40}",
+            name in proptest::option::of("[A-Za-z]{0,8}"),
+            var in any::<i64>(),
+            extra in "x_[a-z]{1,6}",
+            spaces in "[ \t\r\n]{0,3}",
+        ) {
+            let mut object = serde_json::json!({"query": query, "variables": {"v": var}});
+            object[&extra] = serde_json::json!([1, {"query": 2}]);
+            if let Some(n) = &name {
+                object["operationName"] = serde_json::json!(n);
+            }
+            let body = format!("{spaces}{object}{spaces}");
+            match decode_post(Some("application/json"), body.as_bytes()) {
+                Ok(r) => {
+                    prop_assert_eq!(&r.query, &query);
+                    prop_assert_eq!(r.operation_name, name.filter(|n| !n.is_empty()));
+                    prop_assert_eq!(&r.variables["v"], &serde_json::json!(var));
+                    prop_assert!(r.extensions.is_empty());
+                }
+                Err(e) => {
+                    prop_assert!(query.trim().is_empty());
+                    prop_assert_eq!(e.slug(), "HttpQueryMissing");
+                }
+            }
+        }
+
         #[test]
         fn decoding_never_panics(body in proptest::collection::vec(any::<u8>(), 0..256), ct in ".{0,40}") {
             let _ = decode_post(Some(&ct), &body);

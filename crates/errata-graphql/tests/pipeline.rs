@@ -96,9 +96,40 @@ async fn an_uncatalogued_error_is_internal_and_says_nothing_of_its_cause() {
     assert!(!body.to_string().contains("/srv"), "{body}");
 }
 
+/// Log output, captured.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn a_panicking_resolver_is_an_internal_error_with_the_request_id() {
-    let (status, body) = run("{ ok panics }", Media::Json).await;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let (status, body) = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        run("{ ok panics }", Media::Json).await
+    };
+    // The cause is in the log, under the request id, and nowhere else.
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("resolver panicked"))
+        .expect("the panic is logged");
+    assert!(line.contains("invariant broken"), "{line}");
+    assert!(line.contains("\"request_id\":\"req-1\""), "{line}");
     assert_eq!(status, 500);
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], "INTERNAL_SERVER_ERROR");
@@ -122,6 +153,24 @@ async fn repeated_documents_are_served_from_the_cache_with_the_same_answer() {
             answers.push((outcome.status, outcome.body));
         }
         assert_eq!(answers[0], answers[1], "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_refusal_carries_each_requests_own_id() {
+    let p = pipeline();
+    for (i, query) in ["{ nope }", "{ ok", "{ nope }", "{ ok"].iter().enumerate() {
+        let id = format!("req-{i}");
+        let info = RequestInfo {
+            request_id: &id,
+            ..info(Method::Post, Media::GraphqlResponseJson)
+        };
+        let outcome = p.execute(document(query), info, |r| r).await;
+        let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+        assert_eq!(outcome.status, 400, "{query}");
+        assert_eq!(body["extensions"]["requestId"], id.as_str());
+        assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+        assert_eq!(outcome.errors.len(), 1);
     }
 }
 

@@ -171,6 +171,12 @@ async fn an_operation_can_have_a_stricter_limit_of_its_own() {
         200,
         "other operations are not limited"
     );
+    let again = s.query(lookup).await;
+    assert_eq!(
+        (again.status, again.slug()),
+        (429, "HttpRateLimited"),
+        "a kept answer is not replayed past the operation's limit"
+    );
 }
 
 #[tokio::test]
