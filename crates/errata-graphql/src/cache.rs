@@ -151,12 +151,25 @@ impl<'a> Walk<'a> {
 struct Entry {
     /// What the key hashes, compared on a hit to rule out collisions.
     key: Box<[u8]>,
-    body: Template,
-    /// The errors it holds, so that a replay counts them as a run would.
-    errors: Arc<[(u32, Class)]>,
-    operation: OperationType,
+    kept: Kept,
     expires: Instant,
-    cache_control: Option<String>,
+}
+
+/// An answer to keep: an executed one, or the refusal of a document.
+#[derive(Debug)]
+pub struct Kept {
+    /// The body, with holes for the request id.
+    pub body: Template,
+    /// The status it was sent with.
+    pub status: u16,
+    /// The errors it holds, so that a replay counts them as a run would.
+    pub errors: Arc<[(u32, Class)]>,
+    /// The kind of operation; `None` for a refused document.
+    pub operation: Option<OperationType>,
+    /// Seconds it stays true.
+    pub max_age: u32,
+    /// The `Cache-Control` value a replay is sent with.
+    pub cache_control: Option<String>,
 }
 
 /// What a hit gives back.
@@ -164,10 +177,12 @@ struct Entry {
 pub struct Hit {
     /// The body, with this request's id.
     pub body: Vec<u8>,
+    /// Its status.
+    pub status: u16,
     /// The errors in it, by code and class.
     pub errors: Arc<[(u32, Class)]>,
-    /// The kind of operation.
-    pub operation: OperationType,
+    /// The kind of operation; `None` for a refused document.
+    pub operation: Option<OperationType>,
     /// The `Cache-Control` value.
     pub cache_control: Option<String>,
 }
@@ -208,13 +223,18 @@ pub fn key(
 /// The key of a POST answer by its body's bytes: a repeated body is found
 /// before it is decoded or parsed. Any difference in the bytes (spacing, the
 /// order of members) is another key, and only costs a miss.
-pub fn post_key(body: &[u8], locale: Option<&str>) -> Vec<u8> {
+/// The media type is part of it: a refusal's status depends on it.
+pub fn post_key(body: &[u8], locale: Option<&str>, media: crate::Media) -> Vec<u8> {
     let mut key = Vec::with_capacity(body.len() + 24);
     // The tag keeps these keys apart from those of `key`, whose first part,
     // the query's length, is never `u64::MAX`.
     key.extend_from_slice(&u64::MAX.to_le_bytes());
     key.extend_from_slice(&(body.len() as u64).to_le_bytes());
     key.extend_from_slice(body);
+    key.push(match media {
+        crate::Media::Json => b'j',
+        crate::Media::GraphqlResponseJson => b'g',
+    });
     key.extend_from_slice(locale.unwrap_or("").as_bytes());
     key
 }
@@ -240,33 +260,23 @@ impl ResponseCache {
             entries.pop(&hash);
             return None;
         }
+        let kept = &entry.kept;
         Some(Hit {
-            body: entry.body.fill(request_id, 0),
-            errors: Arc::clone(&entry.errors),
-            operation: entry.operation,
-            cache_control: entry.cache_control.clone(),
+            body: kept.body.fill(request_id, 0),
+            status: kept.status,
+            errors: Arc::clone(&kept.errors),
+            operation: kept.operation,
+            cache_control: kept.cache_control.clone(),
         })
     }
 
-    /// Keeps an answer for `max_age` seconds; a replay of it is sent with
-    /// `cache_control`.
-    pub fn put(
-        &self,
-        key: Vec<u8>,
-        body: Template,
-        errors: Arc<[(u32, Class)]>,
-        operation: OperationType,
-        max_age: u32,
-        cache_control: Option<String>,
-    ) {
+    /// Keeps an answer for its age.
+    pub fn put(&self, key: Vec<u8>, kept: Kept) {
         let hash = self.hasher.hash_one(&key);
         let entry = Entry {
             key: key.into_boxed_slice(),
-            body,
-            errors,
-            operation,
-            expires: Instant::now() + Duration::from_secs(u64::from(max_age)),
-            cache_control,
+            expires: Instant::now() + Duration::from_secs(u64::from(kept.max_age)),
+            kept,
         };
         if let Ok(mut entries) = self.entries.lock() {
             entries.put(hash, entry);
@@ -299,6 +309,17 @@ mod tests {
         type Secret @cacheControl(maxAge: 60, scope: PRIVATE) { value: String! }
         interface Node { id: String! }
     "#;
+
+    fn kept(body: Template, max_age: u32, cache_control: Option<String>) -> Kept {
+        Kept {
+            body,
+            status: 200,
+            errors: Arc::from([]),
+            operation: Some(OperationType::Query),
+            max_age,
+            cache_control,
+        }
+    }
 
     fn policy_of(query: &str) -> Policy {
         let model = SchemaModel::from_sdl(SDL).unwrap();
@@ -360,14 +381,7 @@ mod tests {
         let body = Template::cut("{\"id\":\"\\u0002\"}", 1, 0).unwrap();
         let k = key("{ a }", None, b"{}", None);
         let header = Some("public, max-age=60".to_owned());
-        cache.put(
-            k.clone(),
-            body,
-            Arc::from([]),
-            OperationType::Query,
-            60,
-            header,
-        );
+        cache.put(k.clone(), kept(body, 60, header));
         let hit = cache.get(&k, "r-2").unwrap();
         assert_eq!(hit.body, b"{\"id\":\"r-2\"}");
         assert_eq!(hit.cache_control.as_deref(), Some("public, max-age=60"));
@@ -387,8 +401,16 @@ mod tests {
                 .is_none()
         );
         assert_ne!(key("ab", None, b"c", None), key("a", None, b"bc", None));
-        assert_ne!(post_key(b"{}", None), post_key(b"{}", Some("fr")));
-        assert_ne!(post_key(b"{}", None), key("{}", None, b"", None));
+        let json = crate::Media::Json;
+        assert_ne!(
+            post_key(b"{}", None, json),
+            post_key(b"{}", Some("fr"), json)
+        );
+        assert_ne!(
+            post_key(b"{}", None, json),
+            post_key(b"{}", None, crate::Media::GraphqlResponseJson)
+        );
+        assert_ne!(post_key(b"{}", None, json), key("{}", None, b"", None));
         assert!(ResponseCache::new(0).is_none());
     }
 
@@ -397,14 +419,7 @@ mod tests {
         let cache = ResponseCache::new(2).unwrap();
         let body = Template::cut("{}", 0, 0).unwrap();
         let k = key("{ a }", None, b"{}", None);
-        cache.put(
-            k.clone(),
-            body,
-            Arc::from([]),
-            OperationType::Query,
-            0,
-            None,
-        );
+        cache.put(k.clone(), kept(body, 0, None));
         assert!(cache.get(&k, "r").is_none());
     }
 }

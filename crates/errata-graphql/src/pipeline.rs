@@ -16,7 +16,11 @@ use serde_json::Value;
 use errata_catalog::{Class, Error};
 use errata_errors::{graphql as gql, http, system};
 
-use crate::cache::{Policy, ResponseCache};
+use crate::cache::{Kept, Policy, ResponseCache};
+
+/// How long a refused POST body's answer is kept: a document the schema
+/// refuses stays refused until the server is replaced.
+const REFUSAL_MAX_AGE: u32 = 3600;
 use crate::limits::Limits;
 use crate::model::SchemaModel;
 use crate::response::{Body, BodyExtensions, Location, REQUEST_ID_MARK, Template, WireError};
@@ -225,15 +229,17 @@ where
     /// [`Pipeline::execute_post`] kept under their body are found here.
     pub fn replay(&self, body: &[u8], info: RequestInfo<'_>) -> Option<Outcome> {
         let responses = self.responses.as_ref()?;
-        let hit = responses.get(&crate::cache::post_key(body, info.locale), info.request_id)?;
+        let key = crate::cache::post_key(body, info.locale, info.media);
+        let hit = responses.get(&key, info.request_id)?;
         Some(Outcome {
-            status: 200,
+            status: hit.status,
             body: hit.body,
             allow: None,
             errors: hit.errors.to_vec(),
-            operation: Some(hit.operation),
+            operation: hit.operation,
             cache_control: hit.cache_control,
-            cached: Some(true),
+            // Replayed refusals are not the answer cache's hits.
+            cached: hit.operation.map(|_| true),
         })
     }
 
@@ -253,7 +259,7 @@ where
         };
         let prepared = match self.prepare(&request.query) {
             Ok(prepared) => prepared,
-            Err(refused) => return self.refused(&refused, info),
+            Err(refused) => return self.refused(&refused, body, info),
         };
         let (operation, policy) =
             match resolve_operation(&prepared, request.operation_name.as_deref()) {
@@ -294,7 +300,7 @@ where
         let cache_key = match &self.responses {
             Some(responses) if policy.max_age > 0 && !policy.private => {
                 let key = match body {
-                    Some(body) => crate::cache::post_key(body, info.locale),
+                    Some(body) => crate::cache::post_key(body, info.locale, info.media),
                     None => {
                         let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
                         crate::cache::key(
@@ -307,11 +313,11 @@ where
                 };
                 if let Some(hit) = responses.get(&key, info.request_id) {
                     return Outcome {
-                        status: 200,
+                        status: hit.status,
                         body: hit.body,
                         allow: None,
                         errors: hit.errors.to_vec(),
-                        operation: Some(hit.operation),
+                        operation: hit.operation,
                         cache_control: hit.cache_control,
                         cached: Some(true),
                     };
@@ -658,9 +664,15 @@ where
             if let Some(template) = Template::cut(text, 1 + errors.len(), 0) {
                 let codes = codes(&errors);
                 let body = template.fill(info.request_id, 0);
-                let kept = Arc::from(codes.as_slice());
-                let age = keep.policy.max_age;
-                responses.put(key, template, kept, op, age, header.clone());
+                let kept = Kept {
+                    body: template,
+                    status: 200,
+                    errors: Arc::from(codes.as_slice()),
+                    operation: Some(op),
+                    max_age: keep.policy.max_age,
+                    cache_control: header.clone(),
+                };
+                responses.put(key, kept);
                 return Outcome {
                     status: 200,
                     body,
@@ -701,7 +713,9 @@ where
 
     /// The answer to a document refused before: its body in this locale,
     /// rendered the first time it is asked for and copied after.
-    fn refused(&self, refused: &Refused, info: RequestInfo<'_>) -> Outcome {
+    /// A POST body whose document was refused is kept in the response cache
+    /// too, so that a client repeating it costs no decoding either.
+    fn refused(&self, refused: &Refused, body: Option<&[u8]>, info: RequestInfo<'_>) -> Outcome {
         let errors = || -> Vec<RequestError> {
             refused
                 .errors
@@ -712,44 +726,58 @@ where
                 })
                 .collect()
         };
-        let kept = refused.bodies.lock().ok().and_then(|bodies| {
+        let known = refused.bodies.lock().ok().and_then(|bodies| {
             bodies
                 .iter()
                 .find(|(locale, _)| locale.as_deref() == info.locale)
-                .map(|(_, body)| body.fill(info.request_id, 0))
+                .map(|(_, template)| template.clone())
         });
-        if let Some(body) = kept {
-            let first = refused.errors.first().map(|e| e.error.class());
-            return Outcome {
-                status: request_status(info.media, first),
-                body,
-                allow: None,
-                errors: refused
-                    .errors
-                    .iter()
-                    .map(|e| (e.error.code(), e.error.class()))
-                    .collect(),
-                operation: None,
-                cache_control: None,
-                cached: None,
-            };
-        }
-        let marked = RequestInfo {
-            request_id: REQUEST_ID_MARK,
-            ..info
-        };
-        let mut outcome = self.request_failures(errors(), marked, None);
-        let text = std::str::from_utf8(&outcome.body).unwrap_or_default();
-        match Template::cut(text, 1 + refused.errors.len(), 0) {
-            Some(template) => {
-                outcome.body = template.fill(info.request_id, 0);
+        let template = match known {
+            Some(template) => template,
+            None => {
+                let marked = RequestInfo {
+                    request_id: REQUEST_ID_MARK,
+                    ..info
+                };
+                let outcome = self.request_failures(errors(), marked, None);
+                let text = std::str::from_utf8(&outcome.body).unwrap_or_default();
+                let Some(template) = Template::cut(text, 1 + refused.errors.len(), 0) else {
+                    // A message quotes the mark from the document: render it each time.
+                    return self.request_failures(errors(), info, None);
+                };
                 if let Ok(mut bodies) = refused.bodies.lock() {
-                    bodies.push((info.locale.map(Box::from), template));
+                    bodies.push((info.locale.map(Box::from), template.clone()));
                 }
-                outcome
+                template
             }
-            // A message quotes the mark from the document: render it each time.
-            None => self.request_failures(errors(), info, None),
+        };
+        let first = refused.errors.first().map(|e| e.error.class());
+        let status = request_status(info.media, first);
+        let codes: Vec<(u32, Class)> = refused
+            .errors
+            .iter()
+            .map(|e| (e.error.code(), e.error.class()))
+            .collect();
+        let answer = template.fill(info.request_id, 0);
+        if let (Some(responses), Some(body)) = (&self.responses, body) {
+            let kept = Kept {
+                body: template,
+                status,
+                errors: Arc::from(codes.as_slice()),
+                operation: None,
+                max_age: REFUSAL_MAX_AGE,
+                cache_control: None,
+            };
+            responses.put(crate::cache::post_key(body, info.locale, info.media), kept);
+        }
+        Outcome {
+            status,
+            body: answer,
+            allow: None,
+            errors: codes,
+            operation: None,
+            cache_control: None,
+            cached: None,
         }
     }
 

@@ -75,6 +75,47 @@ async fn the_response_cache() {
     answers_are_kept_per_locale_and_variables_with_the_schemas_age().await;
     a_field_without_a_hint_keeps_the_answer_out_of_every_cache().await;
     turned_off_it_keeps_nothing_and_still_sends_the_header().await;
+    a_refused_body_is_replayed_with_its_status_for_the_media_type().await;
+}
+
+async fn post(s: &TestServer, body: &str, accept: &str, id: &str) -> Reply {
+    let response = s
+        .client
+        .post(s.url("/graphql"))
+        .header("content-type", "application/json")
+        .header("accept", accept)
+        .header("x-request-id", id)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    Reply::read(response).await
+}
+
+async fn a_refused_body_is_replayed_with_its_status_for_the_media_type() {
+    let s = TestServer::default().await;
+    let body = r#"{"query":"{ catalog { nmae } }"}"#;
+    let strict = "application/graphql-response+json";
+    let first = post(&s, body, strict, "refused-1").await;
+    let second = post(&s, body, strict, "refused-2").await;
+    let lenient = post(&s, body, "application/json", "refused-3").await;
+    for (reply, status, id) in [
+        (&first, 400, "refused-1"),
+        (&second, 400, "refused-2"),
+        (&lenient, 200, "refused-3"),
+    ] {
+        assert_eq!(reply.status, status, "{id}");
+        assert!(!reply.has_data());
+        assert_eq!(reply.extensions()["code"], "GRAPHQL_VALIDATION_FAILED");
+        assert_eq!(reply.extensions()["requestId"], id);
+        assert_eq!(reply.body["extensions"]["requestId"], id);
+        assert_eq!(reply.header("x-request-id"), Some(id));
+    }
+    assert_eq!(first.body["errors"], {
+        let mut errors = second.body["errors"].clone();
+        errors[0]["extensions"]["requestId"] = json!("refused-1");
+        errors
+    });
 }
 
 async fn a_replayed_answer_is_the_same_answer_with_the_requests_own_id() {
