@@ -327,6 +327,12 @@ fn respond(outcome: errata_graphql::Outcome, info: RequestInfo<'_>, started: Ins
         .and_then(|v| HeaderValue::from_str(v).ok())
     {
         headers.insert(header::CACHE_CONTROL, value);
+        // The media type follows Accept, and messages Accept-Language: an
+        // HTTP cache must keep one answer per pair.
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Accept-Language"),
+        );
     }
     if let Some(allow) = outcome.allow {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));

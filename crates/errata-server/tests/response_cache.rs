@@ -171,6 +171,8 @@ async fn answers_are_kept_per_locale_and_variables_with_the_schemas_age() {
     let en_again = with_locale(&s, query, json!({"domain": "pages"}), "en").await;
     let other = with_locale(&s, query, json!({"domain": "auth"}), "en").await;
     assert_eq!(en.header("cache-control"), Some("public, max-age=3600"));
+    assert_eq!(en.header("vary"), Some("Accept, Accept-Language"));
+    assert_eq!(en_again.header("vary"), Some("Accept, Accept-Language"));
     assert_eq!(en.body, {
         let mut b = en_again.body.clone();
         b["extensions"] = en.body["extensions"].clone();
