@@ -46,9 +46,9 @@ measure() { # label server-args... -- path headers... (body on stdin)
     sleep 0.2
   done
   printf '%s' "$body" | python3 "$HERE/send.py" "$PORT" 50 "$path" "$@" > /dev/null
-  callgrind_control -z "$pid" > /dev/null
+  callgrind_control -z "$pid" > /dev/null 2>&1
   printf '%s' "$body" | python3 "$HERE/send.py" "$PORT" "$N" "$path" "$@" > "$OUT/$label.statuses"
-  callgrind_control -d "$pid" > /dev/null
+  callgrind_control -d "$pid" > /dev/null 2>&1
   sleep 0.5
   kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
   local total

@@ -37,6 +37,7 @@ pub struct AppState {
     /// Per-operation limiters, by the field path they watch.
     operation_limiters: Vec<(String, ClientLimiter)>,
     pub(crate) slots: Arc<Semaphore>,
+    pub(crate) refusals: crate::edge::Refusals,
     pub(crate) locales: Vec<&'static str>,
     storage: Storage,
     errors_html: Bytes,
@@ -101,6 +102,9 @@ impl AppState {
                 })
                 .collect(),
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
+            refusals: crate::edge::Refusals::new(
+                std::num::NonZeroUsize::new(1024).expect("not zero"),
+            ),
             locales: catalog.locales.iter().map(|l| &**l).collect(),
             storage,
             identity,

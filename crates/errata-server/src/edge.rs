@@ -225,13 +225,8 @@ where
                     .map(|refusal| rate_limited(refusal, limiter, locale, id))
             });
             let response = limited.unwrap_or_else(|| {
-                let mut response = error_response(&error, locale, id);
-                if let Ok(challenge) = HeaderValue::from_str(&bearer_challenge(&error)) {
-                    response
-                        .headers_mut()
-                        .insert(header::WWW_AUTHENTICATE, challenge);
-                }
-                response
+                let header = request.headers().get(header::AUTHORIZATION);
+                state.refusals.answer(header, &error, locale, id)
             });
             return refuse(request, response).await;
         }
@@ -279,6 +274,101 @@ where
                 .with_detail("limit", timeout.as_millis() as u64);
             error_response(&error, locale, id)
         }
+    }
+}
+
+/// Refused bearer tokens' answers, rendered once: a client that keeps
+/// sending a bad token (an expired one, most often) is refused at the cost
+/// of a copy. Keyed by the header and the locale; a kept answer is used only
+/// when the identity check refuses the token with the same error again, so
+/// a token refused for now (not yet valid) is not refused for ever.
+#[derive(Debug)]
+pub struct Refusals {
+    kept: std::sync::Mutex<lru::LruCache<u64, KeptRefusal>>,
+    hasher: std::hash::RandomState,
+}
+
+#[derive(Debug)]
+struct KeptRefusal {
+    header: Box<[u8]>,
+    locale: Option<&'static str>,
+    code: u32,
+    status: StatusCode,
+    body: errata_graphql::response::Template,
+    challenge: HeaderValue,
+}
+
+impl Refusals {
+    /// Room for `capacity` answers.
+    pub fn new(capacity: std::num::NonZeroUsize) -> Refusals {
+        Refusals {
+            kept: std::sync::Mutex::new(lru::LruCache::new(capacity)),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
+
+    /// The 400 or 401 answer to `error`, for the `Authorization` value `header`.
+    fn answer(
+        &self,
+        header: Option<&HeaderValue>,
+        error: &Error,
+        locale: Option<&'static str>,
+        request_id: &str,
+    ) -> Response {
+        use std::hash::BuildHasher;
+        let def = error.def();
+        let bytes = header.map_or(&b""[..], |h| h.as_bytes());
+        let hash = self.hasher.hash_one((bytes, locale));
+        let known = self.kept.lock().ok().and_then(|mut kept| {
+            kept.get(&hash)
+                .filter(|k| k.code == def.code && k.locale == locale && *k.header == *bytes)
+                .map(|k| (k.status, k.body.fill(request_id, 0), k.challenge.clone()))
+        });
+        let (status, body, challenge) = match known {
+            Some(known) => known,
+            None => {
+                let status = StatusCode::from_u16(def.class.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let challenge = HeaderValue::from_str(&bearer_challenge(error))
+                    .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"errata\""));
+                let marked = errata_graphql::response::error_body(
+                    error,
+                    locale,
+                    errata_graphql::response::REQUEST_ID_MARK,
+                );
+                let template = std::str::from_utf8(&marked)
+                    .ok()
+                    .and_then(|text| errata_graphql::response::Template::cut(text, 2, 0));
+                let body = match template {
+                    Some(template) => {
+                        let body = template.fill(request_id, 0);
+                        if let Ok(mut kept) = self.kept.lock() {
+                            kept.put(
+                                hash,
+                                KeptRefusal {
+                                    header: Box::from(bytes),
+                                    locale,
+                                    code: def.code,
+                                    status,
+                                    body: template,
+                                    challenge: challenge.clone(),
+                                },
+                            );
+                        }
+                        body
+                    }
+                    None => errata_graphql::response::error_body(error, locale, request_id),
+                };
+                (status, body, challenge)
+            }
+        };
+        count_error(def.code, def.class);
+        let mut response = Response::new(Body::from(body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, JSON_UTF8.clone());
+        headers.insert(header::WWW_AUTHENTICATE, challenge);
+        response
     }
 }
 

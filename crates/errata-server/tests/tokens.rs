@@ -130,6 +130,18 @@ async fn invalid_expired_early_foreign_and_unsigned_tokens_are_401_with_a_challe
             .unwrap()
             .ends_with("Request a new token and retry.")
     );
+    // Refused again, the answer is the kept one, with this request's id.
+    let again = profile(&s, &tampered).await;
+    assert_eq!((again.status, again.slug()), (401, "TokenInvalid"));
+    assert_eq!(again.header("www-authenticate"), Some(challenge.as_str()));
+    assert_eq!(
+        again.body["errors"][0]["message"],
+        r.body["errors"][0]["message"]
+    );
+    let id = again.header("x-request-id").unwrap();
+    assert_eq!(again.extensions()["requestId"], id);
+    assert_eq!(again.body["extensions"]["requestId"], id);
+    assert_ne!(again.extensions()["requestId"], r.extensions()["requestId"]);
 
     let mut expired = claims(sub);
     expired.iat = now() - 7200;
