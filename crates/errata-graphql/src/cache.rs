@@ -37,7 +37,8 @@ pub struct Policy {
 }
 
 impl Policy {
-    const NONE: Policy = Policy {
+    /// Not to be kept.
+    pub const NONE: Policy = Policy {
         max_age: 0,
         private: false,
     };
@@ -378,7 +379,7 @@ mod tests {
     #[test]
     fn the_cache_keeps_answers_by_key_and_fills_in_each_request_id() {
         let cache = ResponseCache::new(2).unwrap();
-        let body = Template::cut("{\"id\":\"\\u0002\"}", 1, 0).unwrap();
+        let body = Template::cut(b"{\"id\":\"\\u0002\"}", 1, 0).unwrap();
         let k = key("{ a }", None, b"{}", None);
         let header = Some("public, max-age=60".to_owned());
         cache.put(k.clone(), kept(body, 60, header));
@@ -417,7 +418,7 @@ mod tests {
     #[test]
     fn answers_expire_with_their_age() {
         let cache = ResponseCache::new(2).unwrap();
-        let body = Template::cut("{}", 0, 0).unwrap();
+        let body = Template::cut(b"{}", 0, 0).unwrap();
         let k = key("{ a }", None, b"{}", None);
         cache.put(k.clone(), kept(body, 0, None));
         assert!(cache.get(&k, "r").is_none());

@@ -70,6 +70,21 @@ pub struct Outcome {
     pub cached: Option<bool>,
 }
 
+impl From<crate::cache::Hit> for Outcome {
+    fn from(hit: crate::cache::Hit) -> Outcome {
+        Outcome {
+            status: hit.status,
+            body: hit.body,
+            allow: None,
+            errors: hit.errors.to_vec(),
+            operation: hit.operation,
+            cache_control: hit.cache_control,
+            // Replayed refusals are not the answer cache's hits.
+            cached: hit.operation.map(|_| true),
+        }
+    }
+}
+
 /// A parsed and validated document and its operations, cached by query text.
 struct Prepared {
     doc: ExecutableDocument,
@@ -230,17 +245,7 @@ where
     pub fn replay(&self, body: &[u8], info: RequestInfo<'_>) -> Option<Outcome> {
         let responses = self.responses.as_ref()?;
         let key = crate::cache::post_key(body, info.locale, info.media);
-        let hit = responses.get(&key, info.request_id)?;
-        Some(Outcome {
-            status: hit.status,
-            body: hit.body,
-            allow: None,
-            errors: hit.errors.to_vec(),
-            operation: hit.operation,
-            cache_control: hit.cache_control,
-            // Replayed refusals are not the answer cache's hits.
-            cached: hit.operation.map(|_| true),
-        })
+        responses.get(&key, info.request_id).map(Outcome::from)
     }
 
     /// As [`Pipeline::execute`], for a request decoded from the POST body
@@ -312,15 +317,7 @@ where
                     }
                 };
                 if let Some(hit) = responses.get(&key, info.request_id) {
-                    return Outcome {
-                        status: hit.status,
-                        body: hit.body,
-                        allow: None,
-                        errors: hit.errors.to_vec(),
-                        operation: hit.operation,
-                        cache_control: hit.cache_control,
-                        cached: Some(true),
-                    };
+                    return Outcome::from(hit);
                 }
                 Some(key)
             }
@@ -530,10 +527,7 @@ where
                     match op.kind {
                         // Only reads may be answered from a cache.
                         ast::OperationKind::Query => crate::cache::policy(&self.model, &doc, op),
-                        _ => Policy {
-                            max_age: 0,
-                            private: false,
-                        },
+                        _ => Policy::NONE,
                     },
                 )),
                 _ => None,
@@ -660,8 +654,7 @@ where
                 },
             }
             .to_vec();
-            let text = std::str::from_utf8(&marked).unwrap_or_default();
-            if let Some(template) = Template::cut(text, 1 + errors.len(), 0) {
+            if let Some(template) = Template::cut(&marked, 1 + errors.len(), 0) {
                 let codes = codes(&errors);
                 let body = template.fill(info.request_id, 0);
                 let kept = Kept {
@@ -740,8 +733,8 @@ where
                     ..info
                 };
                 let outcome = self.request_failures(errors(), marked, None);
-                let text = std::str::from_utf8(&outcome.body).unwrap_or_default();
-                let Some(template) = Template::cut(text, 1 + refused.errors.len(), 0) else {
+                let Some(template) = Template::cut(&outcome.body, 1 + refused.errors.len(), 0)
+                else {
                     // A message quotes the mark from the document: render it each time.
                     return self.request_failures(errors(), info, None);
                 };

@@ -157,10 +157,10 @@ impl Template {
     /// Cuts a body rendered with [`REQUEST_ID_MARK`] as the request id and
     /// [`NUMBER_MARK`] as string details. `None` when the marks appear a
     /// number of times other than `request_ids` and `numbers`, which would
-    /// mean the data itself holds them.
-    pub fn cut(rendered: &str, request_ids: usize, numbers: usize) -> Option<Template> {
+    /// mean the data itself holds them, or when `rendered` is not UTF-8.
+    pub fn cut(rendered: &[u8], request_ids: usize, numbers: usize) -> Option<Template> {
         let mut pieces = Vec::new();
-        let mut rest = rendered;
+        let mut rest = std::str::from_utf8(rendered).ok()?;
         let (mut ids, mut nums) = (0, 0);
         loop {
             let id = rest.find(REQUEST_ID_HOLE);
@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn a_template_fills_to_what_rendering_gives() {
         let error = http::rate_limited().with_detail("retryAfter", NUMBER_MARK);
-        let rendered = String::from_utf8(error_body(&error, Some("fr"), REQUEST_ID_MARK)).unwrap();
+        let rendered = error_body(&error, Some("fr"), REQUEST_ID_MARK);
         let template = Template::cut(&rendered, 2, 1).expect("two ids and one number");
         let direct = error_body(
             &http::rate_limited().with_detail("retryAfter", 17),

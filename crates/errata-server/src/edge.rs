@@ -336,10 +336,7 @@ impl Refusals {
                     locale,
                     errata_graphql::response::REQUEST_ID_MARK,
                 );
-                let template = std::str::from_utf8(&marked)
-                    .ok()
-                    .and_then(|text| errata_graphql::response::Template::cut(text, 2, 0));
-                let body = match template {
+                let body = match errata_graphql::response::Template::cut(&marked, 2, 0) {
                     Some(template) => {
                         let body = template.fill(request_id, 0);
                         if let Ok(mut kept) = self.kept.lock() {
@@ -441,10 +438,8 @@ pub fn rate_limited(
     locale: Option<&str>,
     request_id: &str,
 ) -> Response {
-    counters().error(
-        errata_errors::http::RATE_LIMITED.code,
-        Class::TooManyRequests,
-    );
+    let def = errata_errors::http::RATE_LIMITED;
+    count_error(def.code, def.class);
     let body = limiter.body(locale, request_id, refusal.retry_after);
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
@@ -596,14 +591,10 @@ pub fn is_sane_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'~'))
 }
 
-/// 25 characters of base32, like GraphCMS's ids. Ids must be unique, not
-/// secret: each thread draws them from a generator seeded once from the OS,
-/// so making one costs no system call.
-pub fn new_request_id() -> String {
-    String::from(new_request_id_text(&mut [0; 25]))
-}
-
-/// A new request id, written into `buf`.
+/// A new request id, written into `buf`: 25 characters of base32, like
+/// GraphCMS's ids. Ids must be unique, not secret: each thread draws them
+/// from a generator seeded once from the OS, so making one costs no system
+/// call.
 fn new_request_id_text(buf: &mut [u8; 25]) -> &str {
     const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
     thread_local! {
@@ -678,10 +669,10 @@ mod tests {
         assert!(!is_sane_id("a b"));
         assert!(!is_sane_id("<script>"));
         assert!(!is_sane_id(&"a".repeat(129)));
-        let id = new_request_id();
+        let id = new_request_id_text(&mut [0; 25]).to_owned();
         assert_eq!(id.len(), 25);
         assert!(is_sane_id(&id));
-        assert_ne!(new_request_id(), id);
+        assert_ne!(new_request_id_text(&mut [0; 25]), id);
     }
 
     #[test]

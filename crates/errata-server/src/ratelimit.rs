@@ -74,8 +74,7 @@ impl ClientLimiter {
             .map(|locale| {
                 let error =
                     errata_errors::http::rate_limited().with_detail("retryAfter", NUMBER_MARK);
-                let body = String::from_utf8(error_body(&error, locale, REQUEST_ID_MARK))
-                    .expect("serde_json writes UTF-8");
+                let body = error_body(&error, locale, REQUEST_ID_MARK);
                 let template = Template::cut(&body, 2, 1)
                     .expect("the 429 body holds the request id twice and retryAfter once");
                 (locale, template)
