@@ -7,6 +7,8 @@
 //! cannot slip past the counter, because each one has already been counted
 //! when the next reads it.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use errata_catalog::Error;
 use errata_errors::auth;
 use serde::Deserialize;
@@ -44,6 +46,23 @@ pub struct Key {
     pub name: String,
     /// Free attempts.
     pub free: u32,
+}
+
+/// The network a limit counts an address against. An IPv4 address is one
+/// client; an IPv6 host is usually given a whole /64, so its addresses are
+/// one client too, or rotating through them would get around every limit.
+/// An IPv4-mapped IPv6 address counts as its IPv4 address.
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(bits))
+            }
+        },
+    }
 }
 
 /// Counts an attempt against every key. A locked key refuses it with
@@ -129,6 +148,18 @@ pub async fn refund(pool: &SqlitePool, key: &Key, forget: bool) -> Result<(), Er
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ipv6_addresses_count_by_their_64_and_mapped_ones_as_ipv4() {
+        use super::client_network;
+        let net = |s: &str| client_network(s.parse().unwrap()).to_string();
+        assert_eq!(net("203.0.113.7"), "203.0.113.7");
+        assert_eq!(net("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:2:ffff::9"));
+        assert_ne!(net("2001:db8:1:2::1"), net("2001:db8:1:3::1"));
+        assert_eq!(net("::1"), "::");
+        assert_eq!(net("::ffff:192.0.2.1"), "192.0.2.1");
+    }
+
     use super::*;
 
     async fn pool() -> SqlitePool {

@@ -31,7 +31,7 @@ impl Identity {
         let mut keys = Vec::with_capacity(2);
         if let Some(ip) = ip {
             keys.push(Key {
-                name: format!("ip:{ip}"),
+                name: format!("ip:{}", brute::client_network(ip)),
                 free: config.ip_free_attempts,
             });
         }

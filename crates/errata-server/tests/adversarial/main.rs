@@ -1,0 +1,12 @@
+//! The adversarial suite: one test per hole an attack on errata found,
+//! named after the hole, each written to fail while the hole was open.
+//! New findings get a test here first, then their fix. `SECURITY.md`
+//! lists the holes and points at these tests.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod caches;
+mod documents;
+mod host;
+mod identity;
