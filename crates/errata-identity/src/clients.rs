@@ -71,8 +71,9 @@ pub const MAX_CLIENT_SECRET: usize = 256;
 
 impl Identity {
     /// Creates a client acting as `owner`, limited to `scopes`, living
-    /// `days` (forever when `None`). Returns it and its secret, which is
-    /// never shown again.
+    /// `days` (`auth.client-default-days` when `None`, at most
+    /// `auth.max-token-days`). Returns it and its secret, which is never
+    /// shown again.
     pub async fn create_client(
         &self,
         owner: i64,
@@ -81,7 +82,9 @@ impl Identity {
         days: Option<i64>,
     ) -> Result<(OAuthClient, String), Error> {
         let name = crate::tokens::check_label(name)?;
-        let days = days.map(|d| self.check_days(d)).transpose()?;
+        let max = i64::from(self.config().max_token_days);
+        let default = i64::from(self.config().client_default_days).clamp(1, max.max(1));
+        let days = Some(self.check_days(days.unwrap_or(default))?);
         self.user(owner).await?;
         let id = secret::hex(&secret::random_bytes::<12>());
         let secret = secret::random_token();
@@ -104,7 +107,9 @@ impl Identity {
         Ok((self.client(&id).await?, secret))
     }
 
-    /// Creates a client for the caller, with scopes the caller has.
+    /// Creates a client for the caller, with scopes the caller has. Only a
+    /// session can: a client made with a token would outlive the token's
+    /// revocation.
     pub async fn create_client_for(
         &self,
         caller: &Principal,
@@ -112,7 +117,7 @@ impl Identity {
         scopes: &[String],
         days: Option<i64>,
     ) -> Result<(OAuthClient, String), Error> {
-        let owner = caller.user()?;
+        let owner = caller.session_user()?;
         let scopes = self.grantable(caller, scopes)?;
         self.create_client(owner, name, scopes, days).await
     }
@@ -151,9 +156,25 @@ impl Identity {
             .collect()
     }
 
+    /// `Ok` when `by` may change `client`: its secret acts as its owner
+    /// within its scopes, so a client reaching further than `by` holds
+    /// needs `manage:system`.
+    fn check_client_reach(&self, by: &Principal, client: &OAuthClient) -> Result<(), Error> {
+        let owner_reach = self
+            .directory()
+            .users
+            .get(&client.owner_id)
+            .map_or(Permissions::NONE, |u| u.reach);
+        by.check_outranks(
+            &format!("the client \"{}\"", client.name),
+            client.scopes.within(owner_reach),
+        )
+    }
+
     /// Expires a client now; its tokens stop working.
-    pub async fn expire_client(&self, id: &str) -> Result<OAuthClient, Error> {
-        self.client(id).await?;
+    pub async fn expire_client(&self, by: &Principal, id: &str) -> Result<OAuthClient, Error> {
+        let client = self.client(id).await?;
+        self.check_client_reach(by, &client)?;
         sqlx::query(
             "UPDATE oauth_clients SET expires_at = ?, generation = generation + 1 WHERE id = ?",
         )
@@ -168,8 +189,13 @@ impl Identity {
 
     /// Gives a client a new secret. The old secret and every token issued
     /// with it stop working; an expired client lives again for its lifetime.
-    pub async fn rotate_client(&self, id: &str) -> Result<(OAuthClient, String), Error> {
-        self.client(id).await?;
+    pub async fn rotate_client(
+        &self,
+        by: &Principal,
+        id: &str,
+    ) -> Result<(OAuthClient, String), Error> {
+        let client = self.client(id).await?;
+        self.check_client_reach(by, &client)?;
         let secret = secret::random_token();
         let now = now();
         sqlx::query(
@@ -224,14 +250,10 @@ impl Identity {
         if client.is_expired(now) {
             return Err(oauth::invalid_client::expired());
         }
-        let owner_enabled = self
-            .directory()
-            .users
-            .get(&client.owner_id)
-            .is_some_and(|o| o.active && o.verified);
-        if !owner_enabled {
-            return Err(oauth::unauthorized_client::owner_disabled());
-        }
+        let owner_generation = match self.directory().users.get(&client.owner_id) {
+            Some(o) if o.active && o.verified => o.generation,
+            _ => return Err(oauth::unauthorized_client::owner_disabled()),
+        };
         let granted = match scope.map(str::trim).filter(|s| !s.is_empty()) {
             None => client.scopes,
             Some(asked) => {
@@ -262,6 +284,8 @@ impl Identity {
             generation,
             scope: Some(scope.clone()),
             cid: Some(client.id),
+            ugen: Some(owner_generation),
+            auth: None,
         });
         Ok(IssuedToken {
             access_token,

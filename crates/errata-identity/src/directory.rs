@@ -47,8 +47,13 @@ pub struct UserState {
     pub permissions: Permissions,
     /// Each group's grant, for page rules.
     pub grants: Arc<[Grant]>,
-    /// `user:ID`, what the user's sessions are rate limited as.
+    /// `user:ID`, what every credential of the user is rate limited as.
     pub subject: Arc<str>,
+    /// Every permission the user's groups have a say in (their own, and
+    /// their page rules'): what changing the user is as strong as.
+    pub reach: Permissions,
+    /// A system account (the guest).
+    pub is_system: bool,
 }
 
 /// An API token, as authentication sees it.
@@ -101,9 +106,10 @@ impl Directory {
                 .push(row.try_get("group_id")?);
         }
         let mut users = HashMap::new();
-        for row in sqlx::query("SELECT id, is_active, is_verified, generation FROM users")
-            .fetch_all(pool)
-            .await?
+        for row in
+            sqlx::query("SELECT id, is_active, is_verified, is_system, generation FROM users")
+                .fetch_all(pool)
+                .await?
         {
             let id: i64 = row.try_get("id")?;
             let user_grants: Vec<Grant> = membership
@@ -115,6 +121,9 @@ impl Directory {
             let permissions = user_grants
                 .iter()
                 .fold(Permissions::NONE, |acc, g| acc.union(g.permissions));
+            let reach = user_grants
+                .iter()
+                .fold(Permissions::NONE, |acc, g| acc.union(g.reach()));
             users.insert(
                 id,
                 UserState {
@@ -124,6 +133,8 @@ impl Directory {
                     permissions,
                     grants: user_grants.into(),
                     subject: Arc::from(format!("user:{id}")),
+                    reach,
+                    is_system: row.try_get("is_system")?,
                 },
             );
         }

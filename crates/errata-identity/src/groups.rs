@@ -5,9 +5,9 @@ use errata_errors::security;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::permissions::{PageRule, Permissions};
+use crate::permissions::{PageRule, Permission, Permissions};
 use crate::users::db;
-use crate::{ADMINISTRATORS, GUESTS, Identity, now};
+use crate::{ADMINISTRATORS, GUESTS, Identity, Principal, now};
 
 /// A group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,32 @@ fn check_group_name(name: &str) -> Result<String, Error> {
     Ok(name.to_owned())
 }
 
+impl Group {
+    /// Every permission the group has a say in: its own and its rules'.
+    pub fn reach(&self) -> Permissions {
+        self.page_rules
+            .iter()
+            .flat_map(|r| &r.permissions)
+            .filter_map(|name| Permission::parse(name))
+            .fold(self.permissions, |mut acc, p| {
+                acc.insert(p);
+                acc
+            })
+    }
+}
+
 impl Identity {
+    /// `Ok` when `by` may change `group`, or a member's place in it: the
+    /// Administrators and Guests need `manage:system`, and so does a group
+    /// reaching further than `by` holds everywhere.
+    pub(crate) fn check_group_reach(&self, by: &Principal, group: &Group) -> Result<(), Error> {
+        let target = format!("the group \"{}\"", group.name);
+        if group.id == ADMINISTRATORS || group.id == GUESTS {
+            by.check_system(&target)?;
+        }
+        by.check_outranks(&target, group.reach())
+    }
+
     /// One group; `security.group_not_found` when there is none.
     pub async fn group(&self, id: i64) -> Result<Group, Error> {
         let row = sqlx::query(&format!("{GROUP_SELECT} WHERE g.id = ?"))
@@ -105,6 +130,7 @@ impl Identity {
     /// always administer the wiki.
     pub async fn update_group(
         &self,
+        by: &Principal,
         id: i64,
         name: Option<&str>,
         permissions: Option<&[String]>,
@@ -118,6 +144,18 @@ impl Identity {
                 rule.check(i)?;
             }
         }
+        if let Some(permissions) = permissions {
+            by.check_grant(permissions)?;
+        }
+        if let Some(rules) = &page_rules {
+            let ruled = rules
+                .iter()
+                .flat_map(|r| &r.permissions)
+                .filter_map(|name| Permission::parse(name))
+                .collect();
+            by.check_grant(ruled)?;
+        }
+        self.check_group_reach(by, &group)?;
         if id == ADMINISTRATORS
             && (permissions.is_some_and(|p| p != group.permissions) || page_rules.is_some())
         {
@@ -145,11 +183,12 @@ impl Identity {
     }
 
     /// Deletes a group; its members leave it.
-    pub async fn delete_group(&self, id: i64) -> Result<(), Error> {
+    pub async fn delete_group(&self, by: &Principal, id: i64) -> Result<(), Error> {
         let group = self.group(id).await?;
         if group.is_system || id == ADMINISTRATORS || id == GUESTS {
             return Err(security::group_protected(group.name));
         }
+        self.check_group_reach(by, &group)?;
         sqlx::query("DELETE FROM groups WHERE id = ?")
             .bind(id)
             .execute(self.pool())
@@ -159,8 +198,9 @@ impl Identity {
     }
 
     /// Adds a user to a group.
-    pub async fn assign_user(&self, group: i64, user: i64) -> Result<(), Error> {
+    pub async fn assign_user(&self, by: &Principal, group: i64, user: i64) -> Result<(), Error> {
         self.membership(
+            by,
             group,
             user,
             "INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)",
@@ -169,8 +209,9 @@ impl Identity {
     }
 
     /// Removes a user from a group.
-    pub async fn unassign_user(&self, group: i64, user: i64) -> Result<(), Error> {
+    pub async fn unassign_user(&self, by: &Principal, group: i64, user: i64) -> Result<(), Error> {
         self.membership(
+            by,
             group,
             user,
             "DELETE FROM user_groups WHERE user_id = ? AND group_id = ?",
@@ -178,10 +219,20 @@ impl Identity {
         .await
     }
 
-    /// Runs `sql`, bound to `(user, group)`, once both exist.
-    async fn membership(&self, group: i64, user: i64, sql: &'static str) -> Result<(), Error> {
-        self.group(group).await?;
+    /// Runs `sql`, bound to `(user, group)`, once both exist and are
+    /// within `by`'s reach.
+    async fn membership(
+        &self,
+        by: &Principal,
+        group: i64,
+        user: i64,
+        sql: &'static str,
+    ) -> Result<(), Error> {
+        let group = self.group(group).await?;
         self.user(user).await?;
+        self.check_group_reach(by, &group)?;
+        self.check_user_reach(by, user)?;
+        let group = group.id;
         sqlx::query(sql)
             .bind(user)
             .bind(group)

@@ -45,8 +45,10 @@ pub struct Claims {
     pub jti: String,
     /// What the token stands for.
     pub knd: Kind,
-    /// The generation of the user (sessions) or client (client tokens) it
-    /// was issued under; revoking bumps the generation.
+    /// The generation of the user (sessions, API tokens) or client (client
+    /// tokens) it was issued under; revoking bumps the generation. A user's
+    /// generation starts at a random number, so a token cannot match a
+    /// later row that somehow got the same id.
     #[serde(default, rename = "gen")]
     pub generation: i64,
     /// Space-separated permissions the token is limited to (API and client
@@ -56,6 +58,13 @@ pub struct Claims {
     /// The OAuth client, for client tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
+    /// The owner's generation, for client tokens: a client's tokens end
+    /// with the owner's sessions, as API tokens do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ugen: Option<i64>,
+    /// When the login that started a session was; renewals keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<i64>,
 }
 
 /// Signs and checks tokens with one HMAC key.
@@ -179,6 +188,8 @@ mod tests {
             generation: 0,
             scope: None,
             cid: None,
+            ugen: None,
+            auth: None,
         }
     }
 

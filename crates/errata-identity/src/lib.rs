@@ -47,10 +47,16 @@ pub use principal::{Principal, PrincipalKind};
 pub struct AuthConfig {
     /// How long a session from login lasts, in seconds; renew it before.
     pub session_ttl_secs: u64,
+    /// How long a session can be renewed for after the login that started
+    /// it, in seconds; then the user must log in again.
+    pub session_max_age_secs: u64,
     /// How long an OAuth client's access token lasts, in seconds.
     pub client_token_ttl_secs: u64,
     /// Longest life of an API token or an OAuth client, in days.
     pub max_token_days: u32,
+    /// Life of an OAuth client created without one, in days (at most
+    /// `max_token_days`).
+    pub client_default_days: u32,
     /// Whether anyone may register.
     pub registration: bool,
     /// Email domains allowed to register; empty allows every domain.
@@ -71,8 +77,10 @@ impl Default for AuthConfig {
     fn default() -> AuthConfig {
         AuthConfig {
             session_ttl_secs: 3600,
+            session_max_age_secs: 14 * 86_400,
             client_token_ttl_secs: 3600,
             max_token_days: 365,
+            client_default_days: 90,
             registration: false,
             registration_domains: Vec::new(),
             jwt_secret: None,
@@ -107,6 +115,8 @@ struct Inner {
     refused: Mutex<RefusedTokens>,
     hash_state: std::hash::RandomState,
     mailer: mail::Mailer,
+    /// Bounds the argon2 work running and waiting at once.
+    passwords: password::Gate,
 }
 
 /// Verified tokens by the hash of their text, with the text.
@@ -168,6 +178,7 @@ impl Identity {
                 )),
                 hash_state: std::hash::RandomState::new(),
                 mailer: mail::Mailer::new(data.join("mail")),
+                passwords: password::Gate::for_this_host(),
                 config,
             }),
         };
@@ -182,6 +193,14 @@ impl Identity {
 
     fn pool(&self) -> &SqlitePool {
         &self.inner.pool
+    }
+
+    /// Runs argon2 work through the server-wide gate, off the async workers.
+    pub(crate) async fn argon2<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        self.inner.passwords.run(work).await
     }
 
     /// The current directory snapshot.

@@ -26,7 +26,7 @@ pub enum LoginOutcome {
 const TFA_LOGIN_TTL: i64 = 300;
 
 impl Identity {
-    fn brute_keys(&self, account: String, ip: Option<IpAddr>) -> Vec<Key> {
+    pub(crate) fn brute_keys(&self, account: String, ip: Option<IpAddr>) -> Vec<Key> {
         let config = &self.config().brute_force;
         let mut keys = Vec::with_capacity(2);
         if let Some(ip) = ip {
@@ -42,7 +42,7 @@ impl Identity {
         keys
     }
 
-    async fn succeeded(&self, keys: &[Key]) -> Result<(), Error> {
+    pub(crate) async fn succeeded(&self, keys: &[Key]) -> Result<(), Error> {
         for key in keys {
             brute::refund(self.pool(), key, !key.name.starts_with("ip:")).await?;
         }
@@ -88,15 +88,15 @@ impl Identity {
             None => None,
         };
         let given = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || match stored {
-            Some(hash) => password::verify(&given, &hash),
-            None => {
-                password::verify_nothing(&given);
-                false
-            }
-        })
-        .await
-        .map_err(|e| auth::generic_error().with_source(e))?;
+        let matches = self
+            .argon2(move || match stored {
+                Some(hash) => password::verify(&given, &hash),
+                None => {
+                    password::verify_nothing(&given);
+                    false
+                }
+            })
+            .await?;
         let (Some(row), true) = (row, matches) else {
             return Err(auth::login_failed());
         };
@@ -134,12 +134,14 @@ impl Identity {
             .ok_or_else(auth::tfa_invalid)?;
         let keys = self.brute_keys(format!("user:{user}"), ip);
         brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
-        let row = sqlx::query("SELECT tfa_secret, tfa_last_step FROM users WHERE id = ?")
-            .bind(user)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?
-            .ok_or_else(auth::tfa_invalid)?;
+        let row = sqlx::query(
+            "SELECT tfa_secret, tfa_last_step, is_active, is_verified FROM users WHERE id = ?",
+        )
+        .bind(user)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?
+        .ok_or_else(auth::tfa_invalid)?;
         let secret: Option<String> = row.try_get("tfa_secret").map_err(db)?;
         let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
         let secret = secret.ok_or_else(auth::tfa_invalid)?;
@@ -160,6 +162,14 @@ impl Identity {
             return Err(auth::tfa_invalid());
         }
         self.succeeded(&keys).await?;
+        // The account may have been banned, or lost its verification,
+        // since the password was checked.
+        if !row.try_get::<bool, _>("is_active").map_err(db)? {
+            return Err(auth::account_banned());
+        }
+        if !row.try_get::<bool, _>("is_verified").map_err(db)? {
+            return Err(auth::account_not_verified());
+        }
         self.start_session(user).await
     }
 
@@ -176,35 +186,108 @@ impl Identity {
             .get(&user)
             .map(|u| u.generation)
             .ok_or_else(auth::user_not_found)?;
-        Ok(self.session_token(user, generation))
+        Ok(self.session_token(user, generation, now()))
     }
 
-    fn session_token(&self, user: i64, generation: i64) -> String {
+    /// The absolute lifetime of a session, in seconds.
+    fn session_max_age(&self) -> i64 {
+        i64::try_from(self.config().session_max_age_secs).unwrap_or(i64::MAX)
+    }
+
+    /// A session token started by a login at `started`: it expires after
+    /// its time to live, and never after the session's absolute lifetime.
+    fn session_token(&self, user: i64, generation: i64, started: i64) -> String {
         let now = now();
+        let ttl = i64::try_from(self.config().session_ttl_secs).unwrap_or(3600);
         self.inner.signer.sign(&Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             sub: user.to_string(),
             iat: now,
             nbf: now,
-            exp: now + i64::try_from(self.config().session_ttl_secs).unwrap_or(3600),
+            exp: (now + ttl).min(started.saturating_add(self.session_max_age())),
             jti: secret::random_id(),
             knd: Kind::Session,
             generation,
             scope: None,
             cid: None,
+            ugen: None,
+            auth: Some(started),
         })
     }
 
-    /// A new session for the caller's own session, before it expires.
+    /// A new session for the caller's own session, before it expires, and
+    /// within the absolute lifetime from the login that started it
+    /// (`security.session_too_old` after).
     pub fn refresh(&self, principal: &Principal) -> Result<String, Error> {
         let user = principal.session_user()?;
-        Ok(self.session_token(user, principal.generation))
+        let max = self.session_max_age();
+        if now() >= principal.started.saturating_add(max) {
+            return Err(security::session_too_old(max / 3600));
+        }
+        Ok(self.session_token(user, principal.generation, principal.started))
     }
 
     /// Starts setting up TFA: a new secret, active once `enable_tfa`
-    /// confirms a code from it.
-    pub async fn setup_tfa(&self, user: i64) -> Result<(String, String), Error> {
+    /// confirms a code from it. When the account already has TFA, the
+    /// caller must prove it is the owner, with a current code from the old
+    /// secret or the password (`security.tfa_confirmation_required`
+    /// without either); wrong proofs count as failed logins.
+    pub async fn setup_tfa(
+        &self,
+        user: i64,
+        code: Option<&str>,
+        password: Option<&str>,
+        ip: Option<IpAddr>,
+    ) -> Result<(String, String), Error> {
+        let row =
+            sqlx::query("SELECT tfa_secret, tfa_last_step, password_hash FROM users WHERE id = ?")
+                .bind(user)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?
+                .ok_or_else(auth::user_not_found)?;
+        if let Some(current) = row.try_get::<Option<String>, _>("tfa_secret").map_err(db)? {
+            let keys = self.brute_keys(format!("user:{user}"), ip);
+            match (code, password) {
+                (Some(code), _) => {
+                    brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+                    let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
+                    let step = tfa::is_code(code)
+                        .then(|| tfa::check(&current, code, now().max(0) as u64, last))
+                        .flatten()
+                        .ok_or_else(auth::tfa_failed)?;
+                    let claimed = sqlx::query(
+                        "UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?",
+                    )
+                    .bind(step)
+                    .bind(user)
+                    .bind(step)
+                    .execute(self.pool())
+                    .await
+                    .map_err(db)?;
+                    if claimed.rows_affected() != 1 {
+                        return Err(auth::tfa_failed());
+                    }
+                }
+                (None, Some(given)) => {
+                    if given.len() > password::MAX_LEN * 4 {
+                        return Err(security::password_change_failed());
+                    }
+                    brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+                    let stored: Option<String> = row.try_get("password_hash").map_err(db)?;
+                    let given = given.to_owned();
+                    let matches = self
+                        .argon2(move || stored.is_some_and(|h| password::verify(&given, &h)))
+                        .await?;
+                    if !matches {
+                        return Err(security::password_change_failed());
+                    }
+                }
+                (None, None) => return Err(security::tfa_confirmation_required()),
+            }
+            self.succeeded(&keys).await?;
+        }
         let secret = tfa::new_secret();
         let email: String =
             sqlx::query_scalar("UPDATE users SET tfa_pending = ? WHERE id = ? RETURNING email")
@@ -244,8 +327,9 @@ impl Identity {
     }
 
     /// Turns TFA off for a user.
-    pub async fn disable_tfa(&self, user: i64) -> Result<(), Error> {
+    pub async fn disable_tfa(&self, by: &Principal, user: i64) -> Result<(), Error> {
         self.user(user).await?;
+        self.check_user_reach(by, user)?;
         sqlx::query(
             "UPDATE users SET tfa_secret = NULL, tfa_pending = NULL, updated_at = ? WHERE id = ?",
         )
@@ -304,7 +388,8 @@ impl Identity {
                     .api_tokens
                     .get(&claims.jti)
                     .ok_or_else(security::token_revoked)?;
-                if token.revoked || token.user_id != user_id {
+                if token.revoked || token.user_id != user_id || claims.generation != user.generation
+                {
                     return Err(security::token_revoked());
                 }
                 if token.expires_at <= now() {
@@ -325,7 +410,10 @@ impl Identity {
                     .clients
                     .get(&id)
                     .ok_or_else(security::token_revoked)?;
-                if client.generation != claims.generation || client.owner_id != user_id {
+                if client.generation != claims.generation
+                    || client.owner_id != user_id
+                    || claims.ugen != Some(user.generation)
+                {
                     return Err(security::token_revoked());
                 }
                 if client.expires_at.is_some_and(|at| at <= now()) {
@@ -334,25 +422,16 @@ impl Identity {
                 (PrincipalKind::Client(id), Some(scope(&claims)?))
             }
         };
-        if kind == PrincipalKind::Session {
-            return Ok(Principal::with_subject(
-                kind,
-                Arc::clone(&user.subject),
-                user_id,
-                user.permissions,
-                None,
-                Arc::clone(&user.grants),
-                user.generation,
-            ));
-        }
-        Ok(Principal::new(
+        let principal = Principal::with_subject(
             kind,
+            Arc::clone(&user.subject),
             user_id,
             user.permissions,
             scope,
             Arc::clone(&user.grants),
             user.generation,
-        ))
+        );
+        Ok(principal.started_at(claims.auth.unwrap_or(claims.iat)))
     }
 
     /// The claims of a token, from the cache of verified tokens while they

@@ -50,6 +50,71 @@ pub fn is_acceptable(password: &str) -> bool {
     (MIN_LEN..=MAX_LEN).contains(&chars) && !password.chars().all(char::is_whitespace)
 }
 
+/// How much argon2 work may run and wait at once, server-wide. Each
+/// verification holds 19 MiB for tens of milliseconds, so unbounded
+/// concurrent logins or password changes would exhaust memory; past the
+/// queue, callers are refused at once with `security.password_check_busy`
+/// (503) instead of waiting.
+#[derive(Debug)]
+pub struct Gate {
+    running: tokio::sync::Semaphore,
+    admitted: std::sync::atomic::AtomicUsize,
+    capacity: usize,
+}
+
+/// Seconds a refused caller is told to wait.
+const BUSY_RETRY_AFTER: i64 = 1;
+
+impl Gate {
+    /// `parallel` running at once, `queue` more waiting.
+    pub fn new(parallel: usize, queue: usize) -> Gate {
+        let parallel = parallel.max(1);
+        Gate {
+            running: tokio::sync::Semaphore::new(parallel),
+            admitted: std::sync::atomic::AtomicUsize::new(0),
+            capacity: parallel + queue,
+        }
+    }
+
+    /// One running per core, and eight per core waiting.
+    pub fn for_this_host() -> Gate {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Gate::new(cores, 8 * cores)
+    }
+
+    /// Runs `work` on the blocking pool once a place is free, or refuses
+    /// it when the queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, errata_catalog::Error> {
+        use std::sync::atomic::Ordering;
+        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
+            self.admitted.fetch_sub(1, Ordering::AcqRel);
+            return Err(errata_errors::security::password_check_busy()
+                .with_detail("retryAfter", BUSY_RETRY_AFTER));
+        }
+        let _admitted = Admitted(&self.admitted);
+        let _permit = self
+            .running
+            .acquire()
+            .await
+            .map_err(|e| errata_errors::system::internal().with_source(e))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| errata_errors::system::internal().with_source(e))
+    }
+}
+
+/// Gives the place back however the work ends, a cancelled request included.
+struct Admitted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +127,33 @@ mod tests {
         assert!(!verify("wrong horse", &a));
         assert_ne!(hash("correct horse"), a);
         assert!(!verify("x", "not a hash"));
+    }
+
+    #[tokio::test]
+    async fn the_gate_refuses_past_its_queue_and_frees_places() {
+        let gate = std::sync::Arc::new(Gate::new(1, 1));
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let gate = std::sync::Arc::clone(&gate);
+            tokio::spawn(async move { gate.run(move || hold.recv().is_ok()).await })
+        };
+        while gate.running.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let second = {
+            let gate = std::sync::Arc::clone(&gate);
+            tokio::spawn(async move { gate.run(|| 2).await })
+        };
+        while gate.admitted.load(std::sync::atomic::Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+        let refused = gate.run(|| 3).await.unwrap_err();
+        assert_eq!(refused.id(), "security.password_check_busy");
+        assert_eq!(refused.class().status(), 503);
+        release.send(()).unwrap();
+        assert!(first.await.unwrap().unwrap());
+        assert_eq!(second.await.unwrap().unwrap(), 2);
+        assert_eq!(gate.run(|| 4).await.unwrap(), 4, "places are given back");
     }
 
     #[test]

@@ -274,35 +274,63 @@ fn is_clean_prefix(path: &str) -> bool {
             })
 }
 
-/// What one group grants: its permissions, narrowed for pages by its rules.
+/// What one group grants: its permissions, and its page rules.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grant {
     /// The group's permissions.
     pub permissions: Permissions,
-    /// Its page rules; none means every path.
+    /// Its page rules, weighed with those of the caller's other groups.
     pub rules: Vec<CheckedRule>,
 }
 
 impl Grant {
-    /// Whether this group grants `p` on the page at `path`: the group has
-    /// `p`, and the longest rule prefix of `path` about `p`, if any, allows
-    /// it. At equal length, a deny wins.
-    pub fn grants_on(&self, p: Permission, path: &str) -> bool {
-        if !self.permissions.grants(p) {
-            return false;
-        }
-        let mut best: Option<(usize, bool)> = None;
-        for rule in &self.rules {
-            if rule.permissions.has_exactly(p) && path_has_prefix(path, &rule.path) {
-                let len = rule.path.len();
-                best = match best {
-                    Some((l, deny)) if l > len || (l == len && deny) => Some((l, deny)),
-                    _ => Some((len, rule.deny)),
-                };
-            }
-        }
-        best.is_none_or(|(_, deny)| !deny)
+    /// Every permission the group has a say in: its own, and those its
+    /// rules allow or deny. A rule can widen or narrow what members get
+    /// from their other groups, so changing the group, or a member's place
+    /// in it, is as strong as holding all of them.
+    pub fn reach(&self) -> Permissions {
+        self.rules
+            .iter()
+            .fold(self.permissions, |acc, r| acc.union(r.permissions))
     }
+
+    /// The permissions some rule of the group denies somewhere.
+    pub fn denied_somewhere(&self) -> Permissions {
+        self.rules
+            .iter()
+            .filter(|r| r.deny)
+            .fold(Permissions::NONE, |acc, r| acc.union(r.permissions))
+    }
+}
+
+/// Whether a caller in groups with these `grants` has `p` on the page at
+/// `path`, decided as Wiki.js's `checkAccess` does, across all of the
+/// caller's groups at once: `manage:system` passes; otherwise some group
+/// must hold `p`, and then the most specific rule about `p` matching the
+/// path, from any group, decides: the longer prefix wins, and a deny wins
+/// a tie. Unlike Wiki.js, a permission no rule speaks about is allowed
+/// everywhere: rules narrow, they are not needed to grant.
+pub fn grants_on(grants: &[Grant], p: Permission, path: &str) -> bool {
+    let held = grants
+        .iter()
+        .fold(Permissions::NONE, |acc, g| acc.union(g.permissions));
+    if held.has_exactly(Permission::ManageSystem) {
+        return true;
+    }
+    if !held.has_exactly(p) {
+        return false;
+    }
+    let mut best: Option<(usize, bool)> = None;
+    for rule in grants.iter().flat_map(|g| &g.rules) {
+        if rule.permissions.has_exactly(p) && path_has_prefix(path, &rule.path) {
+            let len = rule.path.len();
+            best = match best {
+                Some((l, deny)) if l > len || (l == len && deny) => Some((l, deny)),
+                _ => Some((len, rule.deny)),
+            };
+        }
+    }
+    best.is_none_or(|(_, deny)| !deny)
 }
 
 /// `/docs` is a prefix of `/docs` and `/docs/a`, not of `/docsx`.
@@ -368,7 +396,7 @@ mod tests {
 
     #[test]
     fn page_rules_pick_the_longest_prefix_and_deny_wins_ties() {
-        let grant = Grant {
+        let grant = [Grant {
             permissions: Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
             rules: vec![
                 rule(&["write:pages"], "/", true),
@@ -377,15 +405,58 @@ mod tests {
                 rule(&["read:pages"], "/secret", true),
                 rule(&["read:pages"], "/secret", false),
             ],
+        }];
+        let on = |p, path| grants_on(&grant, p, path);
+        assert!(!on(Permission::WritePages, "/home"));
+        assert!(on(Permission::WritePages, "/docs"));
+        assert!(on(Permission::WritePages, "/docs/a"));
+        assert!(!on(Permission::WritePages, "/docsx"));
+        assert!(!on(Permission::WritePages, "/docs/private/x"));
+        assert!(on(Permission::ReadPages, "/home"));
+        assert!(!on(Permission::ReadPages, "/secret/a"));
+        assert!(!on(Permission::ManagePages, "/docs"));
+    }
+
+    #[test]
+    fn an_allow_in_one_group_does_not_beat_a_deny_in_another() {
+        let writers = Grant {
+            permissions: Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
+            rules: vec![rule(&["write:pages"], "/", false)],
         };
-        assert!(!grant.grants_on(Permission::WritePages, "/home"));
-        assert!(grant.grants_on(Permission::WritePages, "/docs"));
-        assert!(grant.grants_on(Permission::WritePages, "/docs/a"));
-        assert!(!grant.grants_on(Permission::WritePages, "/docsx"));
-        assert!(!grant.grants_on(Permission::WritePages, "/docs/private/x"));
-        assert!(grant.grants_on(Permission::ReadPages, "/home"));
-        assert!(!grant.grants_on(Permission::ReadPages, "/secret/a"));
-        assert!(!grant.grants_on(Permission::ManagePages, "/docs"));
+        let restricted = Grant {
+            permissions: Permissions::parse(&["read:pages"]).unwrap(),
+            rules: vec![rule(&["write:pages"], "/admin", true)],
+        };
+        let both = [writers.clone(), restricted.clone()];
+        assert!(grants_on(&both, Permission::WritePages, "/home"));
+        assert!(
+            !grants_on(&both, Permission::WritePages, "/admin/x"),
+            "the more specific deny of the other group decides"
+        );
+        let equal = Grant {
+            permissions: Permissions::parse(&["read:pages"]).unwrap(),
+            rules: vec![rule(&["write:pages"], "/admin", false)],
+        };
+        let tie = [writers.clone(), restricted.clone(), equal];
+        assert!(
+            !grants_on(&tie, Permission::WritePages, "/admin"),
+            "at equal length, a deny beats an allow from another group"
+        );
+        let deeper = Grant {
+            permissions: Permissions::NONE,
+            rules: vec![rule(&["write:pages"], "/admin/open", false)],
+        };
+        let opened = [writers, restricted, deeper];
+        assert!(grants_on(&opened, Permission::WritePages, "/admin/open/a"));
+        assert!(!grants_on(&opened, Permission::WritePages, "/admin/closed"));
+        let outsider = [Grant {
+            permissions: Permissions::NONE,
+            rules: vec![rule(&["write:pages"], "/", false)],
+        }];
+        assert!(
+            !grants_on(&outsider, Permission::WritePages, "/a"),
+            "a rule never grants a permission no group holds"
+        );
     }
 
     #[test]
@@ -419,11 +490,11 @@ mod tests {
 
         #[test]
         fn rules_never_grant_more_than_the_group(path in "(/[a-z]{1,3}){0,4}", deny: bool) {
-            let grant = Grant {
+            let grant = [Grant {
                 permissions: Permissions::parse(&["read:pages"]).unwrap(),
                 rules: vec![rule(&["write:pages"], "/", deny)],
-            };
-            prop_assert!(!grant.grants_on(Permission::WritePages, &path));
+            }];
+            prop_assert!(!grants_on(&grant, Permission::WritePages, &path));
         }
     }
 }

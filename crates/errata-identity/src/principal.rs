@@ -18,6 +18,8 @@ pub enum PrincipalKind {
     ApiToken(String),
     /// An OAuth client, by client id.
     Client(String),
+    /// The operator at the command line, who may do anything.
+    Operator,
 }
 
 /// The caller and what they may do.
@@ -33,10 +35,14 @@ pub struct Principal {
     scope: Option<Permissions>,
     /// The user's groups' grants, for page rules.
     grants: Arc<[Grant]>,
-    /// The key rate limits count against: `user:ID`, `token:ID`, `client:ID`.
+    /// The key rate limits count against: `user:ID` for every credential
+    /// of a user, so that more tokens do not buy more requests.
     pub subject: Arc<str>,
     /// The session's generation, which a renewed session keeps.
     pub generation: i64,
+    /// When the login that started the session was (seconds); renewals
+    /// keep it, so a session has an absolute lifetime.
+    pub started: i64,
 }
 
 impl Principal {
@@ -51,9 +57,8 @@ impl Principal {
     ) -> Principal {
         let subject: Arc<str> = match &kind {
             PrincipalKind::Guest => Arc::from("guest"),
-            PrincipalKind::Session => Arc::from(format!("user:{user_id}")),
-            PrincipalKind::ApiToken(id) => Arc::from(format!("token:{id}")),
-            PrincipalKind::Client(id) => Arc::from(format!("client:{id}")),
+            PrincipalKind::Operator => Arc::from("operator"),
+            _ => Arc::from(format!("user:{user_id}")),
         };
         Principal::with_subject(
             kind,
@@ -89,7 +94,26 @@ impl Principal {
             grants,
             subject,
             generation,
+            started: 0,
         }
+    }
+
+    /// The operator at the command line: every permission, no user.
+    pub fn operator() -> Principal {
+        Principal::new(
+            PrincipalKind::Operator,
+            0,
+            Permissions::all(),
+            None,
+            Arc::from([]),
+            0,
+        )
+    }
+
+    /// The same caller, its session started at `started`.
+    pub fn started_at(mut self, started: i64) -> Principal {
+        self.started = started;
+        self
     }
 
     /// Whether there is no token.
@@ -97,12 +121,13 @@ impl Principal {
         self.kind == PrincipalKind::Guest
     }
 
-    /// The user, or `security.authentication_required` for a guest.
+    /// The user, or `security.authentication_required` for a guest (and
+    /// `session_required` for the operator, who is nobody).
     pub fn user(&self) -> Result<i64, Error> {
-        if self.is_guest() {
-            Err(security::authentication_required())
-        } else {
-            Ok(self.user_id)
+        match self.kind {
+            PrincipalKind::Guest => Err(security::authentication_required()),
+            PrincipalKind::Operator => Err(security::session_required()),
+            _ => Ok(self.user_id),
         }
     }
 
@@ -112,6 +137,61 @@ impl Principal {
             PrincipalKind::Session => Ok(self.user_id),
             PrincipalKind::Guest => Err(security::authentication_required()),
             _ => Err(security::session_required()),
+        }
+    }
+
+    /// What the caller holds on every page: its permissions, less those a
+    /// page rule of one of its groups denies somewhere. Only these can be
+    /// handed on, since a group or a rule given to someone else would not
+    /// carry the caller's own denials.
+    pub fn holds_everywhere(&self) -> Permissions {
+        if self.has(Permission::ManageSystem) {
+            return Permissions::all();
+        }
+        let denied = self
+            .grants
+            .iter()
+            .fold(Permissions::NONE, |acc, g| acc.union(g.denied_somewhere()));
+        self.permissions
+            .iter()
+            .filter(|p| !denied.has_exactly(*p))
+            .collect()
+    }
+
+    /// `Ok` when the caller may give `asked` to someone (a group, a page
+    /// rule): `security.permission_not_grantable` names the first
+    /// permission the caller does not hold everywhere.
+    pub fn check_grant(&self, asked: Permissions) -> Result<(), Error> {
+        let held = self.holds_everywhere();
+        match asked.iter().find(|p| !held.has_exactly(*p)) {
+            Some(p) if !self.has(Permission::ManageSystem) => {
+                Err(security::permission_not_grantable(p.name()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// `Ok` when the caller may change `target`, which has a say in
+    /// `reach`: a user, group or client reaching further than the caller
+    /// needs `manage:system` (`security.target_outranks_caller`).
+    pub fn check_outranks(&self, target: &str, reach: Permissions) -> Result<(), Error> {
+        if self.has(Permission::ManageSystem) {
+            return Ok(());
+        }
+        let held = self.holds_everywhere();
+        if reach.iter().all(|p| held.has_exactly(p)) {
+            Ok(())
+        } else {
+            Err(security::target_outranks_caller(target))
+        }
+    }
+
+    /// `Ok` with `manage:system`; touching a system group or account.
+    pub fn check_system(&self, target: &str) -> Result<(), Error> {
+        if self.has(Permission::ManageSystem) {
+            Ok(())
+        } else {
+            Err(security::target_outranks_caller(target))
         }
     }
 
@@ -132,7 +212,11 @@ impl Principal {
 
     /// Whether the caller has `p` on the page at `path`, page rules applied.
     pub fn has_on(&self, p: Permission, path: &str) -> bool {
-        self.scope.is_none_or(|s| s.grants(p)) && self.grants.iter().any(|g| g.grants_on(p, path))
+        if self.kind == PrincipalKind::Operator {
+            return true;
+        }
+        self.scope.is_none_or(|s| s.grants(p))
+            && crate::permissions::grants_on(&self.grants, p, path)
     }
 
     /// `Ok` when the caller has `p` on the page at `path`.
@@ -231,5 +315,17 @@ mod tests {
         assert!(session.has_on(Permission::WritePages, "/home"));
         assert!(!session.has_on(Permission::WritePages, "/docs/x"));
         assert_eq!(&*session.subject, "user:5");
+        let token = Principal::new(
+            PrincipalKind::ApiToken("t".into()),
+            5,
+            user_perms,
+            None,
+            Arc::from([]),
+            0,
+        );
+        assert_eq!(
+            &*token.subject, "user:5",
+            "every credential of a user shares one limit"
+        );
     }
 }

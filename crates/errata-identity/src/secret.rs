@@ -34,6 +34,14 @@ pub fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<16>())
 }
 
+/// A user's first generation: a random number below 2^52 (so that it stays
+/// exact wherever a token's claims are read as a double), so that a token
+/// can only ever match the row it was issued for.
+pub fn random_generation() -> i64 {
+    let bits = u64::from_le_bytes(random_bytes::<8>()) & ((1 << 52) - 1);
+    i64::try_from(bits).unwrap_or(0)
+}
+
 /// A keyed hash for high-entropy secrets.
 #[derive(Clone)]
 pub struct SecretHasher {

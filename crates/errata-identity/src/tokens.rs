@@ -87,8 +87,16 @@ impl Identity {
         permissions: &[String],
         days: i64,
     ) -> Result<(ApiToken, String), Error> {
-        let user = caller.user()?;
+        let user = caller.session_user()?;
         let name = check_label(name)?;
+        // The token dies with the user's sessions: a ban, a new password,
+        // signing out everywhere.
+        let generation = self
+            .directory()
+            .users
+            .get(&user)
+            .map(|u| u.generation)
+            .ok_or_else(errata_errors::auth::user_not_found)?;
         let permissions = self.grantable(caller, permissions)?;
         let days = self.check_days(days)?;
         let now = now();
@@ -116,9 +124,11 @@ impl Identity {
             exp: expires_at,
             jti: id.clone(),
             knd: Kind::Api,
-            generation: 0,
+            generation,
             scope: Some(permissions.names().join(" ")),
             cid: None,
+            ugen: None,
+            auth: None,
         });
         Ok((self.api_token(caller, &id).await?, token))
     }

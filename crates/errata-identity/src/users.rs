@@ -5,7 +5,11 @@ use errata_errors::{auth, system};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
-use crate::{Identity, USERS, now, password, secret};
+use crate::{Identity, Principal, USERS, now, password, secret};
+
+/// How long a registration has to verify its address, in seconds; then the
+/// token no longer works and the address is free again.
+pub const VERIFY_TTL: i64 = 24 * 3600;
 
 /// A user, as the API shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,9 +214,52 @@ impl Identity {
             .collect()
     }
 
-    /// Creates a user. A taken address is `auth.account_already_exists`;
-    /// a failure to store it is `auth.user_creation_failed`.
-    pub async fn create_user(&self, new: NewUser) -> Result<User, Error> {
+    /// Creates a user, as `by`, who may put them only in groups reaching
+    /// no further than `by` holds. A taken address is
+    /// `auth.account_already_exists`; a failure to store it is
+    /// `auth.user_creation_failed`.
+    pub async fn create_user(&self, by: &Principal, new: NewUser) -> Result<User, Error> {
+        for group in &new.groups {
+            let group = self.group(*group).await?;
+            self.check_group_reach(by, &group)?;
+        }
+        self.insert_new_user(new).await
+    }
+
+    /// `Ok` when `by` may change the user `id`: a system account needs
+    /// `manage:system`, and so does a user whose groups reach further than
+    /// `by` holds. An unknown user is left to the caller to refuse.
+    pub(crate) fn check_user_reach(&self, by: &Principal, id: i64) -> Result<(), Error> {
+        let directory = self.directory();
+        let Some(user) = directory.users.get(&id) else {
+            return Ok(());
+        };
+        let target = format!("user {id}");
+        if user.is_system {
+            by.check_system(&target)?;
+        }
+        by.check_outranks(&target, user.reach)
+    }
+
+    /// Frees an address held by an account that registered and never
+    /// verified it in time, so that nobody can reserve someone else's
+    /// address by registering it first.
+    async fn release_expired_registration(&self, email: &str) -> Result<(), Error> {
+        let released = sqlx::query(
+            "DELETE FROM users WHERE email = ? AND is_verified = 0 AND is_system = 0 AND created_at <= ?",
+        )
+        .bind(email)
+        .bind(now() - VERIFY_TTL)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        if released.rows_affected() > 0 {
+            self.reload().await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_new_user(&self, new: NewUser) -> Result<User, Error> {
         let email = check_email(&new.email)?;
         let name = match &new.name {
             Some(name) => check_name(name)?,
@@ -227,6 +274,7 @@ impl Identity {
         for group in &groups {
             self.group(*group).await?;
         }
+        self.release_expired_registration(&email).await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
             .bind(&email)
             .fetch_optional(self.pool())
@@ -236,9 +284,7 @@ impl Identity {
             return Err(auth::account_already_exists());
         }
         let password = new.password.clone();
-        let hash = tokio::task::spawn_blocking(move || password::hash(&password))
-            .await
-            .map_err(|e| auth::user_creation_failed().with_source(e))?;
+        let hash = self.argon2(move || password::hash(&password)).await?;
         let id = self
             .insert_user(&email, &name, &hash, &groups, new.verified)
             .await
@@ -263,12 +309,13 @@ impl Identity {
         let now = now();
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, name, provider, password_hash, is_verified, created_at, updated_at) VALUES (?, ?, 'local', ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO users (email, name, provider, password_hash, is_verified, generation, created_at, updated_at) VALUES (?, ?, 'local', ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(email)
         .bind(name)
         .bind(hash)
         .bind(verified)
+        .bind(secret::random_generation())
         .bind(now)
         .bind(now)
         .fetch_one(&mut *tx)
@@ -305,7 +352,7 @@ impl Identity {
             return Err(auth::registration_domain_unauthorized());
         }
         let user = self
-            .create_user(NewUser {
+            .insert_new_user(NewUser {
                 email,
                 name: Some(name),
                 password: password.to_owned(),
@@ -313,7 +360,7 @@ impl Identity {
                 verified: false,
             })
             .await?;
-        let token = self.one_time_token("verify", user.id, 24 * 3600).await?;
+        let token = self.one_time_token("verify", user.id, VERIFY_TTL).await?;
         self.inner.mailer.send(
             &user.name,
             &user.email,
@@ -396,14 +443,18 @@ impl Identity {
     }
 
     /// Marks a user verified, as an administrator.
-    pub async fn verify_user(&self, id: i64) -> Result<(), Error> {
+    pub async fn verify_user(&self, by: &Principal, id: i64) -> Result<(), Error> {
         self.user(id).await?;
+        self.check_user_reach(by, id)?;
         self.set_flag(id, "is_verified", true).await
     }
 
-    /// Bans or unbans a user. A ban also ends every session.
-    pub async fn set_active(&self, id: i64, active: bool) -> Result<(), Error> {
+    /// Bans or unbans a user. A ban ends every session and token of the
+    /// user for good: the generation moves, and lifting the ban does not
+    /// move it back.
+    pub async fn set_active(&self, by: &Principal, id: i64, active: bool) -> Result<(), Error> {
         self.user(id).await?;
+        self.check_user_reach(by, id)?;
         self.set_flag(id, "is_active", active).await?;
         if !active {
             self.revoke_sessions(id).await?;
@@ -435,9 +486,17 @@ impl Identity {
         self.reload().await
     }
 
-    /// Changes a user's fields.
-    pub async fn update_user(&self, id: i64, patch: UserPatch) -> Result<User, Error> {
+    /// Changes a user's fields, as `by`, who must reach as far as the user
+    /// and as every group the user is put in. A new password ends every
+    /// session and token of the user.
+    pub async fn update_user(
+        &self,
+        by: &Principal,
+        id: i64,
+        patch: UserPatch,
+    ) -> Result<User, Error> {
         let current = self.user(id).await?;
+        self.check_user_reach(by, id)?;
         let email = patch.email.as_deref().map(check_email).transpose()?;
         let name = patch.name.as_deref().map(check_name).transpose()?;
         if let Some(p) = &patch.password {
@@ -445,7 +504,17 @@ impl Identity {
         }
         if let Some(groups) = &patch.groups {
             for group in groups {
-                self.group(*group).await?;
+                let group = self.group(*group).await?;
+                self.check_group_reach(by, &group)?;
+            }
+            // Leaving a group can widen what the user gets from the others
+            // (its page rules may have denied something): the groups left
+            // must be within reach too.
+            for (group, _) in &current.groups {
+                if !groups.contains(group) {
+                    let group = self.group(*group).await?;
+                    self.check_group_reach(by, &group)?;
+                }
             }
         }
         if let Some(email) = &email
@@ -463,11 +532,7 @@ impl Identity {
             }
         }
         let hash = match patch.password {
-            Some(p) => Some(
-                tokio::task::spawn_blocking(move || password::hash(&p))
-                    .await
-                    .map_err(|e| system::internal().with_source(e))?,
-            ),
+            Some(p) => Some(self.argon2(move || password::hash(&p)).await?),
             None => None,
         };
         let mut tx = self.pool().begin().await.map_err(db)?;
@@ -511,11 +576,17 @@ impl Identity {
     /// Deletes a user. System accounts are protected; a user who still owns
     /// content (OAuth clients) is refused unless `replace` names the user
     /// who takes it over.
-    pub async fn delete_user(&self, id: i64, replace: Option<i64>) -> Result<(), Error> {
+    pub async fn delete_user(
+        &self,
+        by: &Principal,
+        id: i64,
+        replace: Option<i64>,
+    ) -> Result<(), Error> {
         let user = self.user(id).await?;
         if user.is_system {
             return Err(auth::user_delete_protected());
         }
+        self.check_user_reach(by, id)?;
         let owned: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE owner_id = ?")
                 .bind(id)
@@ -530,6 +601,8 @@ impl Identity {
                 );
             };
             let heir = self.user(heir).await?;
+            // The clients will act as the heir: the heir's reach bounds them.
+            self.check_user_reach(by, heir.id)?;
             sqlx::query("UPDATE oauth_clients SET owner_id = ?, generation = generation + 1 WHERE owner_id = ?")
                 .bind(heir.id)
                 .bind(id)
@@ -552,12 +625,22 @@ impl Identity {
     }
 
     /// Changes one's own password, checking the current one; ends every
-    /// other session.
-    pub async fn change_password(&self, id: i64, current: &str, new: &str) -> Result<(), Error> {
+    /// session and token. Wrong current passwords count as failed logins of
+    /// the account and the address, so a stolen session cannot guess its
+    /// way to the account.
+    pub async fn change_password(
+        &self,
+        id: i64,
+        current: &str,
+        new: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), Error> {
         if current.len() > password::MAX_LEN * 4 {
             return Err(invalid("current", "longer than 256 characters"));
         }
         check_password(new)?;
+        let keys = self.brute_keys(format!("user:{id}"), ip);
+        crate::brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
         let stored: Option<String> =
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
                 .bind(id)
@@ -567,12 +650,11 @@ impl Identity {
                 .flatten();
         let stored = stored.ok_or_else(auth::user_not_found)?;
         let (current, new) = (current.to_owned(), new.to_owned());
-        let hash = tokio::task::spawn_blocking(move || {
-            password::verify(&current, &stored).then(|| password::hash(&new))
-        })
-        .await
-        .map_err(|e| system::internal().with_source(e))?
-        .ok_or_else(errata_errors::security::password_change_failed)?;
+        let hash = self
+            .argon2(move || password::verify(&current, &stored).then(|| password::hash(&new)))
+            .await?
+            .ok_or_else(errata_errors::security::password_change_failed)?;
+        self.succeeded(&keys).await?;
         sqlx::query("UPDATE users SET password_hash = ?, generation = generation + 1, updated_at = ? WHERE id = ?")
             .bind(hash)
             .bind(now())

@@ -5,7 +5,7 @@
 
 use errata_catalog::Error;
 use errata_identity::users::NewUser;
-use errata_identity::{ADMINISTRATORS, Identity, Permissions, USERS};
+use errata_identity::{ADMINISTRATORS, Identity, Permissions, Principal, USERS};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -38,13 +38,16 @@ impl Admin {
     ) -> Result<Value, Error> {
         let user = self
             .identity
-            .create_user(NewUser {
-                email: email.to_owned(),
-                name: name.map(str::to_owned),
-                password: password.to_owned(),
-                groups: vec![if admin { ADMINISTRATORS } else { USERS }],
-                verified: true,
-            })
+            .create_user(
+                &Principal::operator(),
+                NewUser {
+                    email: email.to_owned(),
+                    name: name.map(str::to_owned),
+                    password: password.to_owned(),
+                    groups: vec![if admin { ADMINISTRATORS } else { USERS }],
+                    verified: true,
+                },
+            )
             .await?;
         Ok(json!({
             "id": user.id,
@@ -93,12 +96,20 @@ impl Admin {
 
     /// Expires a client now.
     pub async fn expire_client(&self, id: &str) -> Result<Value, Error> {
-        Ok(client_json(&self.identity.expire_client(id).await?))
+        Ok(client_json(
+            &self
+                .identity
+                .expire_client(&Principal::operator(), id)
+                .await?,
+        ))
     }
 
     /// Gives a client a new secret.
     pub async fn rotate_client(&self, id: &str) -> Result<Value, Error> {
-        let (client, secret) = self.identity.rotate_client(id).await?;
+        let (client, secret) = self
+            .identity
+            .rotate_client(&Principal::operator(), id)
+            .await?;
         let mut answer = client_json(&client);
         answer["client_secret"] = Value::String(secret);
         Ok(answer)

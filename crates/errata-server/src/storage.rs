@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../migrations/0002_identity.sql"),
     ),
+    (
+        3,
+        "security",
+        include_str!("../migrations/0003_security.sql"),
+    ),
 ];
 
 /// The database.
@@ -43,15 +48,10 @@ impl Storage {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(5));
+        migrate(options.clone()).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
-            .await
-            .map_err(|e| system::database_unavailable().with_source(e))?;
-        Migrator::new(Embedded)
-            .await
-            .map_err(|e| system::database_unavailable().with_source(e))?
-            .run(&pool)
             .await
             .map_err(|e| system::database_unavailable().with_source(e))?;
         sqlx::query(
@@ -91,6 +91,37 @@ impl Storage {
     }
 }
 
+/// Applies the migrations on a connection of its own with foreign keys off,
+/// as SQLite's procedure for rebuilding a table needs (with them on,
+/// dropping the old table would cascade to every row that refers to it),
+/// then checks that every reference still holds.
+async fn migrate(options: SqliteConnectOptions) -> Result<(), Error> {
+    use sqlx::Connection;
+    let unavailable = |e: sqlx::Error| system::database_unavailable().with_source(e);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options.foreign_keys(false))
+        .await
+        .map_err(unavailable)?;
+    Migrator::new(Embedded)
+        .await
+        .map_err(|e| system::database_unavailable().with_source(e))?
+        .run(&mut conn)
+        .await
+        .map_err(|e| system::database_unavailable().with_source(e))?;
+    let broken: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut conn)
+        .await
+        .map_err(unavailable)?;
+    if !broken.is_empty() {
+        return Err(
+            system::database_unavailable().with_source(std::io::Error::other(format!(
+                "{} rows refer to rows that do not exist after migrating",
+                broken.len()
+            ))),
+        );
+    }
+    conn.close().await.map_err(unavailable)
+}
+
 /// The migrations compiled into the binary.
 #[derive(Debug)]
 struct Embedded;
@@ -127,5 +158,81 @@ mod tests {
         let second = Storage::open(&dir).await.unwrap();
         assert_eq!(second.created_at().await.unwrap(), created);
         second.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn rebuilding_tables_keeps_every_row_that_refers_to_them() {
+        let dir = std::env::temp_dir().join(format!("errata-storage-fk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("errata.db"))
+            .create_if_missing(true);
+        {
+            use sqlx::Connection;
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            for (_, _, sql) in &MIGRATIONS[..2] {
+                sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+            }
+            sqlx::raw_sql(
+                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
+                 INSERT INTO groups (id, name, created_at, updated_at) VALUES (7, 'Editors', 0, 0);
+                 INSERT INTO users (id, email, name, created_at, updated_at) VALUES (9, 'a@x.io', 'A', 0, 0), (10, 'b@x.io', 'B', 0, 0);
+                 INSERT INTO user_groups (user_id, group_id) VALUES (9, 7), (10, 7);
+                 INSERT INTO api_tokens (id, user_id, name, permissions, created_at, expires_at) VALUES ('t', 9, 'n', '[]', 0, 1);
+                 INSERT INTO oauth_clients (id, name, secret_hash, scopes, owner_id, created_at) VALUES ('c', 10, 'h', '[]', 10, 0);",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            let migrator = Migrator::new(Embedded).await.unwrap();
+            for m in migrator.iter().take(2) {
+                sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (?, ?, TRUE, ?, 0)")
+                    .bind(m.version)
+                    .bind(&*m.description)
+                    .bind(&*m.checksum)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+        let storage = Storage::open(&dir).await.unwrap();
+        let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(storage.pool());
+        assert_eq!(count("SELECT COUNT(*) FROM user_groups").await.unwrap(), 2);
+        assert_eq!(count("SELECT COUNT(*) FROM api_tokens").await.unwrap(), 1);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM oauth_clients WHERE lifetime_days = 365")
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(count("SELECT MIN(generation) FROM users").await.unwrap() > 0);
+        sqlx::query("DELETE FROM users WHERE id = 10")
+            .execute(storage.pool())
+            .await
+            .unwrap_err();
+        sqlx::query("DELETE FROM oauth_clients")
+            .execute(storage.pool())
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM users WHERE id = 10")
+            .execute(storage.pool())
+            .await
+            .unwrap();
+        let id: i64 = sqlx::query_scalar("INSERT INTO users (email, name, created_at, updated_at) VALUES ('c@x.io', 'C', 0, 0) RETURNING id")
+            .fetch_one(storage.pool())
+            .await
+            .unwrap();
+        assert_eq!(id, 11, "the deleted highest id is not given again");
+        assert_eq!(
+            count("SELECT COUNT(*) FROM user_groups WHERE user_id = 9")
+                .await
+                .unwrap(),
+            1,
+            "foreign keys still cascade after the rebuild"
+        );
     }
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, TestServer, identity_config, result_of, with_users,
+    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, TestServer, enable_tfa, identity_config, result_of,
+    with_users,
 };
 
 const USER: &str = "ann@example.com";
@@ -140,42 +141,6 @@ async fn auth_account_already_exists_on_registration_and_creation() {
         1004,
     );
     assert_eq!(r.body["data"]["users"]["create"]["user"], Value::Null);
-}
-
-/// Sets up TFA for `token`'s user and returns the secret.
-async fn enable_tfa(s: &TestServer, token: &str) -> String {
-    let r = s
-        .gql(
-            "mutation { authentication { setupTFA { responseResult { succeeded } secret uri } } }",
-            json!({}),
-            Some(token),
-        )
-        .await;
-    let setup = &r.body["data"]["authentication"]["setupTFA"];
-    assert_eq!(setup["responseResult"]["succeeded"], true, "{}", r.body);
-    assert!(
-        setup["uri"]
-            .as_str()
-            .unwrap()
-            .starts_with("otpauth://totp/errata:")
-    );
-    let secret = setup["secret"].as_str().unwrap().to_owned();
-    // The previous step's code is accepted (clock drift, one step behind).
-    let code = errata_identity::tfa::code_at(&secret, now() - 30).unwrap();
-    let r = s
-        .gql(
-            "mutation($c: String!) { authentication { enableTFA(securityCode: $c) { responseResult { succeeded slug } } } }",
-            json!({"c": code}),
-            Some(token),
-        )
-        .await;
-    assert_eq!(
-        result_of(&r, "authentication.enableTFA")["succeeded"],
-        true,
-        "{}",
-        r.body
-    );
-    secret
 }
 
 fn now() -> u64 {

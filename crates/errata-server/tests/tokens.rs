@@ -31,6 +31,8 @@ fn claims(sub: &str) -> Claims {
         generation: 0,
         scope: None,
         cid: None,
+        ugen: None,
+        auth: None,
     }
 }
 

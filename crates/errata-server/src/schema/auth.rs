@@ -159,10 +159,26 @@ impl AuthenticationMutation {
 
     /// Starts setting up TFA for the caller: a secret to scan, active once
     /// `enableTFA` confirms a code from it.
+    ///
+    /// When TFA is already on, replacing the secret needs proof that the
+    /// caller owns the account: `securityCode`, a current code from the
+    /// old secret, or `password` (TfaConfirmationRequired without either).
     #[graphql(name = "setupTFA", directive = authenticated::apply())]
-    async fn setup_tfa(&self, ctx: &Context<'_>) -> Result<TfaSetupResponse> {
+    async fn setup_tfa(
+        &self,
+        ctx: &Context<'_>,
+        security_code: Option<String>,
+        password: Option<String>,
+    ) -> Result<TfaSetupResponse> {
         let user = caller(ctx)?.session_user()?;
-        let result = identity(ctx)?.setup_tfa(user).await;
+        let result = identity(ctx)?
+            .setup_tfa(
+                user,
+                security_code.as_deref(),
+                password.as_deref(),
+                request(ctx).ip,
+            )
+            .await;
         let (status, pair) = settle(
             ctx,
             result,

@@ -118,7 +118,9 @@ impl ClientMutation {
     /// Expires a client now; its tokens stop working.
     #[graphql(guard = "Needs(Permission::ManageApi)", directive = requires::apply("manage:api".into()))]
     async fn expire(&self, ctx: &Context<'_>, client_id: String) -> Result<Option<ClientResponse>> {
-        let result = identity(ctx)?.expire_client(&client_id).await;
+        let result = identity(ctx)?
+            .expire_client(super::context::caller(ctx)?, &client_id)
+            .await;
         let (status, client) = settle(ctx, result, "Client expired")?;
         Ok(Some(ClientResponse {
             response_result: status,
@@ -134,7 +136,9 @@ impl ClientMutation {
         ctx: &Context<'_>,
         client_id: String,
     ) -> Result<Option<ClientResponse>> {
-        let result = identity(ctx)?.rotate_client(&client_id).await;
+        let result = identity(ctx)?
+            .rotate_client(super::context::caller(ctx)?, &client_id)
+            .await;
         let (status, rotated) = settle(
             ctx,
             result,

@@ -141,6 +141,8 @@ pub fn is_request_level(error: &Error) -> bool {
             security::PERMISSION_MISSING,
             security::PERMISSION_NOT_GRANTABLE,
             security::SESSION_REQUIRED,
+            security::TARGET_OUTRANKS_CALLER,
+            security::PASSWORD_CHECK_BUSY,
         ]
         .iter()
         .any(|def| error.is(def))

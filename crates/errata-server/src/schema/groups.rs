@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use errata_identity::{PageRule, Permission};
 
 use super::auth::DefaultResponse;
-use super::context::{Needs, ResponseStatus, identity, requires, settle, timestamp};
+use super::context::{Needs, ResponseStatus, caller, identity, requires, settle, timestamp};
 
 /// A group.
 #[derive(Debug, Clone)]
@@ -151,7 +151,13 @@ impl GroupMutation {
                 .collect()
         });
         let result = identity(ctx)?
-            .update_group(id, name.as_deref(), permissions.as_deref(), rules)
+            .update_group(
+                caller(ctx)?,
+                id,
+                name.as_deref(),
+                permissions.as_deref(),
+                rules,
+            )
             .await;
         let (status, group) = settle(ctx, result, "Group updated")?;
         Ok(Some(GroupResponse {
@@ -163,7 +169,7 @@ impl GroupMutation {
     /// Deletes a group; Administrators and Guests are protected.
     #[graphql(guard = "Needs(Permission::ManageGroups)", directive = requires::apply("manage:groups".into()))]
     async fn delete(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.delete_group(id).await;
+        let result = identity(ctx)?.delete_group(caller(ctx)?, id).await;
         DefaultResponse::settle(ctx, result, "Group deleted").map(Some)
     }
 
@@ -175,7 +181,9 @@ impl GroupMutation {
         group_id: i64,
         user_id: i64,
     ) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.assign_user(group_id, user_id).await;
+        let result = identity(ctx)?
+            .assign_user(caller(ctx)?, group_id, user_id)
+            .await;
         DefaultResponse::settle(ctx, result, "User assigned").map(Some)
     }
 
@@ -187,7 +195,9 @@ impl GroupMutation {
         group_id: i64,
         user_id: i64,
     ) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.unassign_user(group_id, user_id).await;
+        let result = identity(ctx)?
+            .unassign_user(caller(ctx)?, group_id, user_id)
+            .await;
         DefaultResponse::settle(ctx, result, "User unassigned").map(Some)
     }
 }

@@ -141,13 +141,16 @@ impl UserMutation {
         #[graphql(default)] groups: Vec<i64>,
     ) -> Result<Option<UserResponse>> {
         let result = identity(ctx)?
-            .create_user(NewUser {
-                email,
-                name,
-                password: password_raw,
-                groups,
-                verified: true,
-            })
+            .create_user(
+                caller(ctx)?,
+                NewUser {
+                    email,
+                    name,
+                    password: password_raw,
+                    groups,
+                    verified: true,
+                },
+            )
             .await;
         let (status, user) = settle(ctx, result, "User created")?;
         Ok(Some(UserResponse {
@@ -173,7 +176,7 @@ impl UserMutation {
             groups,
             password: new_password,
         };
-        let result = identity(ctx)?.update_user(id, patch).await;
+        let result = identity(ctx)?.update_user(caller(ctx)?, id, patch).await;
         let (status, user) = settle(ctx, result, "User updated")?;
         Ok(Some(UserResponse {
             response_result: status,
@@ -191,35 +194,37 @@ impl UserMutation {
         id: i64,
         replace_id: Option<i64>,
     ) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.delete_user(id, replace_id).await;
+        let result = identity(ctx)?
+            .delete_user(caller(ctx)?, id, replace_id)
+            .await;
         DefaultResponse::settle(ctx, result, "User deleted").map(Some)
     }
 
     /// Bans a user: login fails with AuthAccountBanned and their tokens stop working.
     #[graphql(guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn ban(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.set_active(id, false).await;
+        let result = identity(ctx)?.set_active(caller(ctx)?, id, false).await;
         DefaultResponse::settle(ctx, result, "User banned").map(Some)
     }
 
     /// Lifts a ban. Tokens from before the ban stay revoked.
     #[graphql(guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn unban(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.set_active(id, true).await;
+        let result = identity(ctx)?.set_active(caller(ctx)?, id, true).await;
         DefaultResponse::settle(ctx, result, "User unbanned").map(Some)
     }
 
     /// Marks a user's address verified.
     #[graphql(guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn verify(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.verify_user(id).await;
+        let result = identity(ctx)?.verify_user(caller(ctx)?, id).await;
         DefaultResponse::settle(ctx, result, "User verified").map(Some)
     }
 
     /// Turns a user's TFA off, for one who lost their device.
     #[graphql(name = "disableTFA", guard = "Needs(Permission::ManageUsers)", directive = requires::apply("manage:users".into()))]
     async fn disable_tfa(&self, ctx: &Context<'_>, id: i64) -> Result<Option<DefaultResponse>> {
-        let result = identity(ctx)?.disable_tfa(id).await;
+        let result = identity(ctx)?.disable_tfa(caller(ctx)?, id).await;
         DefaultResponse::settle(ctx, result, "Two-factor authentication is off.").map(Some)
     }
 
@@ -233,7 +238,9 @@ impl UserMutation {
         new: String,
     ) -> Result<DefaultResponse> {
         let user = caller(ctx)?.session_user()?;
-        let result = identity(ctx)?.change_password(user, &current, &new).await;
+        let result = identity(ctx)?
+            .change_password(user, &current, &new, super::context::request(ctx).ip)
+            .await;
         DefaultResponse::settle(ctx, result, "Password changed; sign in again.")
     }
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use errata_server::{Config, RateLimit, Running};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A fresh data directory for one test server.
 pub fn data_dir() -> PathBuf {
@@ -229,4 +229,40 @@ pub fn result_of<'a>(reply: &'a Reply, path: &str) -> &'a Value {
         v = &v[part];
     }
     &v["responseResult"]
+}
+
+/// Sets up TFA for `token`'s user and returns the secret.
+pub async fn enable_tfa(s: &TestServer, token: &str) -> String {
+    let r = s
+        .gql(
+            "mutation { authentication { setupTFA { responseResult { succeeded } secret uri } } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
+    let setup = &r.body["data"]["authentication"]["setupTFA"];
+    assert_eq!(setup["responseResult"]["succeeded"], true, "{}", r.body);
+    assert!(
+        setup["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/errata:")
+    );
+    let secret = setup["secret"].as_str().unwrap().to_owned();
+    // The previous step's code is accepted (clock drift, one step behind).
+    let code = errata_identity::tfa::code_at(&secret, errata_identity::now() as u64 - 30).unwrap();
+    let r = s
+        .gql(
+            "mutation($c: String!) { authentication { enableTFA(securityCode: $c) { responseResult { succeeded slug } } } }",
+            json!({"c": code}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "authentication.enableTFA")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
+    secret
 }
