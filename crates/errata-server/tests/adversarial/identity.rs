@@ -138,11 +138,14 @@ async fn a_reused_id_does_not_revive_a_token_even_when_the_row_is_forced_back() 
         Some(&token),
     )
     .await;
-    let newadmin = user_in(&s, "newadmin@example.com", &[1]).await;
     let db = s.database().await;
-    sqlx::query("UPDATE users SET id = ? WHERE id = ?")
+    sqlx::query("INSERT INTO users (id, email, name, password_hash, is_verified, created_at, updated_at) VALUES (?, 'restored@example.com', 'Restored', 'x', 1, 0, 0)")
         .bind(mallory)
-        .bind(newadmin)
+        .execute(&db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES (?, 1)")
+        .bind(mallory)
         .execute(&db)
         .await
         .unwrap();
@@ -175,7 +178,7 @@ async fn manage_groups_assigns_itself_to_administrators() {
 #[tokio::test]
 async fn manage_groups_gives_guests_manage_system() {
     let s = TestServer::identity(&[]).await;
-    let (token, _) = holder_of(&s, MALLORY, &["manage:groups"]).await;
+    let (token, _) = holder_of(&s, MALLORY, &["manage:groups", "read:pages"]).await;
     let r = s
         .gql(
             "mutation { groups { update(id: 2, permissions: [\"manage:system\"]) { responseResult { succeeded } } } }",
@@ -474,7 +477,8 @@ async fn an_api_token_creates_an_oauth_client_that_never_expires() {
 #[tokio::test]
 async fn api_tokens_multiply_a_users_rate_limit() {
     let mut config = identity_config();
-    config.rate_limit = errata_server::RateLimit::parse("3/60s").unwrap();
+    config.rate_limit = errata_server::RateLimit::parse("4/60s").unwrap();
+    config.rate_limit_burst = Some(4);
     crate::support::with_users(&config, &[(MALLORY, PASSWORD, false)]).await;
     let s = TestServer::start(config).await;
     let session = s.session(MALLORY, PASSWORD).await;
@@ -522,7 +526,7 @@ async fn a_stolen_session_replaces_the_tfa_secret() {
         .await;
     assert_eq!(
         result_of(&r, "authentication.enableTFA")["slug"],
-        "TfaNotPending",
+        "TfaSetupNotStarted",
         "no secret is pending without the proof"
     );
     let r = s.gql(setup, json!({"p": PASSWORD}), Some(&session)).await;
