@@ -219,7 +219,12 @@ impl Identity {
     /// `auth.account_already_exists`; a failure to store it is
     /// `auth.user_creation_failed`.
     pub async fn create_user(&self, by: &Principal, new: NewUser) -> Result<User, Error> {
-        for group in &new.groups {
+        let joins: &[i64] = if new.groups.is_empty() {
+            &[USERS]
+        } else {
+            &new.groups
+        };
+        for group in joins {
             let group = self.group(*group).await?;
             self.check_group_reach(by, &group)?;
         }

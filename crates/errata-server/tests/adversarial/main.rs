@@ -8,5 +8,6 @@ mod support;
 
 mod caches;
 mod documents;
+mod escalation;
 mod host;
 mod identity;
