@@ -67,6 +67,12 @@ pub struct AuthConfig {
     pub jwt_secret: Option<String>,
     /// Brute-force protection.
     pub brute_force: brute::BruteConfig,
+    /// Password hashes computed at once (argon2id, 19 MiB each); one per
+    /// core when unset.
+    pub password_slots: Option<usize>,
+    /// Password checks waiting for a slot; past them, callers get
+    /// `PasswordCheckBusy` (503). Eight per slot when unset.
+    pub password_queue: Option<usize>,
     /// How often, in seconds, the directory is read again from the
     /// database, so that changes made elsewhere (the command line, another
     /// instance) reach this process's bearer checks.
@@ -85,6 +91,8 @@ impl Default for AuthConfig {
             registration_domains: Vec::new(),
             jwt_secret: None,
             brute_force: brute::BruteConfig::default(),
+            password_slots: None,
+            password_queue: None,
             directory_refresh_secs: 5,
         }
     }
@@ -162,6 +170,7 @@ impl Identity {
             None => stored_key(&pool, "jwt").await.map_err(db)?,
         };
         let hash_key = stored_key(&pool, "secret-hash").await.map_err(db)?;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let identity = Identity {
             inner: Arc::new(Inner {
                 pool,
@@ -178,7 +187,10 @@ impl Identity {
                 )),
                 hash_state: std::hash::RandomState::new(),
                 mailer: mail::Mailer::new(data.join("mail")),
-                passwords: password::Gate::for_this_host(),
+                passwords: password::Gate::new(
+                    config.password_slots.unwrap_or(cores),
+                    config.password_queue.unwrap_or(8 * cores),
+                ),
                 config,
             }),
         };

@@ -49,6 +49,25 @@ impl Identity {
         Ok(())
     }
 
+    /// Argon2 work for an attempt already counted against `keys`: when
+    /// the server is too busy to check it, the attempt is given back, since
+    /// nothing was guessed.
+    pub(crate) async fn argon2_counted<T: Send + 'static>(
+        &self,
+        keys: &[Key],
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let result = self.argon2(work).await;
+        if let Err(e) = &result
+            && e.is(security::PASSWORD_CHECK_BUSY)
+        {
+            for key in keys {
+                brute::refund(self.pool(), key, false).await?;
+            }
+        }
+        result
+    }
+
     /// Logs in with an email and a password. An unknown user and a wrong
     /// password get the same error, after the same work (one argon2
     /// verification).
@@ -89,7 +108,7 @@ impl Identity {
         };
         let given = password.to_owned();
         let matches = self
-            .argon2(move || match stored {
+            .argon2_counted(&keys, move || match stored {
                 Some(hash) => password::verify(&given, &hash),
                 None => {
                     password::verify_nothing(&given);
@@ -278,7 +297,9 @@ impl Identity {
                     let stored: Option<String> = row.try_get("password_hash").map_err(db)?;
                     let given = given.to_owned();
                     let matches = self
-                        .argon2(move || stored.is_some_and(|h| password::verify(&given, &h)))
+                        .argon2_counted(&keys, move || {
+                            stored.is_some_and(|h| password::verify(&given, &h))
+                        })
                         .await?;
                     if !matches {
                         return Err(security::password_change_failed());

@@ -76,12 +76,6 @@ impl Gate {
         }
     }
 
-    /// One running per core, and eight per core waiting.
-    pub fn for_this_host() -> Gate {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Gate::new(cores, 8 * cores)
-    }
-
     /// Runs `work` on the blocking pool once a place is free, or refuses
     /// it when the queue is full.
     pub async fn run<T: Send + 'static>(

@@ -656,7 +656,9 @@ impl Identity {
         let stored = stored.ok_or_else(auth::user_not_found)?;
         let (current, new) = (current.to_owned(), new.to_owned());
         let hash = self
-            .argon2(move || password::verify(&current, &stored).then(|| password::hash(&new)))
+            .argon2_counted(&keys, move || {
+                password::verify(&current, &stored).then(|| password::hash(&new))
+            })
             .await?
             .ok_or_else(errata_errors::security::password_change_failed)?;
         self.succeeded(&keys).await?;

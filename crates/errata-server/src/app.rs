@@ -320,6 +320,19 @@ fn respond(outcome: errata_graphql::Outcome, info: RequestInfo<'_>, started: Ins
             HeaderValue::from_static("Bearer realm=\"errata\""),
         );
     }
+    // A field the server had no capacity for (password hashing is full)
+    // makes the answer a 503 with Retry-After, as an overloaded server's
+    // refusal before the body is: the client should retry the same request.
+    if outcome
+        .errors
+        .iter()
+        .any(|(_, class)| *class == Class::ServiceUnavailable)
+    {
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -92,12 +92,11 @@ async fn world(identity: &Identity, storage: &Storage) -> BTreeMap<Subject, BTre
             all.insert(format!("client {}", client.id), abilities(&p));
         }
     }
-    let tokens: Vec<(String, i64, String)> = sqlx::query_as(
-        "SELECT id, user_id, permissions FROM api_tokens WHERE revoked_at IS NULL",
-    )
-    .fetch_all(storage.pool())
-    .await
-    .unwrap();
+    let tokens: Vec<(String, i64, String)> =
+        sqlx::query_as("SELECT id, user_id, permissions FROM api_tokens WHERE revoked_at IS NULL")
+            .fetch_all(storage.pool())
+            .await
+            .unwrap();
     for (id, user, permissions) in tokens {
         let scope = Permissions::from_stored(&permissions);
         let kind = PrincipalKind::ApiToken(id.clone());
@@ -111,6 +110,9 @@ async fn world(identity: &Identity, storage: &Storage) -> BTreeMap<Subject, BTre
 fn names(set: Permissions) -> Vec<String> {
     set.names()
 }
+
+/// Page rules as drawn: write (else read), which path, deny.
+type RuleSpec = Vec<(bool, usize, bool)>;
 
 fn rules(spec: &[(bool, usize, bool)]) -> Vec<PageRule> {
     spec.iter()
@@ -133,7 +135,7 @@ enum Mutation {
     Verify(usize),
     DisableTfa(usize),
     CreateGroup,
-    UpdateGroup(usize, Option<Permissions>, Option<Vec<(bool, usize, bool)>>),
+    UpdateGroup(usize, Option<Permissions>, Option<RuleSpec>),
     DeleteGroup(usize),
     Assign(usize, usize),
     Unassign(usize, usize),
@@ -153,7 +155,7 @@ fn permission_set() -> impl Strategy<Value = Permissions> {
     })
 }
 
-fn rule_spec() -> impl Strategy<Value = Vec<(bool, usize, bool)>> {
+fn rule_spec() -> impl Strategy<Value = RuleSpec> {
     proptest::collection::vec((any::<bool>(), 0..3usize, any::<bool>()), 0..3)
 }
 
@@ -161,7 +163,10 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     let index = 0..8usize;
     prop_oneof![
         proptest::collection::vec(index.clone(), 0..3).prop_map(Mutation::CreateUser),
-        (index.clone(), proptest::collection::vec(index.clone(), 0..3))
+        (
+            index.clone(),
+            proptest::collection::vec(index.clone(), 0..3)
+        )
             .prop_map(|(u, g)| Mutation::SetGroups(u, g)),
         index.clone().prop_map(Mutation::ResetPassword),
         (index.clone(), index.clone()).prop_map(|(u, h)| Mutation::Delete(u, h)),
@@ -280,10 +285,7 @@ async fn run(identity: &Identity, caller: &Principal, mutation: &Mutation, n: us
         Mutation::Unban(user) => identity.set_active(caller, ids.user(*user), true).await,
         Mutation::Verify(user) => identity.verify_user(caller, ids.user(*user)).await,
         Mutation::DisableTfa(user) => identity.disable_tfa(caller, ids.user(*user)).await,
-        Mutation::CreateGroup => identity
-            .create_group(&format!("group {n}"))
-            .await
-            .map(drop),
+        Mutation::CreateGroup => identity.create_group(&format!("group {n}")).await.map(drop),
         Mutation::UpdateGroup(group, permissions, spec) => {
             let permissions = permissions.map(names);
             identity
@@ -332,7 +334,7 @@ async fn run(identity: &Identity, caller: &Principal, mutation: &Mutation, n: us
 /// client with every scope, and a client of one of the users.
 #[derive(Debug, Clone)]
 struct Seed {
-    groups: Vec<(Permissions, Vec<(bool, usize, bool)>)>,
+    groups: Vec<(Permissions, RuleSpec)>,
     caller_groups: Vec<usize>,
     others: Vec<Vec<usize>>,
     client_scopes: Permissions,

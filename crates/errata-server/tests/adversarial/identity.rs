@@ -653,3 +653,46 @@ async fn registration_holds_an_address_for_ever() {
         .unwrap();
     assert_eq!(owners, 1);
 }
+
+#[tokio::test]
+async fn concurrent_password_checks_take_the_server_out_of_memory() {
+    let mut config = identity_config();
+    config.auth.password_slots = Some(1);
+    config.auth.password_queue = Some(0);
+    crate::support::with_users(&config, &[]).await;
+    let s = std::sync::Arc::new(TestServer::start(config).await);
+    let attempts: Vec<_> = (0..12)
+        .map(|i| {
+            let s = std::sync::Arc::clone(&s);
+            tokio::spawn(async move {
+                s.gql(
+                    crate::support::LOGIN,
+                    json!({"u": format!("nobody{i}@example.com"), "p": "a guess at a password"}),
+                    None,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut busy = 0;
+    let mut checked = 0;
+    for attempt in attempts {
+        let r = attempt.await.unwrap();
+        if r.status == 503 {
+            assert_eq!(r.slug(), "PasswordCheckBusy", "{}", r.body);
+            assert_eq!(r.extensions()["code"], "SERVICE_UNAVAILABLE");
+            assert_eq!(r.header("retry-after"), Some("1"));
+            busy += 1;
+        } else {
+            assert_eq!(
+                result_of(&r, "authentication.login")["slug"],
+                "AuthLoginFailed",
+                "{}",
+                r.body
+            );
+            checked += 1;
+        }
+    }
+    assert!(busy > 0, "one slot and no queue cannot take 12 at once");
+    assert!(checked > 0, "the slot still serves");
+}
