@@ -72,7 +72,7 @@ pub(crate) fn prometheus() -> Option<PrometheusHandle> {
 impl AppState {
     /// Opens storage and builds everything the server needs.
     pub async fn new(config: Config) -> Result<Arc<AppState>, Error> {
-        let storage = Storage::open(&config.data).await?;
+        let storage = Storage::open(&config.data, config.insecure_data_dir).await?;
         let identity =
             Identity::open(storage.pool().clone(), config.auth.clone(), &config.data).await?;
         let facts = ServerFacts {

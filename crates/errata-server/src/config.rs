@@ -20,6 +20,8 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The data directory; the SQLite file lives there.
     pub data: PathBuf,
+    /// Start even when the data directory is open to other local users.
+    pub insecure_data_dir: bool,
     /// Production mode: no suggestions, no introspection, no GraphiQL.
     pub production: bool,
     /// Serve GraphiQL on `GET /graphql` to browsers.
@@ -61,6 +63,7 @@ impl Default for Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("errata-data"),
+            insecure_data_dir: false,
             production: false,
             graphiql: None,
             introspection: None,
@@ -174,6 +177,9 @@ pub struct ServeArgs {
     /// The data directory [default: ./errata-data].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Start even when the data directory can be read or entered by group or others.
+    #[arg(long)]
+    pub insecure_data_dir: bool,
     /// Production mode: no suggestions, introspection or GraphiQL.
     #[arg(long)]
     pub production: bool,
@@ -229,6 +235,9 @@ impl ServeArgs {
         }
         if let Some(data) = &self.data {
             flag("data", toml::Value::String(data.display().to_string()));
+        }
+        if self.insecure_data_dir {
+            flag("insecure-data-dir", toml::Value::Boolean(true));
         }
         if self.production {
             flag("production", toml::Value::Boolean(true));
