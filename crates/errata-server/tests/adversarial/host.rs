@@ -6,9 +6,11 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use serde_json::json;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
 
-use crate::support::{self, TestServer, identity_config, result_of};
+use crate::support::{self, Reply, TestServer, identity_config, result_of, with_users};
 
 /// A file's permission bits, in octal.
 fn mode(path: &Path) -> String {
@@ -104,4 +106,134 @@ async fn insecure_data_dir_starts_on_an_open_directory_and_still_makes_private_f
     for file in ["errata.db", "errata.db-wal", "errata.db-shm"] {
         assert_eq!(mode(&s.data.join(file)), "0600", "{file}");
     }
+}
+
+/// A server with an OAuth client; its id and secret.
+async fn with_client() -> (TestServer, String, String) {
+    let config = identity_config();
+    with_users(&config, &[]).await;
+    let admin = errata_server::admin::Admin::open(&config).await.unwrap();
+    let created = admin
+        .create_client("robot", &["read:pages".to_owned()], None, None)
+        .await
+        .unwrap();
+    admin.close().await;
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    (TestServer::start(config).await, id, secret)
+}
+
+/// A token request with `credentials` as they are, Basic-encoded.
+async fn basic(s: &TestServer, credentials: &str) -> Reply {
+    let response = s
+        .client
+        .post(s.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header(
+            "authorization",
+            format!("Basic {}", STANDARD.encode(credentials)),
+        )
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    Reply::read(response).await
+}
+
+/// Every byte as `%XX`.
+fn percent_encode_all(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+#[tokio::test]
+async fn basic_credentials_with_an_ampersand_and_anything_after_the_secret_get_a_token() {
+    let (s, id, secret) = with_client().await;
+    assert_eq!(basic(&s, &format!("{id}:{secret}")).await.status, 200);
+    for appended in ["&anything", "&", "&x=y", "&client_secret=z"] {
+        let r = basic(&s, &format!("{id}:{secret}{appended}")).await;
+        assert_eq!(r.status, 401, "{appended}: {}", r.body);
+        assert_eq!(r.body["error"], "invalid_client", "{}", r.body);
+    }
+    let r = basic(&s, &format!("{id}&anything:{secret}")).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // Percent-encoded credentials are what RFC 6749 §2.3.1 asks clients to send.
+    let encoded = format!(
+        "{}:{}",
+        percent_encode_all(&id),
+        percent_encode_all(&secret)
+    );
+    let r = basic(&s, &encoded).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = basic(
+        &s,
+        &format!("{id}:{}%26anything", percent_encode_all(&secret)),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+}
+
+async fn json_token_request(s: &TestServer, body: String) -> Reply {
+    let response = s
+        .client
+        .post(s.url("/oauth/token"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    Reply::read(response).await
+}
+
+fn parameter_repeated(r: &Reply) {
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.body["error"], "invalid_request", "{}", r.body);
+    assert_eq!(
+        r.body["error_code"],
+        errata_errors::oauth::invalid_request::parameter_repeated("x").code(),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn a_json_token_request_repeating_a_parameter_is_read_as_its_last_value() {
+    let (s, id, secret) = with_client().await;
+    let id = Value::String(id).to_string();
+    let secret = Value::String(secret).to_string();
+    let ok = json_token_request(
+        &s,
+        format!(
+            r#"{{"grant_type":"client_credentials","client_id":{id},"client_secret":{secret}}}"#
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    for body in [
+        format!(
+            r#"{{"grant_type":"client_credentials","client_id":{id},"client_secret":"wrong","client_secret":{secret}}}"#
+        ),
+        format!(
+            r#"{{"grant_type":"client_credentials","grant_type":"x","client_id":{id},"client_secret":{secret}}}"#
+        ),
+        format!(
+            r#"{{"grant_type":"client_credentials","client_id":{id},"client_id":{id},"client_secret":{secret}}}"#
+        ),
+        format!(
+            r#"{{"grant_type":"client_credentials","client_id":{id},"client_secret":null,"client_secret":{secret}}}"#
+        ),
+    ] {
+        parameter_repeated(&json_token_request(&s, body).await);
+    }
+    // The form body was already refused; the two agree.
+    let r = Reply::read(
+        s.client
+            .post(s.url("/oauth/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials&grant_type=x")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    parameter_repeated(&r);
 }
