@@ -269,7 +269,7 @@ async fn run(
         let fields = state.pipeline.operation_fields(&request);
         for (path, limiter) in &state.operation_limiters {
             if fields.iter().any(|f| f == path)
-                && let Err(refusal) = limiter.check(&crate::ratelimit::Client::Ip(ip))
+                && let Err(refusal) = limiter.check(&crate::ratelimit::Client::address(ip))
             {
                 return crate::edge::rate_limited(refusal, limiter, info.locale, info.request_id);
             }

@@ -5,12 +5,14 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::{self, Reply, TestServer, identity_config, result_of, with_users};
+use crate::support::{self, LOGIN, Reply, TestServer, identity_config, result_of, with_users};
 
 /// A file's permission bits, in octal.
 fn mode(path: &Path) -> String {
@@ -236,4 +238,254 @@ async fn a_json_token_request_repeating_a_parameter_is_read_as_its_last_value() 
     )
     .await;
     parameter_repeated(&r);
+}
+
+/// Tells a test binary re-executed inside a network namespace that it is there.
+const INSIDE: &str = "ERRATA_TEST_NETNS";
+/// The /64 whose addresses `fd00:e77a::1` to `::5` the namespace's loopback holds.
+const PREFIX: &str = "fd00:e77a::";
+
+/// A network namespace whose loopback holds five addresses of one /64,
+/// deleted when dropped, even after a failure.
+struct Namespace {
+    name: String,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| format!("`ip` (iproute2) cannot run: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Namespace {
+    fn create() -> Namespace {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "errata-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        if let Err(e) = ip(&["netns", "add", &name]) {
+            panic!(
+                "this test needs its own network namespace and could not make one ({e}); \
+                 run it as root with iproute2 installed"
+            );
+        }
+        let namespace = Namespace { name };
+        let set_up = ip(&["-n", &namespace.name, "link", "set", "lo", "up"]).and_then(|()| {
+            (1..=5).try_for_each(|i| {
+                ip(&[
+                    "-n",
+                    &namespace.name,
+                    "addr",
+                    "add",
+                    &format!("{PREFIX}{i}/64"),
+                    "dev",
+                    "lo",
+                    "nodad",
+                ])
+            })
+        });
+        if let Err(e) = set_up {
+            panic!("the namespace {} could not be set up: {e}", namespace.name);
+        }
+        namespace
+    }
+
+    /// Runs the test `name` of this binary again, inside the namespace.
+    fn run(&self, name: &str) {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.name])
+            .arg(exe)
+            .args(["--exact", name])
+            .env(INSIDE, &self.name)
+            .output()
+            .expect("`ip netns exec` runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // A name matching no test would run nothing and exit 0.
+        assert!(
+            out.status.success() && stdout.contains(&format!("test {name} ... ok")),
+            "inside {}: {}\n{stdout}\n{stderr}",
+            self.name,
+            out.status
+        );
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        if let Err(e) = ip(&["netns", "del", &self.name]) {
+            eprintln!("{e}");
+        }
+    }
+}
+
+/// Runs `body` inside a fresh network namespace: this test, `name`,
+/// creates it and runs again in it, and the run inside calls `body`.
+fn in_namespace<F: Future<Output = ()>>(name: &str, body: impl FnOnce() -> F) {
+    let path = match module_path!().split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_owned(),
+    };
+    if std::env::var_os(INSIDE).is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(body());
+    } else {
+        Namespace::create().run(&path);
+    }
+}
+
+fn address(i: u8) -> std::net::IpAddr {
+    format!("{PREFIX}{i}").parse().expect("an IPv6 address")
+}
+
+/// A client whose connections come from `PREFIX` `i`.
+fn client_from(i: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(address(i))
+        .build()
+        .expect("a client")
+}
+
+/// A test configuration listening on the namespace's first address.
+fn namespace_config() -> errata_server::Config {
+    errata_server::Config {
+        addr: std::net::SocketAddr::new(address(1), 0),
+        ..identity_config()
+    }
+}
+
+/// Two requests an hour, two at once: a third within the test is refused
+/// unless it counts against someone else.
+const SLOW: errata_server::RateLimit = errata_server::RateLimit::PerSecond(2.0 / 3600.0);
+
+#[test]
+fn ipv6_clients_rotating_through_their_64_get_past_the_rate_limits() {
+    in_namespace(
+        "ipv6_clients_rotating_through_their_64_get_past_the_rate_limits",
+        || async {
+            let mut config = namespace_config();
+            config.rate_limit = SLOW;
+            config.rate_limit_burst = Some(2);
+            let s = TestServer::start(config).await;
+            for i in [2, 3] {
+                let r = s
+                    .gql_with(&client_from(i), "{ __typename }", json!({}), None)
+                    .await;
+                assert_eq!(r.status, 200, "from {}: {}", address(i), r.body);
+            }
+            let r = s
+                .gql_with(&client_from(4), "{ __typename }", json!({}), None)
+                .await;
+            assert_eq!(
+                (r.status, r.slug()),
+                (429, "HttpRateLimited"),
+                "a third address of the /64 is the same client: {}",
+                r.body
+            );
+            // The token endpoint counts against the same key.
+            let r = Reply::read(
+                client_from(5)
+                    .post(s.url("/oauth/token"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body("grant_type=client_credentials")
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(r.status, 429, "{}", r.body);
+            assert_eq!(r.body["error"], "temporarily_unavailable", "{}", r.body);
+
+            // Per-operation limits too (one login an hour, one at once).
+            let mut config = namespace_config();
+            config
+                .operation_limits
+                .insert("authentication.login".to_owned(), SLOW);
+            let s = TestServer::start(config).await;
+            let login = |i: u8| {
+                let s = &s;
+                async move {
+                    s.gql_with(
+                        &client_from(i),
+                        LOGIN,
+                        json!({"u": "nobody@example.com", "p": "a wrong password"}),
+                        None,
+                    )
+                    .await
+                }
+            };
+            assert_eq!(login(2).await.status, 200);
+            let r = login(3).await;
+            assert_eq!((r.status, r.slug()), (429, "HttpRateLimited"), "{}", r.body);
+        },
+    );
+}
+
+#[test]
+fn ipv6_clients_rotating_through_their_64_get_past_the_login_lockout_by_address() {
+    in_namespace(
+        "ipv6_clients_rotating_through_their_64_get_past_the_login_lockout_by_address",
+        || async {
+            let mut config = namespace_config();
+            config.auth.brute_force.ip_free_attempts = 3;
+            let s = TestServer::start(config).await;
+            let mut slugs = Vec::new();
+            for i in 2..=5 {
+                let r = s
+                    .gql_with(
+                        &client_from(i),
+                        LOGIN,
+                        json!({"u": format!("user{i}@example.com"), "p": "a wrong password"}),
+                        None,
+                    )
+                    .await;
+                slugs.push(result_of(&r, "authentication.login")["slug"].clone());
+            }
+            assert_eq!(
+                slugs,
+                [
+                    "AuthLoginFailed",
+                    "AuthLoginFailed",
+                    "AuthLoginFailed",
+                    "BruteTooManyAttempts"
+                ],
+                "the fourth address of the /64 is the same attacker"
+            );
+        },
+    );
+}
+
+#[tokio::test]
+async fn ipv6_loopback_is_rate_limited_as_one_client() {
+    let mut config = support::config();
+    config.addr = "[::1]:0".parse().unwrap();
+    config.rate_limit = SLOW;
+    config.rate_limit_burst = Some(2);
+    let s = TestServer::start(config).await;
+    let client = reqwest::Client::builder()
+        .local_address("::1".parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let r = s.gql_with(&client, "{ __typename }", json!({}), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = s.gql_with(&client, "{ __typename }", json!({}), None).await;
+    assert_eq!((r.status, r.slug()), (429, "HttpRateLimited"), "{}", r.body);
 }
