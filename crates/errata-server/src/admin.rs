@@ -22,7 +22,7 @@ pub struct Admin {
 impl Admin {
     /// Opens (creating and migrating if needed) the data directory of `config`.
     pub async fn open(config: &Config) -> Result<Admin, Error> {
-        let storage = Storage::open(&config.data).await?;
+        let storage = Storage::open(&config.data, config.insecure_data_dir).await?;
         let identity =
             Identity::open(storage.pool().clone(), config.auth.clone(), &config.data).await?;
         Ok(Admin { storage, identity })

@@ -72,7 +72,7 @@ pub(crate) fn prometheus() -> Option<PrometheusHandle> {
 impl AppState {
     /// Opens storage and builds everything the server needs.
     pub async fn new(config: Config) -> Result<Arc<AppState>, Error> {
-        let storage = Storage::open(&config.data).await?;
+        let storage = Storage::open(&config.data, config.insecure_data_dir).await?;
         let identity =
             Identity::open(storage.pool().clone(), config.auth.clone(), &config.data).await?;
         let facts = ServerFacts {
@@ -269,7 +269,7 @@ async fn run(
         let fields = state.pipeline.operation_fields(&request);
         for (path, limiter) in &state.operation_limiters {
             if fields.iter().any(|f| f == path)
-                && let Err(refusal) = limiter.check(&crate::ratelimit::Client::Ip(ip))
+                && let Err(refusal) = limiter.check(&crate::ratelimit::Client::address(ip))
             {
                 return crate::edge::rate_limited(refusal, limiter, info.locale, info.request_id);
             }

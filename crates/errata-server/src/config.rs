@@ -20,6 +20,8 @@ pub struct Config {
     pub addr: SocketAddr,
     /// The data directory; the SQLite file lives there.
     pub data: PathBuf,
+    /// Start even when the data directory is open to other local users.
+    pub insecure_data_dir: bool,
     /// Production mode: no suggestions, no introspection, no GraphiQL.
     pub production: bool,
     /// Serve GraphiQL on `GET /graphql` to browsers.
@@ -61,6 +63,7 @@ impl Default for Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("errata-data"),
+            insecure_data_dir: false,
             production: false,
             graphiql: None,
             introspection: None,
@@ -174,6 +177,9 @@ pub struct ServeArgs {
     /// The data directory [default: ./errata-data].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Start even when the data directory can be read or entered by group or others.
+    #[arg(long)]
+    pub insecure_data_dir: bool,
     /// Production mode: no suggestions, introspection or GraphiQL.
     #[arg(long)]
     pub production: bool,
@@ -230,6 +236,9 @@ impl ServeArgs {
         if let Some(data) = &self.data {
             flag("data", toml::Value::String(data.display().to_string()));
         }
+        if self.insecure_data_dir {
+            flag("insecure-data-dir", toml::Value::Boolean(true));
+        }
         if self.production {
             flag("production", toml::Value::Boolean(true));
         }
@@ -258,19 +267,68 @@ impl ServeArgs {
         let config = toml::Value::Table(table)
             .try_into::<Config>()
             .map_err(|e| ConfigError(format!("invalid configuration: {}", e.message())))?;
-        if config
+        if let Some(weakness) = config
             .auth
             .jwt_secret
-            .as_ref()
-            .is_some_and(|k| k.len() < 32)
+            .as_deref()
+            .and_then(jwt_secret_weakness)
         {
-            return Err(ConfigError(
-                "invalid configuration: auth.jwt-secret must have at least 32 characters"
-                    .to_owned(),
-            ));
+            return Err(ConfigError(format!(
+                "invalid configuration: auth.jwt-secret {weakness}; it must have at least \
+                 {MIN_JWT_SECRET_BYTES} bytes, at least {MIN_JWT_SECRET_DISTINCT} different \
+                 characters, and not repeat a pattern shorter than {MIN_JWT_SECRET_BYTES} \
+                 characters; make one with `openssl rand -base64 48`"
+            )));
         }
         Ok(config)
     }
+}
+
+/// The shortest HS256 key accepted: RFC 7518 §3.2 asks for a key at least
+/// as long as the hash, 256 bits.
+const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Fewest different characters a key may have. A random 32-character hex
+/// string (128 bits) has fewer than 8 once in about 30 million draws;
+/// `aaaa…` or `abab…` have one or two.
+const MIN_JWT_SECRET_DISTINCT: usize = 8;
+
+/// Why a configured JWT key is too weak to sign with, if it is: anyone who
+/// guesses it signs sessions for any user, so the checks reject keys a
+/// person typed (short, few characters, a pattern repeated) rather than
+/// ones a generator made.
+fn jwt_secret_weakness(secret: &str) -> Option<String> {
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Some(format!("has {} bytes", secret.len()));
+    }
+    let chars: Vec<char> = secret.chars().collect();
+    let distinct = chars.iter().collect::<std::collections::HashSet<_>>().len();
+    if distinct < MIN_JWT_SECRET_DISTINCT {
+        return Some(format!("has only {distinct} different characters"));
+    }
+    // A key that repeats a pattern is worth only the pattern: everything
+    // after its first period follows from it.
+    let period = smallest_period(&chars);
+    if period < MIN_JWT_SECRET_BYTES && period < chars.len() {
+        return Some(format!("repeats a pattern of {period} characters"));
+    }
+    None
+}
+
+/// The smallest `p` such that `text[i] == text[i + p]` wherever both exist
+/// (Knuth–Morris–Pratt's failure function): `abcabcab` has period 3.
+fn smallest_period(text: &[char]) -> usize {
+    let mut border = vec![0usize; text.len()];
+    let mut k = 0;
+    for i in 1..text.len() {
+        while k > 0 && text[i] != text[k] {
+            k = border[k - 1];
+        }
+        if text[i] == text[k] {
+            k += 1;
+        }
+        border[i] = k;
+    }
+    text.len() - border.last().copied().unwrap_or(0)
 }
 
 fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
@@ -388,6 +446,64 @@ mod tests {
             .unwrap();
         assert!(config.auth.registration);
         assert_eq!(config.auth.brute_force.min_wait_secs, 5);
+    }
+
+    fn jwt_secret(secret: &str) -> Result<Config, ConfigError> {
+        ServeArgs::default().resolve([("ERRATA_AUTH__JWT_SECRET".to_owned(), secret.to_owned())])
+    }
+
+    #[test]
+    fn jwt_secrets_of_32_bytes_that_a_person_would_type_are_refused() {
+        for (secret, why) in [
+            ("a".repeat(31), "has 31 bytes"),
+            ("a".repeat(64), "has only 1 different characters"),
+            ("ab".repeat(32), "has only 2 different characters"),
+            (
+                "aaaaaaaabbbbbbbbccccccccdddddddd".to_owned(),
+                "has only 4 different characters",
+            ),
+            ("abcdefgh".repeat(4), "repeats a pattern of 8 characters"),
+            ("password".repeat(4), "has only 7 different characters"),
+            (
+                "s3cr3t-k3y!".repeat(3),
+                "repeats a pattern of 11 characters",
+            ),
+            (
+                format!("{}01234", "0123456789".repeat(3)),
+                "repeats a pattern of 10 characters",
+            ),
+            (
+                "0123456789abcdef".repeat(4),
+                "repeats a pattern of 16 characters",
+            ),
+        ] {
+            let err = jwt_secret(&secret).unwrap_err();
+            assert!(err.0.contains(why), "{secret}: {err}");
+            assert!(err.0.contains("openssl rand -base64 48"), "{err}");
+            assert!(
+                !err.0.contains(&secret),
+                "the key is not repeated back: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn jwt_secrets_a_generator_made_are_accepted() {
+        for secret in [
+            // 128 bits as hex, 256 as base64, and the test suite's key.
+            "3f9c2a7be01d48c6a5f3e9d2b7c1a084",
+            "q8Jv1Xk3bH9sTzW0rN5cYp2LmA7dGfE4uRiO6VnS+Qe=",
+            "errata-test-secret-with-more-than-32-bytes",
+        ] {
+            let config = jwt_secret(secret).unwrap_or_else(|e| panic!("{secret}: {e}"));
+            assert_eq!(config.auth.jwt_secret.as_deref(), Some(secret));
+        }
+        assert_eq!(
+            smallest_period(&['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b']),
+            3
+        );
+        assert_eq!(smallest_period(&['a', 'b', 'c']), 3);
+        assert_eq!(smallest_period(&[]), 0);
     }
 
     #[test]

@@ -220,7 +220,7 @@ where
         Err(error) => {
             let limited = state.limiter.as_ref().and_then(|limiter| {
                 limiter
-                    .check(&Client::Ip(peer))
+                    .check(&Client::address(peer))
                     .err()
                     .map(|refusal| rate_limited(refusal, limiter, locale, id))
             });
@@ -235,7 +235,7 @@ where
         && let Some(limiter) = &state.limiter
     {
         let client = if principal.is_guest() {
-            Client::Ip(peer)
+            Client::address(peer)
         } else {
             Client::Subject(Arc::clone(&principal.subject))
         };

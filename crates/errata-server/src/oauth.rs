@@ -5,7 +5,7 @@
 //! authenticate with HTTP Basic (§2.3.1) or with body parameters, not both.
 //! Every answer carries `Cache-Control: no-store`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use base64::engine::general_purpose::STANDARD;
 use errata_catalog::{Class, Error};
 use errata_errors::oauth::{invalid_client, invalid_request, unsupported_grant_type};
 use errata_identity::clients::{MAX_CLIENT_ID, MAX_CLIENT_SECRET};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::app::AppState;
 use crate::edge::{RequestMeta, count_error};
@@ -36,7 +37,7 @@ pub async fn token(
     request: Request,
 ) -> Response {
     if let Some(limiter) = &state.limiter
-        && let Err(refusal) = limiter.check(&Client::Ip(peer.ip()))
+        && let Err(refusal) = limiter.check(&Client::address(peer.ip()))
     {
         let error =
             errata_errors::http::rate_limited().with_detail("retryAfter", refusal.retry_after);
@@ -165,7 +166,9 @@ async fn grant(
 }
 
 /// The request's parameters, from a form or a JSON object of strings.
-/// A repeated parameter is refused (RFC 6749 §3.2).
+/// A repeated parameter is refused (RFC 6749 §3.2), in JSON too, where a
+/// parser keeping the last value would let a later member override what
+/// an earlier check read.
 pub fn parameters(
     content_type: Option<&str>,
     body: &[u8],
@@ -178,6 +181,18 @@ pub fn parameters(
             .to_ascii_lowercase()
     });
     let mut params = HashMap::new();
+    // A JSON null is an absent parameter, but still counts as given once.
+    let mut seen = HashSet::new();
+    let mut add = |name: String, value: Option<String>| {
+        if !seen.insert(name.clone()) {
+            let shown: String = name.chars().take(64).collect();
+            return Err(invalid_request::parameter_repeated(shown));
+        }
+        if let Some(value) = value {
+            params.insert(name, value);
+        }
+        Ok(())
+    };
     match media.as_deref() {
         None | Some("application/x-www-form-urlencoded") => {
             let form = "application/x-www-form-urlencoded";
@@ -185,27 +200,16 @@ pub fn parameters(
                 return Err(invalid_request::body_invalid(form));
             }
             for (name, value) in form_urlencoded::parse(body) {
-                if params
-                    .insert(name.to_string(), value.into_owned())
-                    .is_some()
-                {
-                    let shown: String = name.chars().take(64).collect();
-                    return Err(invalid_request::parameter_repeated(shown));
-                }
+                add(name.into_owned(), Some(value.into_owned()))?;
             }
         }
         Some("application/json") => {
             let invalid = || invalid_request::body_invalid("JSON");
-            let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| invalid())?;
-            let serde_json::Value::Object(object) = value else {
-                return Err(invalid());
-            };
-            for (name, value) in object {
+            let JsonMembers(members) = serde_json::from_slice(body).map_err(|_| invalid())?;
+            for (name, value) in members {
                 match value {
-                    serde_json::Value::String(s) => {
-                        params.insert(name, s);
-                    }
-                    serde_json::Value::Null => {}
+                    serde_json::Value::String(s) => add(name, Some(s))?,
+                    serde_json::Value::Null => add(name, None)?,
                     _ => return Err(invalid()),
                 }
             }
@@ -215,8 +219,35 @@ pub fn parameters(
     Ok(params)
 }
 
-/// `client_id:client_secret` from HTTP Basic credentials, each part
-/// form-urlencoded (RFC 6749 §2.3.1).
+/// A JSON object's members in order, repeated names kept: a map type would
+/// keep only one value of each.
+struct JsonMembers(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for JsonMembers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<JsonMembers, D::Error> {
+        struct Members;
+        impl<'de> Visitor<'de> for Members {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(JsonMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+/// `client_id:client_secret` from HTTP Basic credentials, as RFC 6749
+/// §2.3.1 has clients send them: base64, split at the first `:`, each part
+/// encoded with the application/x-www-form-urlencoded algorithm. Each part
+/// is decoded whole, so no byte of it (`&` and `=` included) can end it
+/// early and leave the rest of the secret unchecked.
 pub fn decode_basic(credentials: &str) -> Result<(String, String), Error> {
     if credentials.len() > 2 * (MAX_CLIENT_ID + MAX_CLIENT_SECRET) {
         return Err(invalid_request::parameter_too_long(
@@ -231,13 +262,41 @@ pub fn decode_basic(credentials: &str) -> Result<(String, String), Error> {
     let (id, secret) = text
         .split_once(':')
         .ok_or_else(invalid_client::basic_malformed)?;
-    let decode = |s: &str| -> String {
-        form_urlencoded::parse(format!("v={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
-    Ok((decode(id), decode(secret)))
+    Ok((form_decode(id)?, form_decode(secret)?))
+}
+
+/// One value of the application/x-www-form-urlencoded format: `+` is a
+/// space, `%XX` the octet XX, and every other byte itself (a `%` without two
+/// hex digits after it too, as the WHATWG URL standard decodes it). Octets
+/// that are not UTF-8 make the credentials malformed rather than being
+/// replaced, so that two different secrets cannot decode to the same text.
+fn form_decode(text: &str) -> Result<String, Error> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let escaped = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&high), Some(&low)) => hex(high).zip(hex(low)).map(|(h, l)| h << 4 | l),
+            _ => None,
+        };
+        if let Some(octet) = escaped {
+            out.push(octet);
+            i += 3;
+        } else {
+            out.push(if b == b'+' { b' ' } else { b });
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| invalid_client::basic_malformed())
+}
+
+fn hex(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// An error in OAuth's format: `error` is the catalog subdomain for
@@ -318,6 +377,16 @@ mod tests {
         assert_eq!(p["scope"], "read:pages write:pages");
         let e = parameters(FORM, b"a=1&a=2").unwrap_err();
         assert_eq!(e.id(), "oauth.invalid_request.parameter_repeated");
+        for body in [
+            &br#"{"a":"1","a":"2"}"#[..],
+            br#"{"a":null,"a":"2"}"#,
+            br#"{"a":"1","b":"2","a\u0000":"3","a":"4"}"#,
+        ] {
+            let e = parameters(JSON, body).unwrap_err();
+            assert_eq!(e.id(), "oauth.invalid_request.parameter_repeated");
+        }
+        let p = parameters(JSON, br#"{"a":"1","b":null}"#).unwrap();
+        assert_eq!((p["a"].as_str(), p.get("b")), ("1", None));
 
         assert_eq!(
             parameters(JSON, br#"{"grant_type":"client_credentials"}"#).unwrap()["grant_type"],
@@ -349,6 +418,21 @@ mod tests {
             decode_basic(&encoded).unwrap(),
             ("my id".to_owned(), "s:cret x".to_owned())
         );
+        for (credentials, secret) in [
+            ("id:a&b=c", "a&b=c"),
+            ("id:a%26b%3Dc", "a&b=c"),
+            ("id:50%", "50%"),
+            ("id:%zz%4", "%zz%4"),
+            ("id:%e2%82%AC", "\u{20ac}"),
+            ("id:a:b", "a:b"),
+            ("id:", ""),
+        ] {
+            assert_eq!(
+                decode_basic(&STANDARD.encode(credentials)).unwrap(),
+                ("id".to_owned(), secret.to_owned()),
+                "{credentials}"
+            );
+        }
         assert_eq!(
             decode_basic("!!!").unwrap_err().id(),
             "oauth.invalid_client.basic_malformed"
@@ -356,6 +440,11 @@ mod tests {
         assert_eq!(
             decode_basic(&STANDARD.encode("no-colon")).unwrap_err().id(),
             "oauth.invalid_client.basic_malformed"
+        );
+        assert_eq!(
+            decode_basic(&STANDARD.encode("id:%ff")).unwrap_err().id(),
+            "oauth.invalid_client.basic_malformed",
+            "not UTF-8 once decoded"
         );
     }
 
@@ -371,6 +460,25 @@ mod tests {
         fn any_basic_credentials_decode_or_are_refused(text in ".{0,200}") {
             let _ = decode_basic(&text);
             let _ = decode_basic(&STANDARD.encode(&text));
+        }
+
+        #[test]
+        fn any_id_and_secret_encoded_as_rfc_6749_says_decode_back_to_themselves(
+            id in proptest::collection::vec(any::<char>(), 0..20).prop_map(String::from_iter),
+            secret in proptest::collection::vec(any::<char>(), 0..20).prop_map(String::from_iter),
+            every_byte in any::<bool>(),
+        ) {
+            // Two encoders RFC 6749 allows: the WHATWG serializer (`+` for a
+            // space, a few bytes left as they are) and `%XX` for every byte.
+            let encode = |text: &str| -> String {
+                if every_byte {
+                    text.bytes().map(|b| format!("%{b:02x}")).collect()
+                } else {
+                    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+                }
+            };
+            let credentials = STANDARD.encode(format!("{}:{}", encode(&id), encode(&secret)));
+            prop_assert_eq!(decode_basic(&credentials).unwrap(), (id, secret));
         }
     }
 }

@@ -8,20 +8,35 @@ use std::time::Duration;
 
 use axum::http::HeaderValue;
 use errata_graphql::response::{NUMBER_MARK, REQUEST_ID_MARK, Template, error_body};
+use errata_identity::brute::client_network;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::RateLimit;
 
 /// Who a request counts against: the token's subject once clients
-/// authenticate, otherwise the address it comes from.
+/// authenticate, otherwise the network it comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Client {
-    /// An anonymous client, by IP address.
-    Ip(IpAddr),
+    /// An anonymous client, by its network.
+    Network(Network),
     /// An authenticated client, by subject.
     Subject(Arc<str>),
 }
+
+impl Client {
+    /// The anonymous client at `ip`.
+    pub fn address(ip: IpAddr) -> Client {
+        Client::Network(Network(client_network(ip)))
+    }
+}
+
+/// The network an address counts as: an IPv4 address, or an IPv6 address's
+/// /64, which one host usually has whole. The brute-force keys count
+/// addresses the same way. Its field is private so that no limiter can be
+/// keyed by a whole IPv6 address, which a client could rotate through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Network(IpAddr);
 
 /// A rate limiter keyed by client identity.
 #[derive(Debug, Clone)]
@@ -139,7 +154,7 @@ mod tests {
     #[test]
     fn a_client_over_its_burst_is_refused_and_others_are_not() {
         let limiter = ClientLimiter::new(RateLimit::PerSecond(2.0), Some(3)).unwrap();
-        let a = Client::Ip("10.0.0.1".parse().unwrap());
+        let a = Client::address("10.0.0.1".parse().unwrap());
         for _ in 0..3 {
             limiter.check(&a).unwrap();
         }
@@ -152,6 +167,23 @@ mod tests {
         assert_eq!(body["errors"][0]["extensions"]["retryAfter"], 3);
         assert_eq!(body["errors"][0]["extensions"]["code"], "TOO_MANY_REQUESTS");
         assert_eq!(body["extensions"]["requestId"], "r-1");
+    }
+
+    #[test]
+    fn an_ipv6_64_is_one_client_and_ipv4_addresses_are_each_their_own() {
+        let limiter = ClientLimiter::new(RateLimit::PerSecond(0.001), Some(2)).unwrap();
+        let client = |ip: &str| Client::address(ip.parse().unwrap());
+        limiter.check(&client("2001:db8:1:2::1")).unwrap();
+        limiter.check(&client("2001:db8:1:2:ffff::9")).unwrap();
+        assert!(limiter.check(&client("2001:db8:1:2:abcd::")).is_err());
+        limiter.check(&client("2001:db8:1:3::1")).unwrap();
+        limiter.check(&client("192.0.2.1")).unwrap();
+        limiter.check(&client("::ffff:192.0.2.1")).unwrap();
+        assert!(
+            limiter.check(&client("192.0.2.1")).is_err(),
+            "an IPv4-mapped address is its IPv4 address"
+        );
+        limiter.check(&client("192.0.2.2")).unwrap();
     }
 
     #[test]

@@ -3,8 +3,15 @@
 //!
 //! Migrations are embedded in the binary (`migrations/*.sql`), so a data
 //! directory can be opened by the binary alone.
+//!
+//! The database holds the JWT signing key and the key that hashes client
+//! secrets, so whoever reads it can sign in as anyone: the directory is
+//! created 0700, a directory other users may read or enter is refused, and
+//! the database's files are 0600.
 
 use std::borrow::Cow;
+use std::fs::{DirBuilder, OpenOptions, Permissions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -39,10 +46,13 @@ pub struct Storage {
 }
 
 impl Storage {
-    /// Opens (creating if needed) `DIR/errata.db` and migrates it.
-    pub async fn open(dir: &Path) -> Result<Storage, Error> {
-        std::fs::create_dir_all(dir).map_err(|e| system::database_unavailable().with_source(e))?;
-        let url = format!("sqlite://{}", dir.join("errata.db").display());
+    /// Opens (creating if needed) `DIR/errata.db` and migrates it. A
+    /// directory open to group or others is refused with
+    /// `system.data_dir_insecure` unless `insecure_dir` allows it.
+    pub async fn open(dir: &Path, insecure_dir: bool) -> Result<Storage, Error> {
+        private_directory(dir, insecure_dir)?;
+        private_files(dir)?;
+        let url = format!("sqlite://{}", dir.join(DATABASE).display());
         let options = SqliteConnectOptions::from_str(&url)
             .map_err(|e| system::database_unavailable().with_source(e))?
             .create_if_missing(true)
@@ -122,6 +132,65 @@ async fn migrate(options: SqliteConnectOptions) -> Result<(), Error> {
     conn.close().await.map_err(unavailable)
 }
 
+/// The database's file name in the data directory.
+const DATABASE: &str = "errata.db";
+/// The database and the files SQLite keeps beside it in WAL mode, which
+/// hold recent pages of it (the keys included).
+const DATABASE_FILES: [&str; 3] = ["errata.db", "errata.db-wal", "errata.db-shm"];
+
+/// Permission bits for group and others.
+const GROUP_AND_OTHERS: u32 = 0o077;
+
+fn unavailable(e: std::io::Error) -> Error {
+    system::database_unavailable().with_source(e)
+}
+
+/// Creates `dir` (and missing parents) 0700, and refuses it when group or
+/// others have any permission on it, unless `insecure_dir`.
+fn private_directory(dir: &Path, insecure_dir: bool) -> Result<(), Error> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(unavailable)?;
+    let mode = std::fs::metadata(dir)
+        .map_err(unavailable)?
+        .permissions()
+        .mode()
+        & 0o7777;
+    if mode & GROUP_AND_OTHERS != 0 && !insecure_dir {
+        return Err(system::data_dir_insecure(format!("{mode:04o}")));
+    }
+    Ok(())
+}
+
+/// Creates the database file 0600 before SQLite opens it: SQLite would
+/// create it with the process's umask, usually 0644, and gives its `-wal`
+/// and `-shm` files the database's mode. Files left by an older version
+/// with group or other bits lose them.
+fn private_files(dir: &Path) -> Result<(), Error> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(dir.join(DATABASE))
+        .map_err(unavailable)?;
+    for name in DATABASE_FILES {
+        let path = dir.join(name);
+        let mode = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata.permissions().mode(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(unavailable(e)),
+        };
+        if mode & GROUP_AND_OTHERS != 0 {
+            std::fs::set_permissions(&path, Permissions::from_mode(mode & 0o700))
+                .map_err(unavailable)?;
+        }
+    }
+    Ok(())
+}
+
 /// The migrations compiled into the binary.
 #[derive(Debug)]
 struct Embedded;
@@ -148,14 +217,24 @@ impl MigrationSource<'static> for Embedded {
 mod tests {
     use super::*;
 
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("errata-storage-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
     #[tokio::test]
     async fn opening_twice_keeps_the_data_and_migrations_run_once() {
-        let dir = std::env::temp_dir().join(format!("errata-storage-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let first = Storage::open(&dir).await.unwrap();
+        let dir = scratch("twice");
+        let first = Storage::open(&dir, false).await.unwrap();
         let created = first.created_at().await.unwrap();
         first.close().await;
-        let second = Storage::open(&dir).await.unwrap();
+        let second = Storage::open(&dir, false).await.unwrap();
         assert_eq!(second.created_at().await.unwrap(), created);
         second.ping().await.unwrap();
     }
@@ -165,6 +244,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("errata-storage-fk-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, Permissions::from_mode(0o700)).unwrap();
         let options = SqliteConnectOptions::new()
             .filename(dir.join("errata.db"))
             .create_if_missing(true);
@@ -199,7 +279,7 @@ mod tests {
             }
             conn.close().await.unwrap();
         }
-        let storage = Storage::open(&dir).await.unwrap();
+        let storage = Storage::open(&dir, false).await.unwrap();
         let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(storage.pool());
         assert_eq!(count("SELECT COUNT(*) FROM user_groups").await.unwrap(), 2);
         assert_eq!(count("SELECT COUNT(*) FROM api_tokens").await.unwrap(), 1);
@@ -234,5 +314,31 @@ mod tests {
             1,
             "foreign keys still cascade after the rebuild"
         );
+    }
+
+    #[tokio::test]
+    async fn files_an_older_version_left_readable_lose_their_group_and_other_bits() {
+        let dir = scratch("older");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, Permissions::from_mode(0o700)).unwrap();
+        for name in DATABASE_FILES {
+            std::fs::write(dir.join(name), b"").unwrap();
+            std::fs::set_permissions(dir.join(name), Permissions::from_mode(0o644)).unwrap();
+        }
+        let storage = Storage::open(&dir, false).await.unwrap();
+        for name in DATABASE_FILES {
+            assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+        }
+        storage.close().await;
+    }
+
+    #[tokio::test]
+    async fn missing_parents_are_created_private_too() {
+        let dir = scratch("parents");
+        let nested = dir.join("a/b");
+        let storage = Storage::open(&nested, false).await.unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&nested), 0o700);
+        storage.close().await;
     }
 }

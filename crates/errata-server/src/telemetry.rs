@@ -180,7 +180,13 @@ fn push_json_str(out: &mut String, text: &str) {
     }
 }
 
-/// Plain text lines: `timestamp LEVEL target [request_id] fields`.
+/// Plain text lines: `timestamp LEVEL target [request_id] message
+/// name=value ...`. Field values can hold text a client chose (an error's
+/// cause quotes what it sent), so every value is escaped: a control
+/// character, a line or paragraph separator or a bidirectional override
+/// is written as an escape (`\n`, `\u{1b}`), never raw, and a value with a
+/// space, `"` or `=` is quoted. A client can then neither start a line of
+/// its own, nor recolour the terminal, nor pass for another field.
 #[derive(Debug, Clone, Copy)]
 pub struct TextLines;
 
@@ -191,7 +197,7 @@ where
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, N>,
+        _ctx: &FmtContext<'_, S, N>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -205,10 +211,74 @@ where
         if let Some(id) = current_request_id() {
             write!(writer, " [{id}]")?;
         }
-        writer.write_char(' ')?;
-        ctx.format_fields(writer.by_ref(), event)?;
-        writeln!(writer)
+        let mut fields = TextFieldsVisitor::default();
+        event.record(&mut fields);
+        writeln!(writer, " {}{}", fields.message, fields.rest)
     }
+}
+
+#[derive(Default)]
+struct TextFieldsVisitor {
+    message: String,
+    rest: String,
+}
+
+impl TextFieldsVisitor {
+    fn field(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            push_text_escaped(&mut self.message, value, false);
+            return;
+        }
+        self.rest.push(' ');
+        push_text_escaped(&mut self.rest, field.name(), false);
+        self.rest.push('=');
+        let quoted = value.is_empty() || value.contains([' ', '"', '=']);
+        if quoted {
+            self.rest.push('"');
+        }
+        push_text_escaped(&mut self.rest, value, quoted);
+        if quoted {
+            self.rest.push('"');
+        }
+    }
+}
+
+impl Visit for TextFieldsVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.field(field, value);
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.field(field, &format!("{value:?}"));
+    }
+}
+
+/// `text` with `\` backslashed (and `"` when it goes between quotes), and
+/// every character that could change how a terminal or a reader sees the
+/// line written as a visible escape.
+fn push_text_escaped(out: &mut String, text: &str, in_quotes: bool) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' if in_quotes => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_invisible_layout(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// Line and paragraph separators, which some readers break lines at, and
+/// the bidirectional marks and overrides, which reorder what a line shows.
+fn is_invisible_layout(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 #[cfg(test)]
@@ -275,5 +345,32 @@ mod tests {
         assert_eq!(lines[2]["request_id"], "given");
         assert!(lines[3].get("request_id").is_none(), "{}", lines[3]);
         assert!(lines[3]["timestamp"].as_str().unwrap().starts_with("20"));
+    }
+
+    #[test]
+    fn text_lines_escape_what_a_client_could_use_to_forge_a_line() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .event_format(TextLines)
+            .finish();
+        let cause = "bad JSON\n{\"level\":\"ERROR\",\"message\":\"forged\"}\r\x1b[31mred\u{202e}";
+        tracing::subscriber::with_default(subscriber, || {
+            let request = RequestScope::new(Arc::from("req-1"), async {
+                tracing::warn!(cause = %cause, path = "/a b", empty = "", n = 7u64, "failed\nagain");
+            });
+            futures_util::FutureExt::now_or_never(request).unwrap();
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches('\n').count(), 1, "one line: {text:?}");
+        assert!(!text.contains(['\r', '\x1b', '\u{202e}']), "{text:?}");
+        let line = text.trim_end_matches('\n');
+        assert!(line.contains(" WARN "), "{line}");
+        assert!(
+            line.ends_with(
+                r#"[req-1] failed\nagain cause="bad JSON\n{\"level\":\"ERROR\",\"message\":\"forged\"}\r\u{1b}[31mred\u{202e}" path="/a b" empty="" n=7"#
+            ),
+            "{line}"
+        );
     }
 }

@@ -109,6 +109,9 @@ struct DataArgs {
     /// The data directory [default: ./errata-data].
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Open the data directory even when group or others can read or enter it.
+    #[arg(long)]
+    insecure_data_dir: bool,
 }
 
 #[derive(Subcommand)]
@@ -341,6 +344,7 @@ fn admin(command: AdminCommand) -> Result<(), Failure> {
     let args = errata_server::ServeArgs {
         config: data.config.clone(),
         data: data.data.clone(),
+        insecure_data_dir: data.insecure_data_dir,
         ..errata_server::ServeArgs::default()
     };
     let config = args

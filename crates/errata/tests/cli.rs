@@ -236,7 +236,8 @@ fn import_of_a_missing_directory_is_a_catalogued_error() {
 
 #[test]
 fn users_and_clients_are_administered_on_a_data_directory_with_json_answers() {
-    let dir = scratch("admin");
+    // A directory the command creates itself, so private.
+    let dir = scratch("admin").join("data");
     let data = dir.display().to_string();
     let out = errata(&[
         "users",
@@ -328,4 +329,57 @@ fn users_and_clients_are_administered_on_a_data_directory_with_json_answers() {
     );
     let out = errata(&["clients", "expire", "--data", &data, "nope"]);
     assert!(stderr(&out).contains("Credential not found"));
+}
+
+#[test]
+fn a_data_directory_other_users_can_read_is_refused_unless_allowed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("open");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = dir.display().to_string();
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "users",
+            "create",
+            "--data",
+            &data,
+            "--email",
+            "ops@example.com",
+            "--password",
+            "a long enough password",
+        ];
+        args.extend_from_slice(extra);
+        errata(&args)
+    };
+    let out = create(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("error[DataDirInsecure]"), "{err}");
+    assert!(err.contains("(mode 0755)"), "{err}");
+    assert!(err.contains("errata explain 11006"), "{err}");
+    let out = errata(&["clients", "list", "--data", &data]);
+    assert!(
+        stderr(&out).contains("error[DataDirInsecure]"),
+        "{}",
+        stderr(&out)
+    );
+
+    // An address no interface has: were the directory accepted, `serve`
+    // would fail to listen rather than run on.
+    let out = errata(&["serve", "--data", &data, "--addr", "192.0.2.1:9"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("The data directory is open to other users of this host (mode 0755)"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = create(&["--insecure-data-dir"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_errata"))
+        .args(["clients", "list", "--data", &data])
+        .env("ERRATA_INSECURE_DATA_DIR", "true")
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success(), "{}", stderr(&out));
 }

@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::temp_dir().join(format!("errata-bench-peers-{}", std::process::id()));
-    let storage = errata_server::storage::Storage::open(&data)
+    let storage = errata_server::storage::Storage::open(&data, false)
         .await
         .map_err(|e| e.to_string())?;
     let identity = errata_identity::Identity::open(
