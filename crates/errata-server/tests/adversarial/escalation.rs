@@ -3,7 +3,7 @@
 //! able to do anything the caller could not do before.
 //!
 //! It drives the identity domain directly, with the calls the GraphQL
-//! resolvers make, so that hundreds of random worlds and mutation sequences
+//! resolvers make, so that dozens of random worlds and mutation sequences
 //! run in seconds; the HTTP tests in `identity.rs` show the same refusals on
 //! the wire.
 
