@@ -583,3 +583,63 @@ async fn a_squatter_re_registering_daily_holds_an_address_for_ever() {
         r.body
     );
 }
+
+/// Whether `token` can do what only `manage:system` can: change the
+/// Administrators group's name back to itself.
+async fn is_administrator(s: &TestServer, token: &str) -> bool {
+    let r = s
+        .gql(
+            "mutation { groups { update(id: 1, name: \"Administrators\") { responseResult { succeeded } } } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
+    r.body["errors"].is_null() && result_of(&r, "groups.update")["succeeded"] == true
+}
+
+/// The reach checks (`check_user_reach`, and `check_client_reach` for a
+/// client's owner) read the in-memory directory, which learns of changes
+/// made by the command line or another instance only at the next refresh
+/// (`auth.directory-refresh-secs`, 5 s by default), and a user it does not
+/// know yet is let through (`let Some(user) = ... else { return Ok(()) }`).
+/// An operator runs `errata users create --admin` on the live data
+/// directory; until the next refresh, a `manage:users` holder (polling
+/// `users { list }`, which reads the database) resets the new
+/// administrator's password and signs in as them. (The refresh is set
+/// longer here only so the window cannot close by chance during the test.)
+#[tokio::test]
+async fn manage_users_takes_over_an_administrator_the_command_line_just_made() {
+    let mut config = identity_config();
+    config.auth.directory_refresh_secs = 60;
+    crate::support::with_users(&config, &[]).await;
+    let s = TestServer::start(config.clone()).await;
+    let (mallory, _) = holder_of(&s, MALLORY, &["manage:users"]).await;
+    let operator = errata_server::admin::Admin::open(&config)
+        .await
+        .expect("the operator opens the live data directory");
+    let made = operator
+        .create_user("second.admin@example.com", ADMIN_PASSWORD, None, true)
+        .await
+        .expect("the operator makes an administrator");
+    operator.close().await;
+    let id = made["id"].as_i64().unwrap();
+    let r = s
+        .gql(
+            "mutation($id: Int!) { users { update(id: $id, newPassword: \"mallory owns this one\") { responseResult { succeeded slug } } } }",
+            json!({"id": id}),
+            Some(&mallory),
+        )
+        .await;
+    let login = s
+        .login("second.admin@example.com", "mallory owns this one")
+        .await;
+    let taken_over = match login["jwt"].as_str() {
+        Some(jwt) => is_administrator(&s, jwt).await,
+        None => false,
+    };
+    assert!(
+        !taken_over,
+        "a manage:users holder reset a new administrator's password and signed in as them: {}",
+        r.body
+    );
+}
