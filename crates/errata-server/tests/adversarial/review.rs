@@ -643,3 +643,51 @@ async fn manage_users_takes_over_an_administrator_the_command_line_just_made() {
         r.body
     );
 }
+
+/// `limits.max-aliases` (15) counts the aliases written in each fragment
+/// definition once, however many aliased parents spread it: five aliased
+/// `authentication` fields spreading a fragment of ten aliased `login`s are
+/// fifteen aliases and fifty logins for one request, one unit of the rate
+/// limit (thirty password checks, argon2 at 19 MiB each, here: each
+/// address is tried five times and its account locks after three). The same shape multiplies
+/// `register` (uncounted) and `changePassword`.
+#[tokio::test]
+async fn fragments_under_aliased_parents_multiply_past_the_alias_limit() {
+    let s = TestServer::identity(&[]).await;
+    let parents: String = (0..5)
+        .map(|i| format!("a{i}: authentication {{ ...F }} "))
+        .collect();
+    let logins: String = (0..10)
+        .map(|i| {
+            format!(
+                "l{i}: login(username: \"nobody{i}@example.com\", password: \"guess\") {{ responseResult {{ slug }} }} "
+            )
+        })
+        .collect();
+    let r = s
+        .gql(
+            &format!(
+                "mutation {{ {parents} }} fragment F on AuthenticationMutation {{ {logins} }}"
+            ),
+            json!({}),
+            None,
+        )
+        .await;
+    let checked: usize = (0..5)
+        .map(|i| {
+            r.body["data"][format!("a{i}")]
+                .as_object()
+                .map_or(0, |logins| {
+                    logins
+                        .values()
+                        .filter(|v| v["responseResult"]["slug"] == "AuthLoginFailed")
+                        .count()
+                })
+        })
+        .sum();
+    assert!(
+        checked <= 15,
+        "a document within the alias limit of 15 checked {checked} passwords: {}",
+        r.body
+    );
+}
