@@ -691,3 +691,30 @@ async fn fragments_under_aliased_parents_multiply_past_the_alias_limit() {
         r.body
     );
 }
+
+/// `users { update }` and `users { disableTFA }` let a `manage:users`
+/// holder change anyone within reach, themselves included, without the
+/// current password or a code. A stolen session of such a user (a help
+/// desk account, say) therefore sets a new password and email, turns TFA
+/// off, and owns the account for good, which `changePassword` (current
+/// password, counted guesses) and `setupTFA` (proof when TFA is on) were
+/// made to prevent.
+#[tokio::test]
+async fn a_stolen_manage_users_session_resets_its_own_password_without_the_current_one() {
+    let s = TestServer::identity(&[]).await;
+    let (stolen, me) = holder_of(&s, VICTIM, &["manage:users", "read:pages"]).await;
+    crate::support::enable_tfa(&s, &stolen).await;
+    let r = s
+        .gql(
+            "mutation($id: Int!) { users { disableTFA(id: $id) { responseResult { succeeded } } update(id: $id, newPassword: \"the thief's password\") { responseResult { succeeded } } } }",
+            json!({"id": me}),
+            Some(&stolen),
+        )
+        .await;
+    let login = s.login(VICTIM, "the thief's password").await;
+    assert!(
+        login["jwt"].is_null(),
+        "the thief signed in with a password set without the current one, TFA off: {}",
+        r.body
+    );
+}
