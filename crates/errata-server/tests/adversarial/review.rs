@@ -718,3 +718,59 @@ async fn a_stolen_manage_users_session_resets_its_own_password_without_the_curre
         r.body
     );
 }
+
+/// The race behind `an_api_token_minted_by_a_revoked_session_outlives_the_revocation`,
+/// across requests: the thief's request first spends time on password
+/// checks (ten unknown-address logins, which any guest may send), then
+/// creates a token. The owner signs out everywhere meanwhile; the token is
+/// signed with the generation read after the revocation and keeps working.
+#[tokio::test]
+async fn a_token_minted_while_the_owner_signs_out_everywhere_survives_it() {
+    let mut config = identity_config();
+    config.auth.password_slots = Some(1);
+    crate::support::with_users(&config, &[(VICTIM, PASSWORD, false)]).await;
+    let s = std::sync::Arc::new(TestServer::start(config).await);
+    let stolen = s.session(VICTIM, PASSWORD).await;
+    let owner = s.session(VICTIM, PASSWORD).await;
+    let stall: String = (0..10)
+        .map(|i| {
+            format!(
+                "l{i}: login(username: \"stall{i}@example.com\", password: \"stalling\") {{ responseResult {{ slug }} }} "
+            )
+        })
+        .collect();
+    let thief = {
+        let s = std::sync::Arc::clone(&s);
+        tokio::spawn(async move {
+            s.gql(
+                &format!(
+                    "mutation {{ authentication {{ {stall} }} createApiToken(name: \"in flight\", permissions: [\"read:pages\"]) {{ secret }} }}"
+                ),
+                json!({}),
+                Some(&stolen),
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let r = s
+        .gql(
+            "mutation { authentication { revokeSessions { responseResult { succeeded } } } }",
+            json!({}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "authentication.revokeSessions")["succeeded"],
+        true
+    );
+    let r = thief.await.unwrap();
+    if let Some(token) = r.body["data"]["createApiToken"]["secret"].as_str() {
+        let r = profile(&s, token).await;
+        assert_eq!(
+            r.status, 401,
+            "a token created during the owner's sign-out everywhere must not outlive it: {}",
+            r.body
+        );
+    }
+}
