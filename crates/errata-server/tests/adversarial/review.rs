@@ -774,3 +774,54 @@ async fn a_token_minted_while_the_owner_signs_out_everywhere_survives_it() {
         );
     }
 }
+
+/// The client side of `manage_users_takes_over_an_administrator_the_command_line_just_made`:
+/// `check_client_reach` takes an owner the directory does not know yet as
+/// reaching nothing. The operator makes an administrator and a client for
+/// them (`errata clients create --owner`, which gets the owner's
+/// permissions, `manage:system`) on the live data directory; before the
+/// next refresh, a `manage:api` holder rotates the client's secret, and
+/// with it gets `manage:system` tokens.
+#[tokio::test]
+async fn manage_api_rotates_a_client_the_command_line_just_made_for_a_new_administrator() {
+    let mut config = identity_config();
+    config.auth.directory_refresh_secs = 60;
+    crate::support::with_users(&config, &[]).await;
+    let s = TestServer::start(config.clone()).await;
+    let (mallory, _) = holder_of(&s, MALLORY, &["manage:api"]).await;
+    let operator = errata_server::admin::Admin::open(&config)
+        .await
+        .expect("the operator opens the live data directory");
+    operator
+        .create_user("robot.admin@example.com", ADMIN_PASSWORD, None, true)
+        .await
+        .expect("the operator makes an administrator");
+    let client = operator
+        .create_client("deploys", &[], None, Some("robot.admin@example.com"))
+        .await
+        .expect("the operator makes a client for them");
+    operator.close().await;
+    let cid = client["client_id"].as_str().unwrap().to_owned();
+    assert_eq!(client["scopes"], json!(["manage:system"]));
+    let r = s
+        .gql(
+            "mutation($c: String!) { oauthClients { rotateSecret(clientId: $c) { responseResult { succeeded } clientSecret } } }",
+            json!({"c": cid}),
+            Some(&mallory),
+        )
+        .await;
+    let Some(secret) = r.body["data"]["oauthClients"]["rotateSecret"]["clientSecret"].as_str()
+    else {
+        return;
+    };
+    let r = client_token(&s, &cid, secret).await;
+    let escalated = match r.body["access_token"].as_str() {
+        Some(access) => is_administrator(&s, access).await,
+        None => false,
+    };
+    assert!(
+        !escalated,
+        "a manage:api holder rotated a new administrator's manage:system client and used it: {}",
+        r.body
+    );
+}
