@@ -825,3 +825,60 @@ async fn manage_api_rotates_a_client_the_command_line_just_made_for_a_new_admini
         r.body
     );
 }
+
+/// The same stale check between two instances sharing one database, which
+/// `auth.jwt-secret` is documented for: an administrator on instance B
+/// puts a user into Administrators; on instance A, whose directory still
+/// shows the user as an ordinary member of Users, a `manage:users` holder
+/// resets that user's password before the next refresh, and is an
+/// administrator.
+#[tokio::test]
+async fn manage_users_on_one_instance_resets_a_user_promoted_on_another() {
+    let mut config = identity_config();
+    config.auth.directory_refresh_secs = 60;
+    crate::support::with_users(&config, &[]).await;
+    let a = TestServer::start(config.clone()).await;
+    let b = TestServer::start(config.clone()).await;
+    let users_group = [
+        "manage:users",
+        "read:pages",
+        "read:source",
+        "read:history",
+        "read:assets",
+        "read:comments",
+        "write:comments",
+    ];
+    let (mallory, _) = holder_of(&a, MALLORY, &users_group).await;
+    let promoted = user_in(&a, "promoted@example.com", &[]).await;
+    let adm = admin(&b).await;
+    let r = b
+        .gql(
+            "mutation($u: Int!) { groups { assignUser(groupId: 1, userId: $u) { responseResult { succeeded } } } }",
+            json!({"u": promoted}),
+            Some(&adm),
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "groups.assignUser")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
+    a.gql(
+        "mutation($id: Int!) { users { update(id: $id, newPassword: \"mallory owns this one\") { responseResult { succeeded } } } }",
+        json!({"id": promoted}),
+        Some(&mallory),
+    )
+    .await;
+    let login = a
+        .login("promoted@example.com", "mallory owns this one")
+        .await;
+    let taken_over = match login["jwt"].as_str() {
+        Some(jwt) => is_administrator(&a, jwt).await,
+        None => false,
+    };
+    assert!(
+        !taken_over,
+        "instance A let a manage:users holder take over an administrator promoted on instance B"
+    );
+}
