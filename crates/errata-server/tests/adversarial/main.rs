@@ -11,3 +11,4 @@ mod documents;
 mod escalation;
 mod host;
 mod identity;
+mod review;
