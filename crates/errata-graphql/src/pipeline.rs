@@ -2,9 +2,11 @@
 //! limits, parsing (cached), operation resolution, the GET/mutation rule,
 //! execution by async-graphql, and every error rendered from the catalog.
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
@@ -389,10 +391,13 @@ where
     }
 
     /// The fields an operation selects at its first two levels, as dotted
-    /// paths (`catalog`, `catalog.error`), through fragments. Per-operation
-    /// rate limits are keyed by them. Empty when the document is invalid;
-    /// execution then reports why.
-    pub fn operation_fields(&self, request: &GraphqlRequest) -> Vec<String> {
+    /// paths (`catalog`, `catalog.error`), each with the number of times it
+    /// is selected: every alias, every spread of a fragment holding it and
+    /// every occurrence of its parent counts, so `a: catalog { ...F }
+    /// b: catalog { ...F }` selects `catalog.error` twice for each `error`
+    /// in `F`. Per-operation rate limits charge these counts. Empty when the
+    /// document is invalid; execution then reports why.
+    pub fn operation_fields(&self, request: &GraphqlRequest) -> Vec<(String, u64)> {
         let persisted;
         let query = if request.query.trim().is_empty() {
             let hash = request
@@ -418,18 +423,23 @@ where
             return Vec::new();
         };
         let fragments = prepared.ast.fragments();
-        let mut paths = Vec::new();
-        for (root, below) in fields_of(&operation.selection_set, &fragments) {
-            let children = below
-                .map(|set| fields_of(set, &fragments))
-                .unwrap_or_default();
-            for (child, _) in children {
-                paths.push(format!("{root}.{child}"));
-            }
-            paths.push(root.to_owned());
-        }
+        let mut count = Occurrences {
+            fragments: &fragments,
+            names: HashMap::new(),
+            pairs: HashMap::new(),
+        };
+        let mut paths: Vec<(String, u64)> = count
+            .names(&operation.selection_set)
+            .iter()
+            .map(|(root, times)| ((*root).to_owned(), *times))
+            .chain(
+                count
+                    .pairs(&operation.selection_set)
+                    .iter()
+                    .map(|((root, child), times)| (format!("{root}.{child}"), *times)),
+            )
+            .collect();
         paths.sort();
-        paths.dedup();
         paths
     }
 
@@ -866,34 +876,97 @@ struct Keep {
     policy: Policy,
 }
 
-/// Field names selected by a set, through fragments (each spread once), with
-/// each field's own selection set.
-fn fields_of<'d>(
-    set: &'d ast::SelectionSet,
-    fragments: &std::collections::HashMap<&str, &'d ast::FragmentDefinition>,
-) -> Vec<(&'d str, Option<&'d ast::SelectionSet>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![set];
-    let mut spread: Vec<&str> = Vec::new();
-    while let Some(set) = stack.pop() {
+/// Field names by how often a set selects them.
+type Counts<'d> = Rc<HashMap<&'d str, u64>>;
+/// `(parent, child)` field names by how often a set selects them.
+type PairCounts<'d> = Rc<HashMap<(&'d str, &'d str), u64>>;
+
+/// Counts the fields a selection set selects, through inline fragments and
+/// fragment spreads. A fragment is counted once and its counts are added at
+/// each spread, so a chain of fragments each spreading the next twice costs
+/// its length, not two to the power of it. Counts saturate; a fragment
+/// spread inside itself (a validation error) counts as nothing.
+struct Occurrences<'d, 'f> {
+    fragments: &'f HashMap<&'d str, &'d ast::FragmentDefinition>,
+    /// `None` while a fragment is being counted.
+    names: HashMap<&'d str, Option<Counts<'d>>>,
+    pairs: HashMap<&'d str, Option<PairCounts<'d>>>,
+}
+
+fn add<K: std::hash::Hash + Eq + Copy>(into: &mut HashMap<K, u64>, from: &HashMap<K, u64>) {
+    for (key, times) in from {
+        let total = into.entry(*key).or_insert(0);
+        *total = total.saturating_add(*times);
+    }
+}
+
+impl<'d> Occurrences<'d, '_> {
+    /// The fields `set` selects directly, by name.
+    fn names(&mut self, set: &'d ast::SelectionSet) -> Counts<'d> {
+        let mut out = HashMap::new();
         for item in &set.items {
             match item {
                 ast::Selection::Field(f) => {
-                    out.push((f.name.value.as_str(), f.selection_set.as_ref()))
+                    let total = out.entry(f.name.value.as_str()).or_insert(0u64);
+                    *total = total.saturating_add(1);
                 }
-                ast::Selection::InlineFragment(i) => stack.push(&i.selection_set),
+                ast::Selection::InlineFragment(i) => add(&mut out, &self.names(&i.selection_set)),
                 ast::Selection::FragmentSpread(s) => {
-                    if !spread.contains(&s.name.value.as_str()) {
-                        spread.push(&s.name.value);
-                        if let Some(f) = fragments.get(s.name.value.as_str()) {
-                            stack.push(&f.selection_set);
-                        }
-                    }
+                    let name = s.name.value.as_str();
+                    let counts = match self.names.get(name) {
+                        Some(known) => known.clone().unwrap_or_default(),
+                        None => match self.fragments.get(name).copied() {
+                            Some(fragment) => {
+                                self.names.insert(name, None);
+                                let counts = self.names(&fragment.selection_set);
+                                self.names.insert(name, Some(Rc::clone(&counts)));
+                                counts
+                            }
+                            None => Counts::default(),
+                        },
+                    };
+                    add(&mut out, &counts);
                 }
             }
         }
+        Rc::new(out)
     }
-    out
+
+    /// The fields `set` selects directly, each with the fields below it.
+    fn pairs(&mut self, set: &'d ast::SelectionSet) -> PairCounts<'d> {
+        let mut out = HashMap::new();
+        for item in &set.items {
+            match item {
+                ast::Selection::Field(f) => {
+                    if let Some(below) = &f.selection_set {
+                        let parent = f.name.value.as_str();
+                        for (child, times) in self.names(below).iter() {
+                            let total = out.entry((parent, *child)).or_insert(0u64);
+                            *total = total.saturating_add(*times);
+                        }
+                    }
+                }
+                ast::Selection::InlineFragment(i) => add(&mut out, &self.pairs(&i.selection_set)),
+                ast::Selection::FragmentSpread(s) => {
+                    let name = s.name.value.as_str();
+                    let counts = match self.pairs.get(name) {
+                        Some(known) => known.clone().unwrap_or_default(),
+                        None => match self.fragments.get(name).copied() {
+                            Some(fragment) => {
+                                self.pairs.insert(name, None);
+                                let counts = self.pairs(&fragment.selection_set);
+                                self.pairs.insert(name, Some(Rc::clone(&counts)));
+                                counts
+                            }
+                            None => PairCounts::default(),
+                        },
+                    };
+                    add(&mut out, &counts);
+                }
+            }
+        }
+        Rc::new(out)
+    }
 }
 
 /// The SHA-256 of a text, in lowercase hexadecimal.
@@ -1010,5 +1083,102 @@ fn syntax_detail(message: &str) -> String {
         sentence
     } else {
         format!("{sentence}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::{EmptyMutation, EmptySubscription, Object};
+
+    struct Root;
+
+    #[Object]
+    impl Root {
+        async fn shelf(&self) -> Shelf {
+            Shelf
+        }
+        async fn clock(&self) -> i32 {
+            0
+        }
+    }
+
+    struct Shelf;
+
+    #[Object]
+    impl Shelf {
+        async fn book(&self) -> i32 {
+            1
+        }
+        async fn title(&self) -> &str {
+            "t"
+        }
+    }
+
+    fn fields(limits: Limits, query: &str) -> Vec<(String, u64)> {
+        let pipeline = Pipeline::new(
+            Schema::new(Root, EmptyMutation, EmptySubscription),
+            PipelineOptions {
+                limits,
+                ..PipelineOptions::default()
+            },
+        );
+        pipeline.operation_fields(&GraphqlRequest {
+            query: query.to_owned(),
+            ..GraphqlRequest::default()
+        })
+    }
+
+    fn counts(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+        pairs.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect()
+    }
+
+    #[test]
+    fn each_selection_of_a_path_counts() {
+        let limits = Limits::default();
+        assert_eq!(
+            fields(limits, "{ shelf { book } clock }"),
+            counts(&[("clock", 1), ("shelf", 1), ("shelf.book", 1)])
+        );
+        assert_eq!(
+            fields(
+                limits,
+                "{ a: shelf { x: book y: book } b: shelf { ...F } } fragment F on Shelf { book title }"
+            ),
+            counts(&[("shelf", 2), ("shelf.book", 3), ("shelf.title", 1)]),
+            "aliases and parents' aliases multiply"
+        );
+        assert_eq!(
+            fields(
+                limits,
+                "{ shelf { ...G } ...R ...R } fragment R on Root { shelf { book } } \
+                 fragment G on Shelf { ...F ... on Shelf { ...F } } fragment F on Shelf { a: book }"
+            ),
+            counts(&[("shelf", 3), ("shelf.book", 4)]),
+            "nested fragments and fragments spread from several places"
+        );
+        assert!(fields(limits, "{ shelf { nope } }").is_empty());
+    }
+
+    #[test]
+    fn a_fan_out_of_fragments_is_counted_without_expanding_it() {
+        let mut query = String::from("{ shelf { ...F0 } ...R0 }\n");
+        for i in 0..40 {
+            let next = i + 1;
+            query.push_str(&format!(
+                "fragment F{i} on Shelf {{ ...F{next} ...F{next} }}\n\
+                 fragment R{i} on Root {{ ...R{next} ...R{next} }}\n"
+            ));
+        }
+        query.push_str("fragment F40 on Shelf { book }\nfragment R40 on Root { clock }\n");
+        let limits = Limits {
+            max_tokens: usize::MAX,
+            max_cost: usize::MAX,
+            ..Limits::default()
+        };
+        assert_eq!(
+            fields(limits, &query),
+            counts(&[("clock", 1 << 40), ("shelf", 1), ("shelf.book", 1 << 40)])
+        );
     }
 }

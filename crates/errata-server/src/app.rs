@@ -267,10 +267,12 @@ async fn run(
         && let Some(ip) = context.ip
     {
         let fields = state.pipeline.operation_fields(&request);
+        let client = crate::ratelimit::Client::Ip(ip);
         for (path, limiter) in &state.operation_limiters {
-            if fields.iter().any(|f| f == path)
-                && let Err(refusal) = limiter.check(&crate::ratelimit::Client::Ip(ip))
-            {
+            let Some((_, times)) = fields.iter().find(|(f, _)| f == path) else {
+                continue;
+            };
+            if let Err(refusal) = charge(limiter, &client, *times) {
                 return crate::edge::rate_limited(refusal, limiter, info.locale, info.request_id);
             }
         }
@@ -285,6 +287,22 @@ async fn run(
         })
         .await;
     respond(outcome, info, started)
+}
+
+/// Charges `times` requests to `client`: a document that selects a limited
+/// field seven times runs it seven times. The limiter takes one request at a
+/// time, so a refusal comes at the first one past the allowance, after the
+/// ones before it were spent; a document asking for more than the burst is
+/// therefore always refused, and the loop never runs much past the burst.
+fn charge(
+    limiter: &ClientLimiter,
+    client: &crate::ratelimit::Client,
+    times: u64,
+) -> Result<(), crate::ratelimit::Refusal> {
+    for _ in 0..times {
+        limiter.check(client)?;
+    }
+    Ok(())
 }
 
 /// The HTTP response for a pipeline's outcome, counted in the metrics.
