@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use errata_server::{Config, RateLimit};
+use serde_json::json;
 
-use crate::support::{TestServer, config};
+use crate::support::{Reply, TestServer, config};
 
 /// Seven aliases of `authentication`, each spreading eight aliased logins:
 /// 56 logins in one request, from 7 aliases written outside a fragment.
@@ -113,4 +114,51 @@ async fn fragments_multiply_an_operation_past_its_limit() {
         200,
         "other operations are not limited"
     );
+}
+
+async fn search(s: &TestServer, words: &str) -> Reply {
+    s.gql(
+        "query Find($q: String!) { catalog { errors(filter: { search: $q }) { totalCount nodes { id } } } }",
+        json!({ "q": words }),
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_long_search_costs_its_length_for_every_catalog_entry() {
+    let s = TestServer::default().await;
+    let def = errata_errors::system::SEARCH_TOO_LONG;
+    let long = "x".repeat(900_000);
+    let many = vec!["a"; 17].join(" ");
+    for words in [long.as_str(), many.as_str()] {
+        let r = search(&s, words).await;
+        assert_eq!(
+            r.extensions()["code"],
+            def.class.graphql_code(),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.extensions()["errorCode"], def.code);
+        assert_eq!(r.slug(), &*def.slug);
+        assert_eq!(
+            r.body["errors"][0]["message"],
+            "The search must have at most 256 characters and 16 words."
+        );
+        assert_eq!(r.body["errors"][0]["path"], json!(["catalog", "errors"]));
+    }
+
+    let r = search(&s, "  PAGE   does not EXIST ").await;
+    assert!(r.body.get("errors").is_none(), "{}", r.body);
+    let ids = &r.body["data"]["catalog"]["errors"]["nodes"];
+    assert!(
+        ids.as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id["id"] == "pages.not_found")),
+        "{}",
+        r.body
+    );
+    let sixteen = vec!["page"; 16].join(" ");
+    let r = search(&s, &sixteen).await;
+    assert!(r.body.get("errors").is_none(), "{}", r.body);
+    assert!(r.body["data"]["catalog"]["errors"]["totalCount"].as_u64() > Some(0));
 }
