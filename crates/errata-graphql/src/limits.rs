@@ -46,11 +46,13 @@ impl Default for Limits {
 impl Limits {
     /// Fails when the document has more tokens than allowed. Stops counting
     /// at the limit, so a huge document costs no more than a small one.
-    pub fn check_tokens(&self, source: &str) -> Result<(), Error> {
-        if count_tokens(source, self.max_tokens.saturating_add(1)) > self.max_tokens {
+    /// What it counted tells how much a parse of the document will hold.
+    pub fn check_tokens(&self, source: &str) -> Result<Lexed, Error> {
+        let lexed = lex(source, self.max_tokens.saturating_add(1));
+        if lexed.tokens > self.max_tokens {
             return Err(errors::token_limit(self.max_tokens).with_detail("limit", self.max_tokens));
         }
-        Ok(())
+        Ok(lexed)
     }
 
     /// Fails when a parsed document exceeds a structural limit.
@@ -195,10 +197,27 @@ impl<'a> Measure<'a> {
 /// names, numbers, strings; not whitespace, commas or comments), stopping
 /// once `stop_at` is reached.
 pub fn count_tokens(source: &str, stop_at: usize) -> usize {
+    lex(source, stop_at).tokens
+}
+
+/// A document's tokens, as [`count_tokens`] counts them, and the bytes
+/// they span: a parsed document holds a node per token and a copy of
+/// every name and string, but nothing of its comments and spacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lexed {
+    /// Lexical tokens.
+    pub tokens: usize,
+    /// Bytes inside them.
+    pub bytes: usize,
+}
+
+fn lex(source: &str, stop_at: usize) -> Lexed {
     let bytes = source.as_bytes();
     let mut i = 0;
     let mut tokens = 0;
+    let mut spanned = 0;
     while i < bytes.len() && tokens < stop_at {
+        let (start, counted) = (i, tokens);
         match bytes[i] {
             b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
             0xEF if bytes[i..].starts_with(&[0xEF, 0xBB, 0xBF]) => i += 3,
@@ -253,8 +272,14 @@ pub fn count_tokens(source: &str, stop_at: usize) -> usize {
                 i += source[i..].chars().next().map_or(1, char::len_utf8);
             }
         }
+        if tokens > counted {
+            spanned += i.min(bytes.len()) - start;
+        }
     }
-    tokens
+    Lexed {
+        tokens,
+        bytes: spanned,
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +305,14 @@ mod tests {
             23
         );
         assert_eq!(count_tokens("{ a }", 2), 2, "counting stops at the limit");
+        assert_eq!(
+            lex("# a comment\n{ name(x: \"str\") }, # more", 100),
+            Lexed {
+                tokens: 8,
+                bytes: 1 + 4 + 1 + 1 + 1 + 5 + 1 + 1
+            },
+            "comments, spaces and commas span nothing"
+        );
     }
 
     #[test]
