@@ -14,18 +14,18 @@
 //! caused (5xx classes, or a logged cause) are never kept.
 
 use std::collections::HashSet;
-use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::OperationType;
 use errata_catalog::Class;
-use lru::LruCache;
+use sha2::{Digest, Sha256};
 
 use crate::model::{CacheHint, SchemaModel};
 use crate::response::Template;
 use crate::syntax::ast::{Document, OperationDefinition, Selection, SelectionSet};
+use crate::weighed::WeighedLru;
 
 /// How long, and for whom, an operation's answer may be reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,8 +150,6 @@ impl<'a> Walk<'a> {
 
 /// A kept answer.
 struct Entry {
-    /// What the key hashes, compared on a hit to rule out collisions.
-    key: Box<[u8]>,
     kept: Kept,
     expires: Instant,
 }
@@ -173,6 +171,15 @@ pub struct Kept {
     pub cache_control: Option<String>,
 }
 
+impl Kept {
+    /// The heap bytes it holds.
+    fn weight(&self) -> usize {
+        self.body.weight()
+            + std::mem::size_of_val::<[(u32, Class)]>(&self.errors)
+            + self.cache_control.as_ref().map_or(0, String::capacity)
+    }
+}
+
 /// What a hit gives back.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -188,10 +195,14 @@ pub struct Hit {
     pub cache_control: Option<String>,
 }
 
-/// Answers kept by key, in a bounded LRU.
+/// What a kept answer is found by: the SHA-256 of everything the answer
+/// depends on. The request's bytes are not kept: a body of a megabyte costs
+/// 32 bytes of key, and two requests share a key only if SHA-256 collides.
+pub type Key = [u8; 32];
+
+/// Answers kept by key, in an LRU bounded by entries and by bytes.
 pub struct ResponseCache {
-    entries: Mutex<LruCache<u64, Entry>>,
-    hasher: std::hash::RandomState,
+    entries: Mutex<WeighedLru<Key, Entry>>,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -200,65 +211,56 @@ impl std::fmt::Debug for ResponseCache {
     }
 }
 
-/// The bytes an answer depends on, besides the schema's data.
-pub fn key(
-    query: &str,
-    operation: Option<&str>,
-    variables: &[u8],
-    locale: Option<&str>,
-) -> Vec<u8> {
-    let mut key = Vec::with_capacity(query.len() + variables.len() + 32);
-    // Lengths first, so that no two different requests run together into one key.
-    for part in [
-        query.as_bytes(),
-        operation.unwrap_or("\0").as_bytes(),
-        variables,
-        locale.unwrap_or("").as_bytes(),
-    ] {
-        key.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        key.extend_from_slice(part);
-    }
-    key
+/// Feeds `part` to `hasher` after its length, so that no two different
+/// lists of parts run together into the same bytes.
+fn framed(hasher: &mut Sha256, part: &[u8]) {
+    hasher.update((part.len() as u64).to_le_bytes());
+    hasher.update(part);
+}
+
+/// The key of an answer by what it depends on, besides the schema's data.
+pub fn key(query: &str, operation: Option<&str>, variables: &[u8], locale: Option<&str>) -> Key {
+    let mut hasher = Sha256::new();
+    framed(&mut hasher, query.as_bytes());
+    framed(&mut hasher, operation.unwrap_or("\0").as_bytes());
+    framed(&mut hasher, variables);
+    framed(&mut hasher, locale.unwrap_or("").as_bytes());
+    hasher.finalize().into()
 }
 
 /// The key of a POST answer by its body's bytes: a repeated body is found
 /// before it is decoded or parsed. Any difference in the bytes (spacing, the
 /// order of members) is another key, and only costs a miss.
 /// The media type is part of it: a refusal's status depends on it.
-pub fn post_key(body: &[u8], locale: Option<&str>, media: crate::Media) -> Vec<u8> {
-    let mut key = Vec::with_capacity(body.len() + 24);
+pub fn post_key(body: &[u8], locale: Option<&str>, media: crate::Media) -> Key {
+    let mut hasher = Sha256::new();
     // The tag keeps these keys apart from those of `key`, whose first part,
     // the query's length, is never `u64::MAX`.
-    key.extend_from_slice(&u64::MAX.to_le_bytes());
-    key.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    key.extend_from_slice(body);
-    key.push(match media {
-        crate::Media::Json => b'j',
-        crate::Media::GraphqlResponseJson => b'g',
+    hasher.update(u64::MAX.to_le_bytes());
+    framed(&mut hasher, body);
+    hasher.update(match media {
+        crate::Media::Json => b"j",
+        crate::Media::GraphqlResponseJson => b"g",
     });
-    key.extend_from_slice(locale.unwrap_or("").as_bytes());
-    key
+    hasher.update(locale.unwrap_or("").as_bytes());
+    hasher.finalize().into()
 }
 
 impl ResponseCache {
-    /// A cache of `capacity` answers; `None` for 0, which turns it off.
-    pub fn new(capacity: usize) -> Option<ResponseCache> {
-        NonZeroUsize::new(capacity).map(|capacity| ResponseCache {
-            entries: Mutex::new(LruCache::new(capacity)),
-            hasher: std::hash::RandomState::new(),
+    /// A cache of `entries` answers weighing at most `bytes`; `None` for no
+    /// entries, which turns it off.
+    pub fn new(entries: usize, bytes: usize) -> Option<ResponseCache> {
+        NonZeroUsize::new(entries).map(|entries| ResponseCache {
+            entries: Mutex::new(WeighedLru::new(entries, bytes)),
         })
     }
 
     /// The answer kept for `key`, with `request_id` in it, if still fresh.
-    pub fn get(&self, key: &[u8], request_id: &str) -> Option<Hit> {
-        let hash = self.hasher.hash_one(key);
+    pub fn get(&self, key: &Key, request_id: &str) -> Option<Hit> {
         let mut entries = self.entries.lock().ok()?;
-        let entry = entries.get(&hash)?;
-        if *entry.key != *key {
-            return None;
-        }
+        let entry = entries.get(key)?;
         if entry.expires <= Instant::now() {
-            entries.pop(&hash);
+            entries.pop(key);
             return None;
         }
         let kept = &entry.kept;
@@ -271,16 +273,15 @@ impl ResponseCache {
         })
     }
 
-    /// Keeps an answer for its age.
-    pub fn put(&self, key: Vec<u8>, kept: Kept) {
-        let hash = self.hasher.hash_one(&key);
+    /// Keeps an answer for its age, unless it weighs more than the whole cache.
+    pub fn put(&self, key: Key, kept: Kept) {
+        let weight = kept.weight();
         let entry = Entry {
-            key: key.into_boxed_slice(),
             expires: Instant::now() + Duration::from_secs(u64::from(kept.max_age)),
             kept,
         };
         if let Ok(mut entries) = self.entries.lock() {
-            entries.put(hash, entry);
+            entries.put(key, entry, weight);
         }
     }
 }
@@ -378,11 +379,11 @@ mod tests {
 
     #[test]
     fn the_cache_keeps_answers_by_key_and_fills_in_each_request_id() {
-        let cache = ResponseCache::new(2).unwrap();
+        let cache = ResponseCache::new(2, 1 << 20).unwrap();
         let body = Template::cut(b"{\"id\":\"\\u0002\"}", 1, 0).unwrap();
         let k = key("{ a }", None, b"{}", None);
         let header = Some("public, max-age=60".to_owned());
-        cache.put(k.clone(), kept(body, 60, header));
+        cache.put(k, kept(body, 60, header));
         let hit = cache.get(&k, "r-2").unwrap();
         assert_eq!(hit.body, b"{\"id\":\"r-2\"}");
         assert_eq!(hit.cache_control.as_deref(), Some("public, max-age=60"));
@@ -412,15 +413,56 @@ mod tests {
             post_key(b"{}", None, crate::Media::GraphqlResponseJson)
         );
         assert_ne!(post_key(b"{}", None, json), key("{}", None, b"", None));
-        assert!(ResponseCache::new(0).is_none());
+        assert!(ResponseCache::new(0, 1 << 20).is_none());
+    }
+
+    fn answer(bytes: usize) -> Kept {
+        let text = format!("{{\"data\":\"{}\",\"id\":\"\\u0002\"}}", "x".repeat(bytes));
+        kept(Template::cut(text.as_bytes(), 1, 0).unwrap(), 60, None)
+    }
+
+    #[test]
+    fn answers_are_kept_within_a_byte_budget() {
+        let cache = ResponseCache::new(100, 3000).unwrap();
+        let heavy = key("{ heavy }", None, b"{}", None);
+        cache.put(heavy, answer(3000));
+        assert!(
+            cache.get(&heavy, "r").is_none(),
+            "heavier than the whole cache"
+        );
+        let (a, b, c) = (
+            post_key(b"a", None, crate::Media::Json),
+            post_key(b"b", None, crate::Media::Json),
+            post_key(b"c", None, crate::Media::Json),
+        );
+        cache.put(a, answer(1000));
+        cache.put(b, answer(1000));
+        assert!(
+            cache.get(&a, "r").is_some(),
+            "a is now the most recently used"
+        );
+        cache.put(c, answer(1000));
+        assert!(cache.get(&b, "r").is_none(), "b made room for c");
+        assert!(cache.get(&a, "r").is_some() && cache.get(&c, "r").is_some());
+        assert!(cache.entries.lock().unwrap().bytes() <= 3000);
+    }
+
+    #[test]
+    fn a_megabyte_body_costs_a_key_of_32_bytes() {
+        let cache = ResponseCache::new(100, 1 << 20).unwrap();
+        let body = format!("{{\"query\":\"# {}\\n{{ a }}\"}}", "x".repeat(1 << 20));
+        let k = post_key(body.as_bytes(), None, crate::Media::Json);
+        cache.put(k, answer(10));
+        assert!(cache.get(&k, "r").is_some());
+        assert!(cache.entries.lock().unwrap().bytes() < 1024);
     }
 
     #[test]
     fn answers_expire_with_their_age() {
-        let cache = ResponseCache::new(2).unwrap();
+        let cache = ResponseCache::new(2, 1 << 20).unwrap();
         let body = Template::cut(b"{}", 0, 0).unwrap();
         let k = key("{ a }", None, b"{}", None);
-        cache.put(k.clone(), kept(body, 0, None));
+        cache.put(k, kept(body, 0, None));
         assert!(cache.get(&k, "r").is_none());
     }
 }

@@ -23,6 +23,7 @@ pub mod rules;
 pub mod syntax;
 pub mod transport;
 pub mod validation;
+pub mod weighed;
 
 pub use limits::Limits;
 pub use pipeline::{Method, Outcome, Pipeline, PipelineOptions, RequestInfo};

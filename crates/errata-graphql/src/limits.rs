@@ -2,9 +2,10 @@
 //! tokens (while lexing, before parsing), depth, aliases, directives and
 //! cost. Defaults follow graphql-armor's.
 //!
-//! Fragments are measured once each and memoised, so a document that spreads
-//! fragments into each other many times cannot make the check itself slow;
-//! cycles (a validation error) count as nothing here.
+//! A fragment counts at every place it is spread, as many times as it is
+//! spread there. Each is measured once and memoised, so a document that
+//! spreads fragments into each other many times cannot make the check
+//! itself slow; cycles (a validation error) count as nothing here.
 
 use std::collections::HashMap;
 
@@ -45,72 +46,81 @@ impl Default for Limits {
 impl Limits {
     /// Fails when the document has more tokens than allowed. Stops counting
     /// at the limit, so a huge document costs no more than a small one.
-    pub fn check_tokens(&self, source: &str) -> Result<(), Error> {
-        if count_tokens(source, self.max_tokens + 1) > self.max_tokens {
+    /// What it counted tells how much a parse of the document will hold.
+    pub fn check_tokens(&self, source: &str) -> Result<Lexed, Error> {
+        let lexed = lex(source, self.max_tokens.saturating_add(1));
+        if lexed.tokens > self.max_tokens {
             return Err(errors::token_limit(self.max_tokens).with_detail("limit", self.max_tokens));
         }
-        Ok(())
+        Ok(lexed)
     }
 
     /// Fails when a parsed document exceeds a structural limit.
+    ///
+    /// Everything is counted where it runs: a fragment's aliases,
+    /// directives, fields and depth count at each place it is spread, as
+    /// graphql-armor counts them, so that spreading a fragment cannot
+    /// multiply what the limits see once.
     pub fn check_document(&self, doc: &Document) -> Result<(), Error> {
         let fragments = doc.fragments();
         let mut measure = Measure {
             fragments: &fragments,
             memo: HashMap::new(),
         };
-        let mut depth = 0;
-        let mut cost = 0usize;
-        let mut aliases = 0;
-        let mut directives = 0;
+        let mut total = Shape::default();
         for definition in &doc.definitions {
-            match definition {
-                Definition::Operation(op) => {
-                    let shape = measure.selection_set(&op.selection_set);
-                    depth = depth.max(shape.depth);
-                    cost = cost.saturating_add(shape.cost);
-                    directives += op.directives.len();
-                    directives += op
-                        .variables
-                        .iter()
-                        .map(|v| v.directives.len())
-                        .sum::<usize>();
-                    let (a, d) = count_set(&op.selection_set);
-                    aliases += a;
-                    directives += d;
-                }
-                Definition::Fragment(f) => {
-                    let (a, d) = count_set(&f.selection_set);
-                    aliases += a;
-                    directives += d + f.directives.len();
-                }
-                Definition::TypeSystem(_) => {}
+            if let Definition::Operation(op) = definition {
+                let mut shape = measure.selection_set(&op.selection_set);
+                shape.directives = shape
+                    .directives
+                    .saturating_add(op.directives.len())
+                    .saturating_add(op.variables.iter().map(|v| v.directives.len()).sum());
+                total = total.beside(shape);
             }
         }
-        if depth > self.max_depth {
-            return Err(
-                errors::depth_limit(self.max_depth, depth).with_detail("limit", self.max_depth)
-            );
+        if total.depth > self.max_depth {
+            return Err(errors::depth_limit(self.max_depth, total.depth)
+                .with_detail("limit", self.max_depth));
         }
-        if aliases > self.max_aliases {
-            return Err(errors::alias_limit(self.max_aliases, aliases)
+        if total.aliases > self.max_aliases {
+            return Err(errors::alias_limit(self.max_aliases, total.aliases)
                 .with_detail("limit", self.max_aliases));
         }
-        if directives > self.max_directives {
-            return Err(errors::directive_limit(self.max_directives, directives)
-                .with_detail("limit", self.max_directives));
+        if total.directives > self.max_directives {
+            return Err(
+                errors::directive_limit(self.max_directives, total.directives)
+                    .with_detail("limit", self.max_directives),
+            );
         }
-        if cost > self.max_cost {
-            return Err(errors::cost_limit(self.max_cost, cost).with_detail("limit", self.max_cost));
+        if total.cost > self.max_cost {
+            return Err(
+                errors::cost_limit(self.max_cost, total.cost).with_detail("limit", self.max_cost)
+            );
         }
         Ok(())
     }
 }
 
+/// What a selection set adds up to once its fragments are expanded. Counts
+/// saturate: a fan-out of fragments can describe more than `usize` holds.
 #[derive(Clone, Copy, Default)]
 struct Shape {
     depth: usize,
     cost: usize,
+    aliases: usize,
+    directives: usize,
+}
+
+impl Shape {
+    /// Two selections side by side: the deeper depth, the sum of the rest.
+    fn beside(self, other: Shape) -> Shape {
+        Shape {
+            depth: self.depth.max(other.depth),
+            cost: self.cost.saturating_add(other.cost),
+            aliases: self.aliases.saturating_add(other.aliases),
+            directives: self.directives.saturating_add(other.directives),
+        }
+    }
 }
 
 struct Measure<'a> {
@@ -125,24 +135,43 @@ impl<'a> Measure<'a> {
         for item in &set.items {
             let inner = match item {
                 Selection::Field(field) => {
-                    // Introspection is exempt, as graphql-armor does by default.
-                    if field.name.value.starts_with("__") {
-                        continue;
-                    }
                     let below = field
                         .selection_set
                         .as_ref()
                         .map_or(Shape::default(), |s| self.selection_set(s));
-                    Shape {
-                        depth: below.depth + 1,
-                        cost: below.cost.saturating_add(1),
+                    let written = Shape {
+                        aliases: usize::from(field.alias.is_some()),
+                        directives: field.directives.len(),
+                        ..Shape::default()
+                    };
+                    // Introspection is exempt from depth and cost, as
+                    // graphql-armor has it by default; not from aliases.
+                    if field.name.value.starts_with("__") {
+                        Shape {
+                            depth: 0,
+                            cost: 0,
+                            ..below.beside(written)
+                        }
+                    } else {
+                        Shape {
+                            depth: below.depth + 1,
+                            cost: below.cost.saturating_add(1),
+                            ..below.beside(written)
+                        }
                     }
                 }
-                Selection::InlineFragment(fragment) => self.selection_set(&fragment.selection_set),
-                Selection::FragmentSpread(spread) => self.fragment(&spread.name.value),
+                Selection::InlineFragment(fragment) => {
+                    let mut inner = self.selection_set(&fragment.selection_set);
+                    inner.directives = inner.directives.saturating_add(fragment.directives.len());
+                    inner
+                }
+                Selection::FragmentSpread(spread) => {
+                    let mut inner = self.fragment(&spread.name.value);
+                    inner.directives = inner.directives.saturating_add(spread.directives.len());
+                    inner
+                }
             };
-            shape.depth = shape.depth.max(inner.depth);
-            shape.cost = shape.cost.saturating_add(inner.cost);
+            shape = shape.beside(inner);
         }
         shape
     }
@@ -157,48 +186,38 @@ impl<'a> Measure<'a> {
             return Shape::default();
         };
         self.memo.insert(name, None);
-        let shape = self.selection_set(&definition.selection_set);
+        let mut shape = self.selection_set(&definition.selection_set);
+        shape.directives = shape.directives.saturating_add(definition.directives.len());
         self.memo.insert(name, Some(shape));
         shape
     }
-}
-
-/// Aliases and directives written in a selection set, without expanding
-/// fragment spreads (each fragment definition is counted once).
-fn count_set(set: &SelectionSet) -> (usize, usize) {
-    let mut aliases = 0;
-    let mut directives = 0;
-    for item in &set.items {
-        match item {
-            Selection::Field(field) => {
-                aliases += usize::from(field.alias.is_some());
-                directives += field.directives.len();
-                if let Some(s) = &field.selection_set {
-                    let (a, d) = count_set(s);
-                    aliases += a;
-                    directives += d;
-                }
-            }
-            Selection::InlineFragment(fragment) => {
-                directives += fragment.directives.len();
-                let (a, d) = count_set(&fragment.selection_set);
-                aliases += a;
-                directives += d;
-            }
-            Selection::FragmentSpread(spread) => directives += spread.directives.len(),
-        }
-    }
-    (aliases, directives)
 }
 
 /// Counts GraphQL lexical tokens as graphql-js's lexer does (punctuators,
 /// names, numbers, strings; not whitespace, commas or comments), stopping
 /// once `stop_at` is reached.
 pub fn count_tokens(source: &str, stop_at: usize) -> usize {
+    lex(source, stop_at).tokens
+}
+
+/// A document's tokens, as [`count_tokens`] counts them, and the bytes
+/// they span: a parsed document holds a node per token and a copy of
+/// every name and string, but nothing of its comments and spacing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lexed {
+    /// Lexical tokens.
+    pub tokens: usize,
+    /// Bytes inside them.
+    pub bytes: usize,
+}
+
+fn lex(source: &str, stop_at: usize) -> Lexed {
     let bytes = source.as_bytes();
     let mut i = 0;
     let mut tokens = 0;
+    let mut spanned = 0;
     while i < bytes.len() && tokens < stop_at {
+        let (start, counted) = (i, tokens);
         match bytes[i] {
             b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
             0xEF if bytes[i..].starts_with(&[0xEF, 0xBB, 0xBF]) => i += 3,
@@ -253,8 +272,14 @@ pub fn count_tokens(source: &str, stop_at: usize) -> usize {
                 i += source[i..].chars().next().map_or(1, char::len_utf8);
             }
         }
+        if tokens > counted {
+            spanned += i.min(bytes.len()) - start;
+        }
     }
-    tokens
+    Lexed {
+        tokens,
+        bytes: spanned,
+    }
 }
 
 #[cfg(test)]
@@ -280,6 +305,14 @@ mod tests {
             23
         );
         assert_eq!(count_tokens("{ a }", 2), 2, "counting stops at the limit");
+        assert_eq!(
+            lex("# a comment\n{ name(x: \"str\") }, # more", 100),
+            Lexed {
+                tokens: 8,
+                bytes: 1 + 4 + 1 + 1 + 1 + 5 + 1 + 1
+            },
+            "comments, spaces and commas span nothing"
+        );
     }
 
     #[test]
@@ -356,10 +389,68 @@ mod tests {
         let limits = Limits {
             max_tokens: 100_000,
             max_depth: 100,
-            max_aliases: 100,
+            max_aliases: usize::MAX,
             ..Limits::default()
         };
         assert_eq!(check(limits, &q), Err("GraphqlCostLimit"));
+        let err = Limits {
+            max_aliases: 100,
+            ..limits
+        }
+        .check_document(&parse_query(&q).unwrap())
+        .unwrap_err();
+        assert_eq!(
+            err.message(),
+            format!("Aliases limit of 100 exceeded, found {}.", (1u64 << 31) - 2),
+            "each level doubles the aliases below it"
+        );
+    }
+
+    fn found(limits: Limits, query: &str) -> String {
+        match limits.check_document(&parse_query(query).unwrap()) {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => e.message().into_owned(),
+        }
+    }
+
+    #[test]
+    fn aliases_and_directives_count_at_each_spread() {
+        let strict = Limits {
+            max_aliases: 2,
+            max_directives: 2,
+            ..Limits::default()
+        };
+        let once = "{ ...F } fragment F on T { a: x b: x }";
+        assert_eq!(found(strict, once), "ok");
+        let twice = "{ ...F p: y { ...F } } fragment F on T { a: x b: x }";
+        assert_eq!(
+            found(strict, twice),
+            "Aliases limit of 2 exceeded, found 5."
+        );
+        let nested = "{ ...G } fragment G on T { ...F ...F } fragment F on T { a: x }";
+        assert_eq!(found(strict, nested), "ok");
+        let deeper = "{ ...H } fragment H on T { ...G ...G } fragment G on T { ...F ...F } fragment F on T { a: x }";
+        assert_eq!(
+            found(strict, deeper),
+            "Aliases limit of 2 exceeded, found 4."
+        );
+        let inline = "{ ... on T { ...F } ... { ...F } } fragment F on T { a: x }";
+        assert_eq!(found(strict, inline), "ok");
+        let three = "{ ... on T { ...F } ... { ...F } q: y } fragment F on T { a: x }";
+        assert_eq!(
+            found(strict, three),
+            "Aliases limit of 2 exceeded, found 3."
+        );
+        let directives = "{ ...F @skip(if: false) ...F } fragment F on T @include(if: true) { x }";
+        assert_eq!(
+            found(strict, directives),
+            "Directives limit of 2 exceeded, found 3."
+        );
+        let introspection = "{ a: __typename b: __typename c: __typename }";
+        assert_eq!(
+            found(strict, introspection),
+            "Aliases limit of 2 exceeded, found 3."
+        );
     }
 
     #[test]

@@ -2,32 +2,33 @@
 //! limits, parsing (cached), operation resolution, the GET/mutation rule,
 //! execution by async-graphql, and every error rendered from the catalog.
 
-use std::hash::BuildHasher;
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{ObjectType, Pos, Schema, ServerError, SubscriptionType, Variables};
 use futures_util::FutureExt;
-use lru::LruCache;
 use serde_json::Value;
 
 use errata_catalog::{Class, Error};
 use errata_errors::{graphql as gql, http, system};
 
-use crate::cache::{Kept, Policy, ResponseCache};
+use crate::cache::{Kept, Key, Policy, ResponseCache};
 
 /// How long a refused POST body's answer is kept: a document the schema
 /// refuses stays refused until the server is replaced.
 const REFUSAL_MAX_AGE: u32 = 3600;
-use crate::limits::Limits;
+use crate::limits::{Lexed, Limits};
 use crate::model::SchemaModel;
 use crate::response::{Body, BodyExtensions, Location, REQUEST_ID_MARK, Template, WireError};
 use crate::rules;
 use crate::syntax::{self, ast};
 use crate::transport::{GraphqlRequest, Media};
 use crate::validation::{self, validate};
+use crate::weighed::WeighedLru;
 
 /// The HTTP method a request came with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,23 @@ struct Prepared {
     ast: ast::Document,
     /// Each operation's name, kind and cache policy.
     operations: Vec<(Option<String>, OperationType, Policy)>,
+    /// The heap bytes the two trees hold, estimated from the tokens.
+    weight: usize,
+}
+
+/// What a parsed document holds besides its tokens.
+const PARSED_BYTES: usize = 1024;
+/// What a parsed document holds per token, in errata's tree and
+/// async-graphql's together: measured between 150 and 550 bytes, the most
+/// for the smallest documents, which the fixed part covers.
+const PARSED_BYTES_PER_TOKEN: usize = 384;
+
+/// The heap bytes a document's two trees hold: a node per token, and a copy
+/// of each name and string in each tree. Its comments are not kept.
+fn parsed_weight(lexed: Lexed) -> usize {
+    PARSED_BYTES
+        .saturating_add(lexed.tokens.saturating_mul(PARSED_BYTES_PER_TOKEN))
+        .saturating_add(lexed.bytes.saturating_mul(2))
 }
 
 /// What a document's text turns into; request errors are cached too, so a
@@ -113,6 +131,24 @@ impl From<Box<[CachedError]>> for Refused {
     }
 }
 
+impl Refused {
+    /// The heap bytes it holds once its body is rendered in every locale:
+    /// it is weighed when it is cached, before any body is.
+    fn weight(&self) -> usize {
+        let bodies = 1 + errata_errors::CATALOG.locales.len();
+        self.errors
+            .iter()
+            .map(|e| {
+                let message = e.error.message().len();
+                // The error and its locations; then, in each body, the
+                // message (longer in some locales, and escaped) and the
+                // extensions around it.
+                256 + message + bodies * (2 * message + 256)
+            })
+            .sum()
+    }
+}
+
 /// A request error as the cache keeps it.
 struct CachedError {
     error: Error,
@@ -126,9 +162,14 @@ pub struct PipelineOptions {
     pub limits: Limits,
     /// Parsed documents kept in the cache.
     pub cache_size: usize,
+    /// Bytes the kept documents may take; as many again for the texts of
+    /// persisted queries.
+    pub document_cache_bytes: usize,
     /// Whole answers kept, for operations the schema's `@cacheControl`
     /// hints make public; 0 turns the response cache off.
     pub response_cache: usize,
+    /// Bytes the kept answers may take.
+    pub response_cache_bytes: usize,
     /// Allow introspection.
     pub introspection: bool,
     /// Add "Did you mean ...?" to validation messages.
@@ -140,15 +181,18 @@ impl Default for PipelineOptions {
         PipelineOptions {
             limits: Limits::default(),
             cache_size: 1024,
+            document_cache_bytes: 16 << 20,
             response_cache: 1024,
+            response_cache_bytes: 16 << 20,
             introspection: true,
             suggestions: true,
         }
     }
 }
 
-/// Prepared documents by the hash of their text; the text is kept to rule out collisions.
-type DocumentCache = LruCache<u64, (Arc<str>, Preparation)>;
+/// Prepared documents by the SHA-256 of their text, which is not kept: a
+/// document of a megabyte of comments costs 32 bytes of key.
+type DocumentCache = WeighedLru<[u8; 32], Preparation>;
 
 /// The error pipeline around an async-graphql schema.
 pub struct Pipeline<Q, M, S> {
@@ -156,10 +200,9 @@ pub struct Pipeline<Q, M, S> {
     model: SchemaModel,
     options: PipelineOptions,
     /// Automatic persisted queries: document text by its SHA-256, hex.
-    persisted: Mutex<LruCache<String, Arc<str>>>,
+    persisted: Mutex<WeighedLru<String, Arc<str>>>,
     documents: Mutex<DocumentCache>,
     responses: Option<ResponseCache>,
-    hasher: std::hash::RandomState,
 }
 
 impl<Q, M, S> std::fmt::Debug for Pipeline<Q, M, S> {
@@ -221,10 +264,9 @@ where
             schema,
             model,
             options,
-            persisted: Mutex::new(LruCache::new(capacity)),
-            documents: Mutex::new(LruCache::new(capacity)),
-            responses: ResponseCache::new(options.response_cache),
-            hasher: std::hash::RandomState::new(),
+            persisted: Mutex::new(WeighedLru::new(capacity, options.document_cache_bytes)),
+            documents: Mutex::new(WeighedLru::new(capacity, options.document_cache_bytes)),
+            responses: ResponseCache::new(options.response_cache, options.response_cache_bytes),
         }
     }
 
@@ -239,22 +281,30 @@ where
         self.execute_post(request, None, info, prepare).await
     }
 
-    /// The answer the response cache keeps for a POST body, if any: found
-    /// before the body is decoded or the document parsed. Only answers that
-    /// [`Pipeline::execute_post`] kept under their body are found here.
-    pub fn replay(&self, body: &[u8], info: RequestInfo<'_>) -> Option<Outcome> {
+    /// The key the response cache keeps a POST body's answer under, for
+    /// [`Pipeline::replay`] and [`Pipeline::execute_post`]; `None` when the
+    /// cache is off. Made once per request: it hashes the whole body.
+    pub fn body_key(&self, body: &[u8], info: RequestInfo<'_>) -> Option<Key> {
+        self.responses.as_ref()?;
+        Some(crate::cache::post_key(body, info.locale, info.media))
+    }
+
+    /// The answer the response cache keeps for a POST body, by its
+    /// [`Pipeline::body_key`], if any: found before the body is decoded or
+    /// the document parsed. Only answers that [`Pipeline::execute_post`]
+    /// kept under their body are found here.
+    pub fn replay(&self, body: &Key, info: RequestInfo<'_>) -> Option<Outcome> {
         let responses = self.responses.as_ref()?;
-        let key = crate::cache::post_key(body, info.locale, info.media);
-        responses.get(&key, info.request_id).map(Outcome::from)
+        responses.get(body, info.request_id).map(Outcome::from)
     }
 
     /// As [`Pipeline::execute`], for a request decoded from the POST body
-    /// `body`: a kept answer is kept under the body's bytes, for
-    /// [`Pipeline::replay`].
+    /// whose [`Pipeline::body_key`] is `body`: a kept answer is kept under
+    /// it, for [`Pipeline::replay`].
     pub async fn execute_post(
         &self,
         request: GraphqlRequest,
-        body: Option<&[u8]>,
+        body: Option<&Key>,
         info: RequestInfo<'_>,
         prepare: impl FnOnce(async_graphql::Request) -> async_graphql::Request,
     ) -> Outcome {
@@ -305,7 +355,7 @@ where
         let cache_key = match &self.responses {
             Some(responses) if policy.max_age > 0 && !policy.private => {
                 let key = match body {
-                    Some(body) => crate::cache::post_key(body, info.locale, info.media),
+                    Some(body) => *body,
                     None => {
                         let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
                         crate::cache::key(
@@ -389,10 +439,13 @@ where
     }
 
     /// The fields an operation selects at its first two levels, as dotted
-    /// paths (`catalog`, `catalog.error`), through fragments. Per-operation
-    /// rate limits are keyed by them. Empty when the document is invalid;
-    /// execution then reports why.
-    pub fn operation_fields(&self, request: &GraphqlRequest) -> Vec<String> {
+    /// paths (`catalog`, `catalog.error`), each with the number of times it
+    /// is selected: every alias, every spread of a fragment holding it and
+    /// every occurrence of its parent counts, so `a: catalog { ...F }
+    /// b: catalog { ...F }` selects `catalog.error` twice for each `error`
+    /// in `F`. Per-operation rate limits charge these counts. Empty when the
+    /// document is invalid; execution then reports why.
+    pub fn operation_fields(&self, request: &GraphqlRequest) -> Vec<(String, u64)> {
         let persisted;
         let query = if request.query.trim().is_empty() {
             let hash = request
@@ -418,18 +471,23 @@ where
             return Vec::new();
         };
         let fragments = prepared.ast.fragments();
-        let mut paths = Vec::new();
-        for (root, below) in fields_of(&operation.selection_set, &fragments) {
-            let children = below
-                .map(|set| fields_of(set, &fragments))
-                .unwrap_or_default();
-            for (child, _) in children {
-                paths.push(format!("{root}.{child}"));
-            }
-            paths.push(root.to_owned());
-        }
+        let mut count = Occurrences {
+            fragments: &fragments,
+            names: HashMap::new(),
+            pairs: HashMap::new(),
+        };
+        let mut paths: Vec<(String, u64)> = count
+            .names(&operation.selection_set)
+            .iter()
+            .map(|(root, times)| ((*root).to_owned(), *times))
+            .chain(
+                count
+                    .pairs(&operation.selection_set)
+                    .iter()
+                    .map(|((root, child), times)| (format!("{root}.{child}"), *times)),
+            )
+            .collect();
         paths.sort();
-        paths.dedup();
         paths
     }
 
@@ -464,16 +522,17 @@ where
             return Err(gql::persisted_query_mismatch());
         }
         if let Ok(mut cache) = self.persisted.lock() {
-            cache.put(hash, Arc::from(request.query.as_str()));
+            // The hash is kept as text, beside the document's.
+            let weight = hash.len() + request.query.len();
+            cache.put(hash, Arc::from(request.query.as_str()), weight);
         }
         Ok(request)
     }
 
     fn prepare(&self, query: &str) -> Preparation {
-        let key = self.hasher.hash_one(query);
+        let key = sha256(query.as_bytes());
         if let Ok(mut cache) = self.documents.lock()
-            && let Some((text, prepared)) = cache.get(&key)
-            && &**text == query
+            && let Some(prepared) = cache.get(&key)
         {
             return prepared.clone();
         }
@@ -481,8 +540,12 @@ where
             .prepare_uncached(query)
             .map(Arc::new)
             .map_err(|errors| Arc::new(Refused::from(errors)));
+        let weight = match &prepared {
+            Ok(prepared) => prepared.weight,
+            Err(refused) => refused.weight(),
+        };
         if let Ok(mut cache) = self.documents.lock() {
-            cache.put(key, (Arc::from(query), prepared.clone()));
+            cache.put(key, prepared.clone(), weight);
         }
         prepared
     }
@@ -490,7 +553,7 @@ where
     /// Tokens, parse, limits, validation: each stage refuses the document
     /// with its catalogued errors before the next one runs.
     fn prepare_uncached(&self, query: &str) -> Result<Prepared, Box<[CachedError]>> {
-        self.options.limits.check_tokens(query).map_err(single)?;
+        let lexed = self.options.limits.check_tokens(query).map_err(single)?;
         let doc = syntax::parse(query).map_err(|e| {
             Box::new([CachedError {
                 error: gql::parse_failed(e.message),
@@ -547,6 +610,7 @@ where
             doc: executable,
             ast: doc,
             operations,
+            weight: parsed_weight(lexed),
         })
     }
 
@@ -708,7 +772,7 @@ where
     /// rendered the first time it is asked for and copied after.
     /// A POST body whose document was refused is kept in the response cache
     /// too, so that a client repeating it costs no decoding either.
-    fn refused(&self, refused: &Refused, body: Option<&[u8]>, info: RequestInfo<'_>) -> Outcome {
+    fn refused(&self, refused: &Refused, body: Option<&Key>, info: RequestInfo<'_>) -> Outcome {
         let errors = || -> Vec<RequestError> {
             refused
                 .errors
@@ -761,7 +825,7 @@ where
                 max_age: REFUSAL_MAX_AGE,
                 cache_control: None,
             };
-            responses.put(crate::cache::post_key(body, info.locale, info.media), kept);
+            responses.put(*body, kept);
         }
         Outcome {
             status,
@@ -862,45 +926,113 @@ fn codes(errors: &[WireError]) -> Vec<(u32, Class)> {
 /// Where an executed answer may be kept: its key in the response cache
 /// (`None` when it may not be kept there) and its policy.
 struct Keep {
-    key: Option<Vec<u8>>,
+    key: Option<Key>,
     policy: Policy,
 }
 
-/// Field names selected by a set, through fragments (each spread once), with
-/// each field's own selection set.
-fn fields_of<'d>(
-    set: &'d ast::SelectionSet,
-    fragments: &std::collections::HashMap<&str, &'d ast::FragmentDefinition>,
-) -> Vec<(&'d str, Option<&'d ast::SelectionSet>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![set];
-    let mut spread: Vec<&str> = Vec::new();
-    while let Some(set) = stack.pop() {
+/// Field names by how often a set selects them.
+type Counts<'d> = Rc<HashMap<&'d str, u64>>;
+/// `(parent, child)` field names by how often a set selects them.
+type PairCounts<'d> = Rc<HashMap<(&'d str, &'d str), u64>>;
+
+/// Counts the fields a selection set selects, through inline fragments and
+/// fragment spreads. A fragment is counted once and its counts are added at
+/// each spread, so a chain of fragments each spreading the next twice costs
+/// its length, not two to the power of it. Counts saturate; a fragment
+/// spread inside itself (a validation error) counts as nothing.
+struct Occurrences<'d, 'f> {
+    fragments: &'f HashMap<&'d str, &'d ast::FragmentDefinition>,
+    /// `None` while a fragment is being counted.
+    names: HashMap<&'d str, Option<Counts<'d>>>,
+    pairs: HashMap<&'d str, Option<PairCounts<'d>>>,
+}
+
+fn add<K: std::hash::Hash + Eq + Copy>(into: &mut HashMap<K, u64>, from: &HashMap<K, u64>) {
+    for (key, times) in from {
+        let total = into.entry(*key).or_insert(0);
+        *total = total.saturating_add(*times);
+    }
+}
+
+impl<'d> Occurrences<'d, '_> {
+    /// The fields `set` selects directly, by name.
+    fn names(&mut self, set: &'d ast::SelectionSet) -> Counts<'d> {
+        let mut out = HashMap::new();
         for item in &set.items {
             match item {
                 ast::Selection::Field(f) => {
-                    out.push((f.name.value.as_str(), f.selection_set.as_ref()))
+                    let total = out.entry(f.name.value.as_str()).or_insert(0u64);
+                    *total = total.saturating_add(1);
                 }
-                ast::Selection::InlineFragment(i) => stack.push(&i.selection_set),
+                ast::Selection::InlineFragment(i) => add(&mut out, &self.names(&i.selection_set)),
                 ast::Selection::FragmentSpread(s) => {
-                    if !spread.contains(&s.name.value.as_str()) {
-                        spread.push(&s.name.value);
-                        if let Some(f) = fragments.get(s.name.value.as_str()) {
-                            stack.push(&f.selection_set);
-                        }
-                    }
+                    let name = s.name.value.as_str();
+                    let counts = match self.names.get(name) {
+                        Some(known) => known.clone().unwrap_or_default(),
+                        None => match self.fragments.get(name).copied() {
+                            Some(fragment) => {
+                                self.names.insert(name, None);
+                                let counts = self.names(&fragment.selection_set);
+                                self.names.insert(name, Some(Rc::clone(&counts)));
+                                counts
+                            }
+                            None => Counts::default(),
+                        },
+                    };
+                    add(&mut out, &counts);
                 }
             }
         }
+        Rc::new(out)
     }
-    out
+
+    /// The fields `set` selects directly, each with the fields below it.
+    fn pairs(&mut self, set: &'d ast::SelectionSet) -> PairCounts<'d> {
+        let mut out = HashMap::new();
+        for item in &set.items {
+            match item {
+                ast::Selection::Field(f) => {
+                    if let Some(below) = &f.selection_set {
+                        let parent = f.name.value.as_str();
+                        for (child, times) in self.names(below).iter() {
+                            let total = out.entry((parent, *child)).or_insert(0u64);
+                            *total = total.saturating_add(*times);
+                        }
+                    }
+                }
+                ast::Selection::InlineFragment(i) => add(&mut out, &self.pairs(&i.selection_set)),
+                ast::Selection::FragmentSpread(s) => {
+                    let name = s.name.value.as_str();
+                    let counts = match self.pairs.get(name) {
+                        Some(known) => known.clone().unwrap_or_default(),
+                        None => match self.fragments.get(name).copied() {
+                            Some(fragment) => {
+                                self.pairs.insert(name, None);
+                                let counts = self.pairs(&fragment.selection_set);
+                                self.pairs.insert(name, Some(Rc::clone(&counts)));
+                                counts
+                            }
+                            None => PairCounts::default(),
+                        },
+                    };
+                    add(&mut out, &counts);
+                }
+            }
+        }
+        Rc::new(out)
+    }
+}
+
+/// The SHA-256 of some bytes.
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 /// The SHA-256 of a text, in lowercase hexadecimal.
 fn sha256_hex(text: &str) -> String {
-    use sha2::Digest;
     use std::fmt::Write as _;
-    let digest = sha2::Sha256::digest(text.as_bytes());
+    let digest = sha256(text.as_bytes());
     let mut out = String::with_capacity(64);
     for byte in digest {
         let _ = write!(out, "{byte:02x}");
@@ -1010,5 +1142,157 @@ fn syntax_detail(message: &str) -> String {
         sentence
     } else {
         format!("{sentence}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::{EmptyMutation, EmptySubscription, Object};
+
+    struct Root;
+
+    #[Object]
+    impl Root {
+        async fn shelf(&self) -> Shelf {
+            Shelf
+        }
+        async fn clock(&self) -> i32 {
+            0
+        }
+    }
+
+    struct Shelf;
+
+    #[Object]
+    impl Shelf {
+        async fn book(&self) -> i32 {
+            1
+        }
+        async fn title(&self) -> &str {
+            "t"
+        }
+    }
+
+    fn with_documents(bytes: usize) -> Pipeline<Root, EmptyMutation, EmptySubscription> {
+        Pipeline::new(
+            Schema::new(Root, EmptyMutation, EmptySubscription),
+            PipelineOptions {
+                document_cache_bytes: bytes,
+                ..PipelineOptions::default()
+            },
+        )
+    }
+
+    /// Whether preparing `query` twice gives the same kept preparation.
+    fn kept(pipeline: &Pipeline<Root, EmptyMutation, EmptySubscription>, query: &str) -> bool {
+        match (pipeline.prepare(query), pipeline.prepare(query)) {
+            (Ok(a), Ok(b)) => Arc::ptr_eq(&a, &b),
+            (Err(a), Err(b)) => Arc::ptr_eq(&a, &b),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn documents_are_kept_by_weight_not_by_text() {
+        let pipeline = with_documents(64 * 1024);
+        let commented = format!("# {}\n{{ shelf {{ book }} }}", "x".repeat(1 << 20));
+        assert!(
+            kept(&pipeline, &commented),
+            "a megabyte of comment weighs nothing"
+        );
+        assert!(
+            kept(&pipeline, "{ shelf { nope } }"),
+            "refusals are kept too"
+        );
+        let fields: String = (0..300).map(|i| format!("f{i}: clock ")).collect();
+        let heavy = format!("{{ {fields} }}");
+        let limits = Limits {
+            max_aliases: 1000,
+            ..Limits::default()
+        };
+        let pipeline = Pipeline::new(
+            Schema::new(Root, EmptyMutation, EmptySubscription),
+            PipelineOptions {
+                limits,
+                document_cache_bytes: 64 * 1024,
+                ..PipelineOptions::default()
+            },
+        );
+        assert!(pipeline.prepare(&heavy).is_ok());
+        assert!(
+            !kept(&pipeline, &heavy),
+            "900 tokens weigh more than 64 KiB: parsed, answered, not kept"
+        );
+        assert!(kept(&pipeline, "{ clock }"));
+        let documents = pipeline.documents.lock().unwrap();
+        assert!(documents.bytes() <= 64 * 1024);
+    }
+
+    fn fields(limits: Limits, query: &str) -> Vec<(String, u64)> {
+        let pipeline = Pipeline::new(
+            Schema::new(Root, EmptyMutation, EmptySubscription),
+            PipelineOptions {
+                limits,
+                ..PipelineOptions::default()
+            },
+        );
+        pipeline.operation_fields(&GraphqlRequest {
+            query: query.to_owned(),
+            ..GraphqlRequest::default()
+        })
+    }
+
+    fn counts(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
+        pairs.iter().map(|(p, n)| ((*p).to_owned(), *n)).collect()
+    }
+
+    #[test]
+    fn each_selection_of_a_path_counts() {
+        let limits = Limits::default();
+        assert_eq!(
+            fields(limits, "{ shelf { book } clock }"),
+            counts(&[("clock", 1), ("shelf", 1), ("shelf.book", 1)])
+        );
+        assert_eq!(
+            fields(
+                limits,
+                "{ a: shelf { x: book y: book } b: shelf { ...F } } fragment F on Shelf { book title }"
+            ),
+            counts(&[("shelf", 2), ("shelf.book", 3), ("shelf.title", 1)]),
+            "aliases and parents' aliases multiply"
+        );
+        assert_eq!(
+            fields(
+                limits,
+                "{ shelf { ...G } ...R ...R } fragment R on Root { shelf { book } } \
+                 fragment G on Shelf { ...F ... on Shelf { ...F } } fragment F on Shelf { a: book }"
+            ),
+            counts(&[("shelf", 3), ("shelf.book", 4)]),
+            "nested fragments and fragments spread from several places"
+        );
+        assert!(fields(limits, "{ shelf { nope } }").is_empty());
+    }
+
+    #[test]
+    fn a_fan_out_of_fragments_is_counted_without_expanding_it() {
+        let mut query = String::from("{ shelf { ...F0 } ...R0 }\n");
+        for i in 0..40 {
+            let next = i + 1;
+            query.push_str(&format!(
+                "fragment F{i} on Shelf {{ ...F{next} ...F{next} }}\n\
+                 fragment R{i} on Root {{ ...R{next} ...R{next} }}\n"
+            ));
+        }
+        query.push_str("fragment F40 on Shelf { book }\nfragment R40 on Root { clock }\n");
+        let limits = Limits {
+            max_tokens: usize::MAX,
+            max_cost: usize::MAX,
+            ..Limits::default()
+        };
+        assert_eq!(
+            fields(limits, &query),
+            counts(&[("clock", 1 << 40), ("shelf", 1), ("shelf.book", 1 << 40)])
+        );
     }
 }

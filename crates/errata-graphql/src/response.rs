@@ -185,6 +185,11 @@ impl Template {
         })
     }
 
+    /// The heap bytes it holds: its text, and the list of its pieces.
+    pub fn weight(&self) -> usize {
+        self.len + self.pieces.len() * std::mem::size_of::<(Box<str>, Option<Hole>)>()
+    }
+
     /// The body for one response.
     pub fn fill(&self, request_id: &str, number: u64) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len + 4 * request_id.len() + 20);

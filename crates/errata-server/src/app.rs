@@ -28,6 +28,10 @@ use crate::ratelimit::ClientLimiter;
 use crate::schema::{self, Caller, Mutation, Query, RequestContext, ServerFacts};
 use crate::storage::Storage;
 
+/// What the refused bearer tokens' answers may take: a thousand answers of
+/// about a kilobyte each.
+const REFUSALS_BYTES: usize = 2 << 20;
+
 /// Everything the handlers share.
 pub struct AppState {
     pub(crate) config: Config,
@@ -88,7 +92,9 @@ impl AppState {
                 PipelineOptions {
                     limits: config.limits,
                     cache_size: config.document_cache,
+                    document_cache_bytes: config.document_cache_bytes,
                     response_cache: config.response_cache,
+                    response_cache_bytes: config.response_cache_bytes,
                     introspection: config.introspection(),
                     suggestions: config.suggestions(),
                 },
@@ -104,6 +110,7 @@ impl AppState {
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
             refusals: crate::edge::Refusals::new(
                 std::num::NonZeroUsize::new(1024).expect("not zero"),
+                REFUSALS_BYTES,
             ),
             locales: catalog.locales.iter().map(|l| &**l).collect(),
             storage,
@@ -189,11 +196,13 @@ async fn graphql_post(
         return error_response(&e, meta.locale, &meta.id);
     }
     let info = info(&meta, Method::Post, media);
+    let key = state.pipeline.body_key(&body, info);
     // A body seen before may have its answer kept: found before decoding.
     // Per-operation limits need the operation's fields, so with any
     // configured, every request is decoded first.
     if state.operation_limiters.is_empty()
-        && let Some(outcome) = state.pipeline.replay(&body, info)
+        && let Some(key) = &key
+        && let Some(outcome) = state.pipeline.replay(key, info)
     {
         return respond(outcome, info, started);
     }
@@ -204,7 +213,7 @@ async fn graphql_post(
     run(
         &state,
         request,
-        Some(&body),
+        key.as_ref(),
         info,
         started,
         RequestContext {
@@ -257,7 +266,7 @@ async fn graphql_get(
 async fn run(
     state: &AppState,
     request: GraphqlRequest,
-    body: Option<&[u8]>,
+    body: Option<&errata_graphql::cache::Key>,
     info: RequestInfo<'_>,
     started: Instant,
     context: RequestContext,
@@ -267,10 +276,12 @@ async fn run(
         && let Some(ip) = context.ip
     {
         let fields = state.pipeline.operation_fields(&request);
+        let client = crate::ratelimit::Client::address(ip);
         for (path, limiter) in &state.operation_limiters {
-            if fields.iter().any(|f| f == path)
-                && let Err(refusal) = limiter.check(&crate::ratelimit::Client::address(ip))
-            {
+            let Some((_, times)) = fields.iter().find(|(f, _)| f == path) else {
+                continue;
+            };
+            if let Err(refusal) = limiter.check_n(&client, *times) {
                 return crate::edge::rate_limited(refusal, limiter, info.locale, info.request_id);
             }
         }

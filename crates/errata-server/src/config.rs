@@ -47,9 +47,14 @@ pub struct Config {
     pub limits: Limits,
     /// Parsed documents kept in the cache.
     pub document_cache: usize,
+    /// Bytes the kept documents may take; as many again for the texts of
+    /// persisted queries.
+    pub document_cache_bytes: usize,
     /// Whole answers kept, for queries the schema marks cacheable and
     /// public (`@cacheControl`); 0 turns the response cache off.
     pub response_cache: usize,
+    /// Bytes the kept answers may take.
+    pub response_cache_bytes: usize,
     /// `json` (default) or `text` logs.
     pub log_format: LogFormat,
     /// Async worker threads; one per core when unset.
@@ -76,7 +81,9 @@ impl Default for Config {
             operation_limits: std::collections::BTreeMap::new(),
             limits: Limits::default(),
             document_cache: 1024,
+            document_cache_bytes: 16 << 20,
             response_cache: 1024,
+            response_cache_bytes: 16 << 20,
             log_format: LogFormat::Json,
             workers: None,
             auth: errata_identity::AuthConfig::default(),
@@ -189,6 +196,9 @@ pub struct ServeArgs {
     /// Answers the response cache keeps [default: 1024]; 0 turns it off.
     #[arg(long, value_name = "N")]
     pub response_cache: Option<usize>,
+    /// Bytes the response cache's answers may take [default: 16 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub response_cache_bytes: Option<usize>,
     /// The log format [default: json].
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -249,6 +259,12 @@ impl ServeArgs {
             flag(
                 "response-cache",
                 toml::Value::Integer(i64::try_from(entries).unwrap_or(i64::MAX)),
+            );
+        }
+        if let Some(bytes) = self.response_cache_bytes {
+            flag(
+                "response-cache-bytes",
+                toml::Value::Integer(i64::try_from(bytes).unwrap_or(i64::MAX)),
             );
         }
         if let Some(workers) = self.workers {
@@ -398,6 +414,7 @@ mod tests {
             config: Some(file),
             addr: Some("127.0.0.1:3".parse().unwrap()),
             response_cache: Some(0),
+            response_cache_bytes: Some(4096),
             ..ServeArgs::default()
         };
         let env = [
@@ -405,11 +422,15 @@ mod tests {
             ("ERRATA_RESPONSE_CACHE".to_owned(), "9".to_owned()),
             ("ERRATA_DATA".to_owned(), "from-env".to_owned()),
             ("ERRATA_LIMITS__MAX_ALIASES".to_owned(), "4".to_owned()),
+            ("ERRATA_DOCUMENT_CACHE_BYTES".to_owned(), "65536".to_owned()),
+            ("ERRATA_RESPONSE_CACHE_BYTES".to_owned(), "9".to_owned()),
             ("OTHER".to_owned(), "x".to_owned()),
         ];
         let config = args.resolve(env).unwrap();
         assert_eq!(config.addr.port(), 3);
         assert_eq!(config.response_cache, 0);
+        assert_eq!(config.response_cache_bytes, 4096);
+        assert_eq!(config.document_cache_bytes, 65536);
         assert_eq!(config.data, PathBuf::from("from-env"));
         assert_eq!(config.max_body_bytes, 10);
         assert_eq!(config.limits.max_depth, 3);

@@ -25,6 +25,7 @@ use metrics::{Counter, Histogram};
 
 use errata_catalog::{Class, Error};
 use errata_errors::{http, security};
+use errata_graphql::weighed::WeighedLru;
 
 use crate::app::AppState;
 use crate::ratelimit::{Client, ClientLimiter, Refusal};
@@ -279,31 +280,40 @@ where
 
 /// Refused bearer tokens' answers, rendered once: a client that keeps
 /// sending a bad token (an expired one, most often) is refused at the cost
-/// of a copy. Keyed by the header and the locale; a kept answer is used only
-/// when the identity check refuses the token with the same error again, so
-/// a token refused for now (not yet valid) is not refused for ever.
+/// of a copy. Keyed by the SHA-256 of the header and the locale, so that a
+/// header of many kilobytes costs 32 bytes of key; a kept answer is used
+/// only when the identity check refuses the token with the same error
+/// again, so a token refused for now (not yet valid) is not refused for ever.
 #[derive(Debug)]
 pub struct Refusals {
-    kept: std::sync::Mutex<lru::LruCache<u64, KeptRefusal>>,
-    hasher: std::hash::RandomState,
+    kept: std::sync::Mutex<WeighedLru<[u8; 32], KeptRefusal>>,
 }
 
 #[derive(Debug)]
 struct KeptRefusal {
-    header: Box<[u8]>,
-    locale: Option<&'static str>,
     code: u32,
     status: StatusCode,
     body: errata_graphql::response::Template,
     challenge: HeaderValue,
 }
 
+/// The key of a refusal: the `Authorization` value and the locale.
+fn refusal_key(header: &[u8], locale: Option<&str>) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    // The header's length first, so that no header and locale run together
+    // into another pair's bytes.
+    hasher.update((header.len() as u64).to_le_bytes());
+    hasher.update(header);
+    hasher.update(locale.unwrap_or("").as_bytes());
+    hasher.finalize().into()
+}
+
 impl Refusals {
-    /// Room for `capacity` answers.
-    pub fn new(capacity: std::num::NonZeroUsize) -> Refusals {
+    /// Room for `capacity` answers weighing at most `bytes`.
+    pub fn new(capacity: std::num::NonZeroUsize, bytes: usize) -> Refusals {
         Refusals {
-            kept: std::sync::Mutex::new(lru::LruCache::new(capacity)),
-            hasher: std::hash::RandomState::new(),
+            kept: std::sync::Mutex::new(WeighedLru::new(capacity, bytes)),
         }
     }
 
@@ -315,13 +325,11 @@ impl Refusals {
         locale: Option<&'static str>,
         request_id: &str,
     ) -> Response {
-        use std::hash::BuildHasher;
         let def = error.def();
-        let bytes = header.map_or(&b""[..], |h| h.as_bytes());
-        let hash = self.hasher.hash_one((bytes, locale));
+        let key = refusal_key(header.map_or(&b""[..], |h| h.as_bytes()), locale);
         let known = self.kept.lock().ok().and_then(|mut kept| {
-            kept.get(&hash)
-                .filter(|k| k.code == def.code && k.locale == locale && *k.header == *bytes)
+            kept.get(&key)
+                .filter(|k| k.code == def.code)
                 .map(|k| (k.status, k.body.fill(request_id, 0), k.challenge.clone()))
         });
         let (status, body, challenge) = match known {
@@ -340,17 +348,14 @@ impl Refusals {
                     Some(template) => {
                         let body = template.fill(request_id, 0);
                         if let Ok(mut kept) = self.kept.lock() {
-                            kept.put(
-                                hash,
-                                KeptRefusal {
-                                    header: Box::from(bytes),
-                                    locale,
-                                    code: def.code,
-                                    status,
-                                    body: template,
-                                    challenge: challenge.clone(),
-                                },
-                            );
+                            let weight = template.weight() + challenge.len();
+                            let refusal = KeptRefusal {
+                                code: def.code,
+                                status,
+                                body: template,
+                                challenge: challenge.clone(),
+                            };
+                            kept.put(key, refusal, weight);
                         }
                         body
                     }
@@ -673,6 +678,37 @@ mod tests {
         assert_eq!(id.len(), 25);
         assert!(is_sane_id(&id));
         assert_ne!(new_request_id_text(&mut [0; 25]), id);
+    }
+
+    #[test]
+    fn refused_headers_cost_a_digest_not_their_bytes() {
+        let refusals = Refusals::new(std::num::NonZeroUsize::new(1024).unwrap(), 1 << 20);
+        let error = security::authorization_header_invalid();
+        let body = |response: Response| {
+            let bytes = futures_util::FutureExt::now_or_never(axum::body::to_bytes(
+                response.into_body(),
+                usize::MAX,
+            ));
+            String::from_utf8(bytes.unwrap().unwrap().to_vec()).unwrap()
+        };
+        for i in 0..100 {
+            let header =
+                HeaderValue::from_str(&format!("Basic {i}{}", "x".repeat(60_000))).unwrap();
+            let first = body(refusals.answer(Some(&header), &error, None, "r-1"));
+            let again = body(refusals.answer(Some(&header), &error, None, "r-2"));
+            assert_eq!(first.replace("r-1", "r-2"), again);
+        }
+        let kept = refusals.kept.lock().unwrap();
+        assert!(
+            kept.bytes() < 100 * 4096,
+            "a hundred 60 KB headers kept in {} bytes",
+            kept.bytes()
+        );
+        drop(kept);
+        let header = HeaderValue::from_static("Basic abc");
+        let english = body(refusals.answer(Some(&header), &error, None, "r"));
+        let french = body(refusals.answer(Some(&header), &error, Some("fr"), "r"));
+        assert_ne!(english, french, "the locale is part of the key");
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct ClientLimiter {
     /// The 429 body in each locale (`None` first: the source language),
     /// rendered once: a refusal must cost less than a request.
     bodies: Arc<[(Option<&'static str>, Template)]>,
+    /// Whole seconds for the bucket to fill: what a request asking for more
+    /// than it can ever hold is told to wait.
+    window: u64,
 }
 
 /// A refused request: when to come back.
@@ -104,6 +107,7 @@ impl ClientLimiter {
             policy: HeaderValue::from_str(&policy)
                 .unwrap_or_else(|_| HeaderValue::from_static("\"limit\"")),
             bodies,
+            window,
         })
     }
 
@@ -117,6 +121,34 @@ impl ClientLimiter {
                     retry_after: (wait.as_secs_f64().ceil() as u64).max(1),
                 })
             }
+        }
+    }
+
+    /// Counts `n` requests from `client` at once, as one request that
+    /// selects a limited field `n` times: all of them pass or none is
+    /// counted. More than the burst can ever allow is refused too, with the
+    /// time the whole bucket takes to fill.
+    pub fn check_n(&self, client: &Client, n: u64) -> Result<(), Refusal> {
+        let Some(n) = u32::try_from(n).ok().and_then(NonZeroU32::new) else {
+            return if n == 0 {
+                Ok(())
+            } else {
+                Err(Refusal {
+                    retry_after: self.window,
+                })
+            };
+        };
+        match self.limiter.check_key_n(client, n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(Refusal {
+                    retry_after: (wait.as_secs_f64().ceil() as u64).max(1),
+                })
+            }
+            Err(_) => Err(Refusal {
+                retry_after: self.window,
+            }),
         }
     }
 

@@ -194,9 +194,13 @@ impl<'a> Lexer<'a> {
                     continue;
                 }
                 b'#' => {
-                    let rest = &self.source[start..];
+                    // Line terminators are ASCII, which no byte of another
+                    // UTF-8 character can be: bytes are enough, and a comment
+                    // of a megabyte is skipped without decoding it.
+                    let rest = &self.source.as_bytes()[start..];
                     let end = rest
-                        .find(['\n', '\r'])
+                        .iter()
+                        .position(|&b| b == b'\n' || b == b'\r')
                         .map_or(self.source.len(), |i| start + i);
                     self.position = end;
                     continue;

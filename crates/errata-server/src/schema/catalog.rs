@@ -1,8 +1,10 @@
 //! The error catalog as GraphQL: the errors this server raises, by page,
 //! filter or key.
 
+use std::sync::OnceLock;
+
 use async_graphql::{Enum, InputObject, Object, Result, SimpleObject};
-use errata_catalog::{Catalog, Class, ErrorDef};
+use errata_catalog::{Catalog, Class, Error, ErrorDef};
 use errata_errors::system;
 
 use super::context::{CATALOG_MAX_AGE, cache_control};
@@ -42,10 +44,13 @@ impl CatalogQuery {
             Some(cursor) => decode_cursor(&cursor).ok_or_else(|| system::cursor_invalid(cursor))?,
         };
         let filter = filter.unwrap_or_default();
+        let words = filter.search.as_deref().map(search_words).transpose()?;
         let matching: Vec<&'static ErrorDef> = catalog
             .errors
             .iter()
-            .filter(|e| filter.matches(e))
+            .zip(haystacks())
+            .filter(|(e, haystack)| filter.matches(e, haystack, words.as_deref()))
+            .map(|(e, _)| e)
             .collect();
         let from = matching.partition_point(|e| e.code < start);
         let page: Vec<CatalogError> = matching[from..]
@@ -88,32 +93,64 @@ pub struct ErrorFilter {
     domain: Option<String>,
     /// Only this class.
     class: Option<ErrorClass>,
-    /// Words that must all appear in the id, slug, message or description.
+    /// Words that must all appear in the id, slug, message or description:
+    /// at most 256 characters and 16 words.
     search: Option<String>,
 }
 
+/// The longest search, in characters and in words. Matching costs the
+/// search's length for every entry of the catalog, so the length is
+/// bounded before anything else is done with the text.
+const MAX_SEARCH_CHARS: usize = 256;
+const MAX_SEARCH_WORDS: usize = 16;
+
+/// A search's words, lower-cased once for the whole catalog.
+fn search_words(search: &str) -> Result<Vec<String>, Error> {
+    let too_long = || system::search_too_long(MAX_SEARCH_CHARS, MAX_SEARCH_WORDS);
+    if search.chars().nth(MAX_SEARCH_CHARS).is_some() {
+        return Err(too_long());
+    }
+    let words: Vec<String> = search
+        .to_lowercase()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if words.len() > MAX_SEARCH_WORDS {
+        return Err(too_long());
+    }
+    Ok(words)
+}
+
+/// What a search looks in, for each entry of the catalog in order: made
+/// once, as the catalog is compiled in.
+fn haystacks() -> &'static [String] {
+    static HAYSTACKS: OnceLock<Vec<String>> = OnceLock::new();
+    HAYSTACKS.get_or_init(|| {
+        errata_errors::CATALOG
+            .errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {} {} {}",
+                    e.code, e.id, e.slug, e.message.source, e.description
+                )
+                .to_lowercase()
+            })
+            .collect()
+    })
+}
+
 impl ErrorFilter {
-    fn matches(&self, e: &ErrorDef) -> bool {
+    /// Whether `e`, whose search text is `haystack`, passes; `words` are the
+    /// search's, from [`search_words`].
+    fn matches(&self, e: &ErrorDef, haystack: &str, words: Option<&[String]>) -> bool {
         if self.domain.as_deref().is_some_and(|d| d != e.domain) {
             return false;
         }
         if self.class.is_some_and(|c| Class::from(c) != e.class) {
             return false;
         }
-        match &self.search {
-            None => true,
-            Some(words) => {
-                let haystack = format!(
-                    "{} {} {} {} {}",
-                    e.code, e.id, e.slug, e.message.source, e.description
-                )
-                .to_lowercase();
-                words
-                    .to_lowercase()
-                    .split_whitespace()
-                    .all(|w| haystack.contains(w))
-            }
-        }
+        words.is_none_or(|words| words.iter().all(|w| haystack.contains(w.as_str())))
     }
 }
 
