@@ -90,12 +90,14 @@ impl Identity {
         let secret = secret::random_token();
         let now = now();
         sqlx::query(
-            "INSERT INTO oauth_clients (id, name, secret_hash, scopes, owner_id, created_at, expires_at, lifetime_days) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO oauth_clients (id, name, secret_hash, scopes, owner_id, owner_generation, created_at, expires_at, lifetime_days) \
+             VALUES (?, ?, ?, ?, ?, (SELECT generation FROM users WHERE id = ?), ?, ?, ?)",
         )
         .bind(&id)
         .bind(&name)
         .bind(self.hasher().hash(&secret))
         .bind(scopes.to_stored())
+        .bind(owner)
         .bind(owner)
         .bind(now)
         .bind(days.map(|d| now + d * 86_400))
@@ -159,12 +161,8 @@ impl Identity {
     /// `Ok` when `by` may change `client`: its secret acts as its owner
     /// within its scopes, so a client reaching further than `by` holds
     /// needs `manage:system`.
-    fn check_client_reach(&self, by: &Principal, client: &OAuthClient) -> Result<(), Error> {
-        let owner_reach = self
-            .directory()
-            .users
-            .get(&client.owner_id)
-            .map_or(Permissions::NONE, |u| u.reach);
+    async fn check_client_reach(&self, by: &Principal, client: &OAuthClient) -> Result<(), Error> {
+        let (owner_reach, _) = self.user_reach(client.owner_id).await?;
         by.check_outranks(
             &format!("the client \"{}\"", client.name),
             client.scopes.within(owner_reach),
@@ -174,7 +172,7 @@ impl Identity {
     /// Expires a client now; its tokens stop working.
     pub async fn expire_client(&self, by: &Principal, id: &str) -> Result<OAuthClient, Error> {
         let client = self.client(id).await?;
-        self.check_client_reach(by, &client)?;
+        self.check_client_reach(by, &client).await?;
         sqlx::query(
             "UPDATE oauth_clients SET expires_at = ?, generation = generation + 1 WHERE id = ?",
         )
@@ -195,11 +193,12 @@ impl Identity {
         id: &str,
     ) -> Result<(OAuthClient, String), Error> {
         let client = self.client(id).await?;
-        self.check_client_reach(by, &client)?;
+        self.check_client_reach(by, &client).await?;
         let secret = secret::random_token();
         let now = now();
         sqlx::query(
             "UPDATE oauth_clients SET secret_hash = ?, generation = generation + 1, rotated_at = ?, \
+             owner_generation = (SELECT generation FROM users WHERE id = owner_id), \
              expires_at = CASE WHEN lifetime_days IS NULL THEN NULL ELSE ? + lifetime_days * 86400 END WHERE id = ?",
         )
         .bind(self.hasher().hash(&secret))
@@ -232,13 +231,17 @@ impl Identity {
                 client_from_row(row).map_err(db)?,
                 row.try_get::<String, _>("secret_hash").map_err(db)?,
                 row.try_get::<i64, _>("generation").map_err(db)?,
+                row.try_get::<Option<i64>, _>("owner_generation")
+                    .map_err(db)?,
             )),
             None => None,
         };
         // An unknown id costs the same hash as a wrong secret.
-        let (client, generation) = match client {
-            Some((client, hash, generation)) if self.hasher().verify(client_secret, &hash) => {
-                (client, generation)
+        let (client, generation, bound_to) = match client {
+            Some((client, hash, generation, bound_to))
+                if self.hasher().verify(client_secret, &hash) =>
+            {
+                (client, generation, bound_to)
             }
             Some(_) => return Err(oauth::invalid_client::credentials_invalid()),
             None => {
@@ -254,6 +257,9 @@ impl Identity {
             Some(o) if o.active && o.verified => o.generation,
             _ => return Err(oauth::unauthorized_client::owner_disabled()),
         };
+        if bound_to != Some(owner_generation) {
+            return Err(oauth::invalid_client::owner_signed_out());
+        }
         let granted = match scope.map(str::trim).filter(|s| !s.is_empty()) {
             None => client.scopes,
             Some(asked) => {

@@ -176,16 +176,35 @@ impl Directory {
     }
 }
 
-/// A group's grant from its stored JSON. The JSON was checked when it was
-/// written; anything unreadable grants nothing rather than failing open.
-pub fn group_grant(permissions: &str, page_rules: &str) -> Grant {
+/// Every permission a stored group has a say in: its own and every one its
+/// rules name, valid or not, so that reach is never underestimated.
+pub fn stored_reach(permissions: &str, page_rules: &str) -> Permissions {
     let rules: Vec<PageRule> = serde_json::from_str(page_rules).unwrap_or_default();
-    Grant {
-        permissions: Permissions::from_stored(permissions),
-        rules: rules
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.check(i).ok())
-            .collect::<Vec<CheckedRule>>(),
+    rules
+        .iter()
+        .flat_map(|r| &r.permissions)
+        .filter_map(|name| crate::Permission::parse(name))
+        .fold(Permissions::from_stored(permissions), |mut acc, p| {
+            acc.insert(p);
+            acc
+        })
+}
+
+/// A group's grant from its stored JSON. The JSON was checked when it was
+/// written; anything that no longer reads or checks (a rule a later version
+/// refuses) makes the group grant nothing, rather than silently dropping a
+/// deny and failing open.
+pub fn group_grant(permissions: &str, page_rules: &str) -> Grant {
+    let Ok(rules) = serde_json::from_str::<Vec<PageRule>>(page_rules) else {
+        return Grant::default();
+    };
+    let checked: Result<Vec<CheckedRule>, _> =
+        rules.iter().enumerate().map(|(i, r)| r.check(i)).collect();
+    match checked {
+        Ok(rules) => Grant {
+            permissions: Permissions::from_stored(permissions),
+            rules: rules.into(),
+        },
+        Err(_) => Grant::default(),
     }
 }

@@ -49,13 +49,18 @@ const GROUP_SELECT: &str = "SELECT g.id, g.name, g.permissions, g.page_rules, g.
 
 fn check_group_name(name: &str) -> Result<String, Error> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 255 || name.chars().any(crate::users::is_deceptive)
+    {
         return Err(errata_errors::auth::input_invalid()
             .with_detail("field", "name")
             .with_detail("reason", "must have 1 to 255 printable characters"));
     }
     Ok(name.to_owned())
 }
+
+/// Page rules one group may have: each member's every page check weighs
+/// them all.
+pub const MAX_PAGE_RULES: usize = 100;
 
 impl Group {
     /// Every permission the group has a say in: its own and its rules'.
@@ -139,11 +144,24 @@ impl Identity {
         let group = self.group(id).await?;
         let name = name.map(check_group_name).transpose()?;
         let permissions = permissions.map(Permissions::parse).transpose()?;
-        if let Some(rules) = &page_rules {
-            for (i, rule) in rules.iter().enumerate() {
-                rule.check(i)?;
+        // Rules are stored as checked: each permission named once, in a
+        // stable order, and no more of them than `MAX_PAGE_RULES`.
+        let page_rules = match page_rules {
+            Some(rules) if rules.len() > MAX_PAGE_RULES => {
+                return Err(security::page_rule_invalid(
+                    MAX_PAGE_RULES,
+                    format!("a group has at most {MAX_PAGE_RULES} page rules"),
+                ));
             }
-        }
+            Some(rules) => Some(
+                rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, rule)| rule.check(i).map(|checked| checked.to_rule()))
+                    .collect::<Result<Vec<PageRule>, Error>>()?,
+            ),
+            None => None,
+        };
         if let Some(permissions) = permissions {
             by.check_grant(permissions)?;
         }
@@ -185,7 +203,9 @@ impl Identity {
     /// Deletes a group; its members leave it.
     pub async fn delete_group(&self, by: &Principal, id: i64) -> Result<(), Error> {
         let group = self.group(id).await?;
-        if group.is_system || id == ADMINISTRATORS || id == GUESTS {
+        // Users is where registration puts new accounts: without it, no
+        // one could register.
+        if group.is_system || id == ADMINISTRATORS || id == GUESTS || id == crate::USERS {
             return Err(security::group_protected(group.name));
         }
         self.check_group_reach(by, &group)?;
@@ -231,7 +251,7 @@ impl Identity {
         let group = self.group(group).await?;
         self.user(user).await?;
         self.check_group_reach(by, &group)?;
-        self.check_user_reach(by, user)?;
+        self.check_user_reach(by, user).await?;
         let group = group.id;
         sqlx::query(sql)
             .bind(user)

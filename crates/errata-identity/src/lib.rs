@@ -57,6 +57,11 @@ pub struct AuthConfig {
     /// Life of an OAuth client created without one, in days (at most
     /// `max_token_days`).
     pub client_default_days: u32,
+    /// API tokens a user may hold that are neither revoked nor expired.
+    pub max_api_tokens: u32,
+    /// Registrations one address (an IPv6 /64) may make before it is held
+    /// off as failed logins are; every registration counts.
+    pub registrations_per_address: u32,
     /// Whether anyone may register.
     pub registration: bool,
     /// Email domains allowed to register; empty allows every domain.
@@ -87,6 +92,8 @@ impl Default for AuthConfig {
             client_token_ttl_secs: 3600,
             max_token_days: 365,
             client_default_days: 90,
+            max_api_tokens: 100,
+            registrations_per_address: 10,
             registration: false,
             registration_domains: Vec::new(),
             jwt_secret: None,
@@ -237,6 +244,46 @@ impl Identity {
             .directory
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// Forgets what has expired: one-time tokens, failed-login counters
+    /// older than the longest lockout, registrations never verified in
+    /// time, and networks not seen for a year. The server calls it with
+    /// every directory refresh, so none of these tables grows without end.
+    pub async fn purge(&self) -> Result<(), Error> {
+        let now = now();
+        let window = i64::try_from(self.config().brute_force.max_wait_secs).unwrap_or(i64::MAX);
+        let db = |e: sqlx::Error| system::database_unavailable().with_source(e);
+        sqlx::query("DELETE FROM one_time_tokens WHERE expires_at <= ?")
+            .bind(now)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "DELETE FROM login_attempts WHERE locked_until <= ?1 AND last_failure <= ?1 - ?2",
+        )
+        .bind(now)
+        .bind(window)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        sqlx::query("DELETE FROM known_networks WHERE last_seen <= ?")
+            .bind(now - 365 * 86_400)
+            .execute(self.pool())
+            .await
+            .map_err(db)?;
+        let expired = sqlx::query(
+            "DELETE FROM users WHERE is_verified = 0 AND is_system = 0 AND created_at <= ? \
+             AND id NOT IN (SELECT owner_id FROM oauth_clients)",
+        )
+        .bind(now - users::VERIFY_TTL)
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        if expired.rows_affected() > 0 {
+            self.reload().await?;
+        }
         Ok(())
     }
 

@@ -91,10 +91,19 @@ impl Identity {
                 .with_detail("reason", "the email or password is empty or too long"));
         }
         let email = email.trim().to_lowercase();
-        let keys = self.brute_keys(format!("account:{email}"), ip);
+        // From a network the account signed in from before, failures count
+        // against that pair only: a stranger failing elsewhere cannot lock
+        // the owner out of their usual place.
+        let account = match ip.map(brute::client_network) {
+            Some(net) if self.is_known_network(&email, net).await? => {
+                format!("account:{email}|{net}")
+            }
+            _ => format!("account:{email}"),
+        };
+        let keys = self.brute_keys(account, ip);
         brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
         let row = sqlx::query(
-            "SELECT id, password_hash, is_active, is_verified, tfa_secret IS NOT NULL AS tfa FROM users WHERE email = ? AND provider = 'local' AND is_system = 0",
+            "SELECT id, password_hash, is_active, is_verified, generation, tfa_secret IS NOT NULL AS tfa FROM users WHERE email = ? AND provider = 'local' AND is_system = 0",
         )
         .bind(&email)
         .fetch_optional(self.pool())
@@ -131,7 +140,42 @@ impl Identity {
             let token = self.one_time_token("tfa", id, TFA_LOGIN_TTL).await?;
             return Ok(LoginOutcome::TfaRequired(token));
         }
-        Ok(LoginOutcome::Session(self.start_session(id).await?))
+        let generation: i64 = row.try_get("generation").map_err(db)?;
+        self.note_network(id, ip).await?;
+        Ok(LoginOutcome::Session(
+            self.start_session(id, generation).await?,
+        ))
+    }
+
+    /// Whether the account with this address signed in from `net` before.
+    async fn is_known_network(&self, email: &str, net: IpAddr) -> Result<bool, Error> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT 1 FROM known_networks k JOIN users u ON u.id = k.user_id WHERE u.email = ? AND k.network = ?",
+        )
+        .bind(email)
+        .bind(net.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .map(|found| found.is_some())
+        .map_err(|e| auth::brute_instance_is_invalid().with_source(e))
+    }
+
+    /// Remembers that `user` signed in from `ip`'s network.
+    async fn note_network(&self, user: i64, ip: Option<IpAddr>) -> Result<(), Error> {
+        let Some(ip) = ip else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO known_networks (user_id, network, last_seen) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (user_id, network) DO UPDATE SET last_seen = ?3",
+        )
+        .bind(user)
+        .bind(brute::client_network(ip).to_string())
+        .bind(now())
+        .execute(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     /// The second step of a TFA login. A login token that is unknown,
@@ -154,7 +198,7 @@ impl Identity {
         let keys = self.brute_keys(format!("user:{user}"), ip);
         brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
         let row = sqlx::query(
-            "SELECT tfa_secret, tfa_last_step, is_active, is_verified FROM users WHERE id = ?",
+            "SELECT tfa_secret, tfa_last_step, is_active, is_verified, generation FROM users WHERE id = ?",
         )
         .bind(user)
         .fetch_optional(self.pool())
@@ -189,22 +233,21 @@ impl Identity {
         if !row.try_get::<bool, _>("is_verified").map_err(db)? {
             return Err(auth::account_not_verified());
         }
-        self.start_session(user).await
+        self.note_network(user, ip).await?;
+        let generation: i64 = row.try_get("generation").map_err(db)?;
+        self.start_session(user, generation).await
     }
 
-    async fn start_session(&self, user: i64) -> Result<String, Error> {
+    /// A session for `user` under `generation`, read with the checks that
+    /// let them in, so that a ban landing between the check and the token
+    /// cannot be outlived.
+    async fn start_session(&self, user: i64, generation: i64) -> Result<String, Error> {
         sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
             .bind(now())
             .bind(user)
             .execute(self.pool())
             .await
             .map_err(db)?;
-        let generation = self
-            .directory()
-            .users
-            .get(&user)
-            .map(|u| u.generation)
-            .ok_or_else(auth::user_not_found)?;
         Ok(self.session_token(user, generation, now()))
     }
 
@@ -248,10 +291,12 @@ impl Identity {
     }
 
     /// Starts setting up TFA: a new secret, active once `enable_tfa`
-    /// confirms a code from it. When the account already has TFA, the
-    /// caller must prove it is the owner, with a current code from the old
-    /// secret or the password (`security.tfa_confirmation_required`
-    /// without either); wrong proofs count as failed logins.
+    /// confirms a code from it. The caller must prove it is the owner, so
+    /// that a stolen session can neither turn TFA on with the thief's
+    /// authenticator nor replace the secret: with the password, or, when
+    /// TFA is on, a current code from the old secret
+    /// (`security.tfa_confirmation_required` without); wrong proofs count
+    /// as failed attempts.
     pub async fn setup_tfa(
         &self,
         user: i64,
@@ -266,49 +311,50 @@ impl Identity {
                 .await
                 .map_err(db)?
                 .ok_or_else(auth::user_not_found)?;
-        if let Some(current) = row.try_get::<Option<String>, _>("tfa_secret").map_err(db)? {
-            let keys = self.brute_keys(format!("user:{user}"), ip);
-            match (code, password) {
-                (Some(code), _) => {
-                    brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
-                    let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
-                    let step = tfa::is_code(code)
-                        .then(|| tfa::check(&current, code, now().max(0) as u64, last))
-                        .flatten()
-                        .ok_or_else(auth::tfa_failed)?;
-                    let claimed = sqlx::query(
-                        "UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?",
-                    )
-                    .bind(step)
-                    .bind(user)
-                    .bind(step)
-                    .execute(self.pool())
-                    .await
-                    .map_err(db)?;
-                    if claimed.rows_affected() != 1 {
-                        return Err(auth::tfa_failed());
-                    }
+        let current: Option<String> = row.try_get("tfa_secret").map_err(db)?;
+        // Its own key, as for changePassword: a stolen session's guesses
+        // must not lock the owner out of their TFA login (`user:ID`).
+        let keys = self.brute_keys(format!("password:user:{user}"), ip);
+        match (code, password, current) {
+            (Some(code), _, Some(current)) => {
+                brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+                let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
+                let step = tfa::is_code(code)
+                    .then(|| tfa::check(&current, code, now().max(0) as u64, last))
+                    .flatten()
+                    .ok_or_else(auth::tfa_failed)?;
+                let claimed = sqlx::query(
+                    "UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?",
+                )
+                .bind(step)
+                .bind(user)
+                .bind(step)
+                .execute(self.pool())
+                .await
+                .map_err(db)?;
+                if claimed.rows_affected() != 1 {
+                    return Err(auth::tfa_failed());
                 }
-                (None, Some(given)) => {
-                    if given.len() > password::MAX_LEN * 4 {
-                        return Err(security::password_change_failed());
-                    }
-                    brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
-                    let stored: Option<String> = row.try_get("password_hash").map_err(db)?;
-                    let given = given.to_owned();
-                    let matches = self
-                        .argon2_counted(&keys, move || {
-                            stored.is_some_and(|h| password::verify(&given, &h))
-                        })
-                        .await?;
-                    if !matches {
-                        return Err(security::password_change_failed());
-                    }
-                }
-                (None, None) => return Err(security::tfa_confirmation_required()),
             }
-            self.succeeded(&keys).await?;
+            (_, Some(given), _) => {
+                if given.len() > password::MAX_LEN * 4 {
+                    return Err(security::password_change_failed());
+                }
+                brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+                let stored: Option<String> = row.try_get("password_hash").map_err(db)?;
+                let given = given.to_owned();
+                let matches = self
+                    .argon2_counted(&keys, move || {
+                        stored.is_some_and(|h| password::verify(&given, &h))
+                    })
+                    .await?;
+                if !matches {
+                    return Err(security::password_change_failed());
+                }
+            }
+            _ => return Err(security::tfa_confirmation_required()),
         }
+        self.succeeded(&keys).await?;
         let secret = tfa::new_secret();
         let email: String =
             sqlx::query_scalar("UPDATE users SET tfa_pending = ? WHERE id = ? RETURNING email")
@@ -350,7 +396,8 @@ impl Identity {
     /// Turns TFA off for a user.
     pub async fn disable_tfa(&self, by: &Principal, user: i64) -> Result<(), Error> {
         self.user(user).await?;
-        self.check_user_reach(by, user)?;
+        self.check_user_reach(by, user).await?;
+        crate::users::check_not_own(by, user)?;
         sqlx::query(
             "UPDATE users SET tfa_secret = NULL, tfa_pending = NULL, updated_at = ? WHERE id = ?",
         )

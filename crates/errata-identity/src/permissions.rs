@@ -223,6 +223,17 @@ pub struct PageRule {
     pub deny: bool,
 }
 
+impl CheckedRule {
+    /// The rule as it is stored: its permissions named once each.
+    pub fn to_rule(&self) -> PageRule {
+        PageRule {
+            permissions: self.permissions.names(),
+            path: self.path.clone(),
+            deny: self.deny,
+        }
+    }
+}
+
 /// A page rule, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedRule {
@@ -240,6 +251,9 @@ impl PageRule {
             let p = parse_one(name)?;
             if !p.is_about_pages() {
                 return Err(invalid(format!("\"{}\" is not about pages", p.name())));
+            }
+            if permissions.has_exactly(p) {
+                return Err(invalid(format!("it names \"{}\" twice", p.name())));
             }
             permissions.insert(p);
         }
@@ -279,8 +293,9 @@ fn is_clean_prefix(path: &str) -> bool {
 pub struct Grant {
     /// The group's permissions.
     pub permissions: Permissions,
-    /// Its page rules, weighed with those of the caller's other groups.
-    pub rules: Vec<CheckedRule>,
+    /// Its page rules, weighed with those of the caller's other groups;
+    /// shared by every member's copy of the grant.
+    pub rules: std::sync::Arc<[CheckedRule]>,
 }
 
 impl Grant {
@@ -321,7 +336,7 @@ pub fn grants_on(grants: &[Grant], p: Permission, path: &str) -> bool {
         return false;
     }
     let mut best: Option<(usize, bool)> = None;
-    for rule in grants.iter().flat_map(|g| &g.rules) {
+    for rule in grants.iter().flat_map(|g| g.rules.iter()) {
         if rule.permissions.has_exactly(p) && path_has_prefix(path, &rule.path) {
             let len = rule.path.len();
             best = match best {
@@ -404,7 +419,8 @@ mod tests {
                 rule(&["write:pages"], "/docs/private", true),
                 rule(&["read:pages"], "/secret", true),
                 rule(&["read:pages"], "/secret", false),
-            ],
+            ]
+            .into(),
         }];
         let on = |p, path| grants_on(&grant, p, path);
         assert!(!on(Permission::WritePages, "/home"));
@@ -421,11 +437,11 @@ mod tests {
     fn an_allow_in_one_group_does_not_beat_a_deny_in_another() {
         let writers = Grant {
             permissions: Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
-            rules: vec![rule(&["write:pages"], "/", false)],
+            rules: vec![rule(&["write:pages"], "/", false)].into(),
         };
         let restricted = Grant {
             permissions: Permissions::parse(&["read:pages"]).unwrap(),
-            rules: vec![rule(&["write:pages"], "/admin", true)],
+            rules: vec![rule(&["write:pages"], "/admin", true)].into(),
         };
         let both = [writers.clone(), restricted.clone()];
         assert!(grants_on(&both, Permission::WritePages, "/home"));
@@ -435,7 +451,7 @@ mod tests {
         );
         let equal = Grant {
             permissions: Permissions::parse(&["read:pages"]).unwrap(),
-            rules: vec![rule(&["write:pages"], "/admin", false)],
+            rules: vec![rule(&["write:pages"], "/admin", false)].into(),
         };
         let tie = [writers.clone(), restricted.clone(), equal];
         assert!(
@@ -444,14 +460,14 @@ mod tests {
         );
         let deeper = Grant {
             permissions: Permissions::NONE,
-            rules: vec![rule(&["write:pages"], "/admin/open", false)],
+            rules: vec![rule(&["write:pages"], "/admin/open", false)].into(),
         };
         let opened = [writers, restricted, deeper];
         assert!(grants_on(&opened, Permission::WritePages, "/admin/open/a"));
         assert!(!grants_on(&opened, Permission::WritePages, "/admin/closed"));
         let outsider = [Grant {
             permissions: Permissions::NONE,
-            rules: vec![rule(&["write:pages"], "/", false)],
+            rules: vec![rule(&["write:pages"], "/", false)].into(),
         }];
         assert!(
             !grants_on(&outsider, Permission::WritePages, "/a"),
@@ -492,7 +508,7 @@ mod tests {
         fn rules_never_grant_more_than_the_group(path in "(/[a-z]{1,3}){0,4}", deny: bool) {
             let grant = [Grant {
                 permissions: Permissions::parse(&["read:pages"]).unwrap(),
-                rules: vec![rule(&["write:pages"], "/", deny)],
+                rules: vec![rule(&["write:pages"], "/", deny)].into(),
             }];
             prop_assert!(!grants_on(&grant, Permission::WritePages, &path));
         }

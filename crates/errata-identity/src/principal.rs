@@ -250,7 +250,8 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, r)| r.check(i).unwrap())
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
         }
     }
 

@@ -89,14 +89,31 @@ impl Identity {
     ) -> Result<(ApiToken, String), Error> {
         let user = caller.session_user()?;
         let name = check_label(name)?;
-        // The token dies with the user's sessions: a ban, a new password,
-        // signing out everywhere.
-        let generation = self
-            .directory()
-            .users
-            .get(&user)
-            .map(|u| u.generation)
-            .ok_or_else(errata_errors::auth::user_not_found)?;
+        // The token dies with the session that made it: it carries the
+        // generation that session was checked against, which must still be
+        // the user's (a sign-out everywhere, a ban or a new password since
+        // then would otherwise be outlived).
+        let generation = caller.generation;
+        let current: Option<i64> = sqlx::query_scalar("SELECT generation FROM users WHERE id = ?")
+            .bind(user)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?;
+        if current != Some(generation) {
+            return Err(security::token_revoked());
+        }
+        let max = self.config().max_api_tokens;
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(user)
+        .bind(now())
+        .fetch_one(self.pool())
+        .await
+        .map_err(db)?;
+        if active >= i64::from(max) {
+            return Err(security::api_token_limit(max));
+        }
         let permissions = self.grantable(caller, permissions)?;
         let days = self.check_days(days)?;
         let now = now();
@@ -163,9 +180,15 @@ impl Identity {
         token_from_row(&row).map_err(db)
     }
 
-    /// Revokes an API token; requests with it get 401 at once.
+    /// Revokes an API token; requests with it get 401 at once. Only a
+    /// session can (a token must not revoke its siblings), and another
+    /// user's token only when that user is within the caller's reach.
     pub async fn revoke_api_token(&self, caller: &Principal, id: &str) -> Result<ApiToken, Error> {
-        self.api_token(caller, id).await?;
+        let user = caller.session_user()?;
+        let token = self.api_token(caller, id).await?;
+        if token.user_id != user {
+            self.check_user_reach(caller, token.user_id).await?;
+        }
         sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
             .bind(now())
             .bind(id)

@@ -5,6 +5,7 @@ use errata_errors::{auth, system};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqlitePool};
 
+use crate::permissions::Permissions;
 use crate::{Identity, Principal, USERS, now, password, secret};
 
 /// How long a registration has to verify its address, in seconds; then the
@@ -109,10 +110,28 @@ pub fn check_email(email: &str) -> Result<String, Error> {
     Ok(email.to_lowercase())
 }
 
+/// Characters a name must not have: controls, and the invisible or
+/// direction-changing ones that make one name look like another.
+pub(crate) fn is_deceptive(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// `Ok` unless `by` resets their own credentials through an administrator's
+/// mutation without `manage:system`: that path skips the proofs
+/// `changePassword` and `setupTFA` ask for.
+pub(crate) fn check_not_own(by: &Principal, id: i64) -> Result<(), Error> {
+    if by.user_id == id && !by.is_guest() && !by.has(crate::Permission::ManageSystem) {
+        Err(errata_errors::security::own_credentials())
+    } else {
+        Ok(())
+    }
+}
+
 /// A checked display name.
 pub fn check_name(name: &str) -> Result<String, Error> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(is_deceptive) {
         return Err(invalid("name", "must have 1 to 255 printable characters"));
     }
     Ok(name.to_owned())
@@ -233,28 +252,55 @@ impl Identity {
 
     /// `Ok` when `by` may change the user `id`: a system account needs
     /// `manage:system`, and so does a user whose groups reach further than
-    /// `by` holds. An unknown user is left to the caller to refuse.
-    pub(crate) fn check_user_reach(&self, by: &Principal, id: i64) -> Result<(), Error> {
-        let directory = self.directory();
-        let Some(user) = directory.users.get(&id) else {
-            return Ok(());
-        };
+    /// `by` holds. The reach is read from the database, not the directory,
+    /// which may be seconds behind a change the command line or another
+    /// instance made; an unknown user is `auth.user_not_found`.
+    pub(crate) async fn check_user_reach(&self, by: &Principal, id: i64) -> Result<(), Error> {
+        let (reach, is_system) = self.user_reach(id).await?;
         let target = format!("user {id}");
-        if user.is_system {
+        if is_system {
             by.check_system(&target)?;
         }
-        by.check_outranks(&target, user.reach)
+        by.check_outranks(&target, reach)
     }
 
-    /// Frees an address held by an account that registered and never
-    /// verified it in time, so that nobody can reserve someone else's
-    /// address by registering it first.
-    async fn release_expired_registration(&self, email: &str) -> Result<(), Error> {
+    /// What changing user `id` is as strong as, read now: every permission
+    /// their groups hold or their page rules speak about, and whether the
+    /// account is a system one.
+    pub(crate) async fn user_reach(&self, id: i64) -> Result<(Permissions, bool), Error> {
+        let is_system: bool = sqlx::query_scalar("SELECT is_system FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db)?
+            .ok_or_else(auth::user_not_found)?;
+        let rows = sqlx::query(
+            "SELECT g.permissions, g.page_rules FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = ?",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
+        let mut reach = Permissions::NONE;
+        for row in rows {
+            let permissions: String = row.try_get("permissions").map_err(db)?;
+            let rules: String = row.try_get("page_rules").map_err(db)?;
+            reach = reach.union(crate::directory::stored_reach(&permissions, &rules));
+        }
+        Ok((reach, is_system))
+    }
+
+    /// Frees an address held by an account that registered and has not
+    /// verified it: a pending registration never holds an address, so
+    /// nobody can reserve someone else's by registering it first (and again
+    /// each time it expires). Whoever reads the mail verifies; the
+    /// replaced registration's token dies with its row.
+    async fn release_pending_registration(&self, email: &str) -> Result<(), Error> {
         let released = sqlx::query(
-            "DELETE FROM users WHERE email = ? AND is_verified = 0 AND is_system = 0 AND created_at <= ?",
+            "DELETE FROM users WHERE email = ? AND is_verified = 0 AND is_system = 0 \
+             AND id NOT IN (SELECT owner_id FROM oauth_clients)",
         )
         .bind(email)
-        .bind(now() - VERIFY_TTL)
         .execute(self.pool())
         .await
         .map_err(db)?;
@@ -279,7 +325,7 @@ impl Identity {
         for group in &groups {
             self.group(*group).await?;
         }
-        self.release_expired_registration(&email).await?;
+        self.release_pending_registration(&email).await?;
         let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
             .bind(&email)
             .fetch_optional(self.pool())
@@ -339,10 +385,28 @@ impl Identity {
     /// Self-registration: refused when disabled or when the address's
     /// domain is not allowed; the new account must verify its address with
     /// the token mailed to it before it can log in.
-    pub async fn register(&self, email: &str, password: &str, name: &str) -> Result<User, Error> {
+    ///
+    /// Every registration counts against its address (an IPv6 /64), as
+    /// failed logins do: past `auth.registrations-per-address`, the address
+    /// is held off with `auth.brute_too_many_attempts`, so one client
+    /// cannot fill the database, the mail folder and the password gate.
+    pub async fn register(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<User, Error> {
         let config = self.config();
         if !config.registration {
             return Err(auth::registration_disabled());
+        }
+        if let Some(ip) = ip {
+            let key = crate::brute::Key {
+                name: format!("register:{}", crate::brute::client_network(ip)),
+                free: config.registrations_per_address,
+            };
+            crate::brute::reserve(self.pool(), &config.brute_force, &[key], now()).await?;
         }
         let email = check_email(email)?;
         let name = check_name(name)?;
@@ -450,7 +514,7 @@ impl Identity {
     /// Marks a user verified, as an administrator.
     pub async fn verify_user(&self, by: &Principal, id: i64) -> Result<(), Error> {
         self.user(id).await?;
-        self.check_user_reach(by, id)?;
+        self.check_user_reach(by, id).await?;
         self.set_flag(id, "is_verified", true).await
     }
 
@@ -459,7 +523,7 @@ impl Identity {
     /// move it back.
     pub async fn set_active(&self, by: &Principal, id: i64, active: bool) -> Result<(), Error> {
         self.user(id).await?;
-        self.check_user_reach(by, id)?;
+        self.check_user_reach(by, id).await?;
         self.set_flag(id, "is_active", active).await?;
         if !active {
             self.revoke_sessions(id).await?;
@@ -501,7 +565,10 @@ impl Identity {
         patch: UserPatch,
     ) -> Result<User, Error> {
         let current = self.user(id).await?;
-        self.check_user_reach(by, id)?;
+        self.check_user_reach(by, id).await?;
+        if patch.password.is_some() {
+            check_not_own(by, id)?;
+        }
         let email = patch.email.as_deref().map(check_email).transpose()?;
         let name = patch.name.as_deref().map(check_name).transpose()?;
         if let Some(p) = &patch.password {
@@ -591,7 +658,7 @@ impl Identity {
         if user.is_system {
             return Err(auth::user_delete_protected());
         }
-        self.check_user_reach(by, id)?;
+        self.check_user_reach(by, id).await?;
         let owned: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE owner_id = ?")
                 .bind(id)
@@ -607,8 +674,11 @@ impl Identity {
             };
             let heir = self.user(heir).await?;
             // The clients will act as the heir: the heir's reach bounds them.
-            self.check_user_reach(by, heir.id)?;
-            sqlx::query("UPDATE oauth_clients SET owner_id = ?, generation = generation + 1 WHERE owner_id = ?")
+            self.check_user_reach(by, heir.id).await?;
+            sqlx::query(
+                "UPDATE oauth_clients SET owner_id = ?1, generation = generation + 1, \
+                 owner_generation = (SELECT generation FROM users WHERE id = ?1) WHERE owner_id = ?2",
+            )
                 .bind(heir.id)
                 .bind(id)
                 .execute(&mut *tx)
@@ -644,7 +714,9 @@ impl Identity {
             return Err(invalid("current", "longer than 256 characters"));
         }
         check_password(new)?;
-        let keys = self.brute_keys(format!("user:{id}"), ip);
+        // Its own key: a stolen session's guesses must not lock the owner
+        // out of their TFA login, which counts against `user:ID`.
+        let keys = self.brute_keys(format!("password:user:{id}"), ip);
         crate::brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
         let stored: Option<String> =
             sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")

@@ -52,3 +52,18 @@ UPDATE oauth_clients
 SET lifetime_days = 365,
     expires_at = CAST(strftime('%s', 'now') AS INTEGER) + 365 * 86400
 WHERE lifetime_days IS NULL;
+
+-- A client ends with its owner's sessions: it is bound to the owner's
+-- generation when it is created or rotated.
+ALTER TABLE oauth_clients ADD COLUMN owner_generation INTEGER;
+UPDATE oauth_clients
+SET owner_generation = (SELECT generation FROM users WHERE users.id = oauth_clients.owner_id);
+
+-- The networks (an IPv4 address, an IPv6 /64) each user signed in from:
+-- failed logins from elsewhere cannot lock the owner out of these.
+CREATE TABLE known_networks (
+    user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    network   TEXT NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (user_id, network)
+);

@@ -574,6 +574,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             if let Err(e) = identity.reload().await {
                 tracing::warn!(error = %e, "the identity directory could not be reloaded");
             }
+            if let Err(e) = identity.purge().await {
+                tracing::warn!(error = %e, "expired identity records could not be purged");
+            }
         }
     });
     let task = tokio::spawn(async move {

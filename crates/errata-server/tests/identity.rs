@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use support::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, TestServer, enable_tfa, identity_config, result_of,
-    with_users,
+    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, TestServer, enable_tfa, identity_config, mailed_token,
+    result_of, with_users,
 };
 
 const USER: &str = "ann@example.com";
@@ -34,28 +34,6 @@ async fn register(s: &TestServer, email: &str, password: &str, name: &str) -> Va
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     result_of(&r, "authentication.register").clone()
-}
-
-/// The verification token from the newest mail to `email` in the data directory.
-fn mailed_token(s: &TestServer, email: &str) -> String {
-    let dir = s.data.join("mail");
-    let mut newest: Option<(std::time::SystemTime, String)> = None;
-    for entry in std::fs::read_dir(&dir).expect("mail was written") {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "eml") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let modified = path.metadata().unwrap().modified().unwrap();
-            if text.contains(email) && newest.as_ref().is_none_or(|(t, _)| modified >= *t) {
-                newest = Some((modified, text));
-            }
-        }
-    }
-    let text = newest.expect("a mail to the address").1;
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Verification token: "))
-        .expect("the token is in the mail");
-    line.trim().to_owned()
 }
 
 async fn verify(s: &TestServer, token: &str) -> Value {
@@ -162,7 +140,7 @@ async fn login_tfa(s: &TestServer, token: &str, code: &str) -> Value {
 async fn tfa_login_accepts_a_step_either_side_and_refuses_wrong_malformed_and_reused_codes() {
     let s = TestServer::identity(&[(USER, PASSWORD, false)]).await;
     let session = s.session(USER, PASSWORD).await;
-    let secret = enable_tfa(&s, &session).await;
+    let secret = enable_tfa(&s, &session, PASSWORD).await;
 
     let login = s.login(USER, PASSWORD).await;
     assert_eq!(login["tfaRequired"], true);

@@ -123,7 +123,7 @@ impl AuthenticationMutation {
         name: String,
     ) -> Result<DefaultResponse> {
         let result = identity(ctx)?
-            .register(&email, &password, &name)
+            .register(&email, &password, &name, request(ctx).ip)
             .await
             .map(|_| ());
         DefaultResponse::settle(
@@ -160,9 +160,10 @@ impl AuthenticationMutation {
     /// Starts setting up TFA for the caller: a secret to scan, active once
     /// `enableTFA` confirms a code from it.
     ///
-    /// When TFA is already on, replacing the secret needs proof that the
-    /// caller owns the account: `securityCode`, a current code from the
-    /// old secret, or `password` (TfaConfirmationRequired without either).
+    /// It needs proof that the caller owns the account, so that a stolen
+    /// session can neither turn TFA on with another authenticator nor
+    /// replace it: `password`, or, when TFA is already on, `securityCode`,
+    /// a current code from the old secret (TfaConfirmationRequired without).
     #[graphql(name = "setupTFA", directive = authenticated::apply())]
     async fn setup_tfa(
         &self,

@@ -501,7 +501,7 @@ async fn a_stolen_session_replaces_the_tfa_secret() {
     let s = TestServer::identity(&[]).await;
     user_in(&s, MALLORY, &[]).await;
     let session = s.session(MALLORY, PASSWORD).await;
-    let secret = crate::support::enable_tfa(&s, &session).await;
+    let secret = crate::support::enable_tfa(&s, &session, PASSWORD).await;
     let setup = "mutation($c: String, $p: String) { authentication { setupTFA(securityCode: $c, password: $p) { responseResult { succeeded slug } secret } } }";
     let r = s.gql(setup, json!({}), Some(&session)).await;
     assert_eq!(
@@ -552,7 +552,7 @@ async fn login_tfa_lets_a_user_banned_after_the_first_factor_in() {
     let s = TestServer::identity(&[]).await;
     let id = user_in(&s, MALLORY, &[]).await;
     let session = s.session(MALLORY, PASSWORD).await;
-    let secret = crate::support::enable_tfa(&s, &session).await;
+    let secret = crate::support::enable_tfa(&s, &session, PASSWORD).await;
     let login = s.login(MALLORY, PASSWORD).await;
     let login_token = login["tfaLoginToken"].as_str().unwrap().to_owned();
     let adm = admin(&s).await;
@@ -605,7 +605,7 @@ async fn refresh_token_renews_a_session_forever() {
 #[tokio::test]
 async fn registration_holds_an_address_for_ever() {
     let s = TestServer::identity(&[]).await;
-    let register = "mutation($e: String!, $p: String!) { authentication { register(email: $e, password: $p, name: \"Squatter\") { responseResult { succeeded slug } } } }";
+    let register = "mutation($e: String!, $p: String!) { authentication { register(email: $e, password: $p, name: \"Someone\") { responseResult { succeeded slug } } } }";
     let victim = "victim@example.com";
     let r = s
         .gql(
@@ -615,24 +615,7 @@ async fn registration_holds_an_address_for_ever() {
         )
         .await;
     assert_eq!(result_of(&r, "authentication.register")["succeeded"], true);
-    let r = s
-        .gql(
-            register,
-            json!({"e": victim, "p": "the victim's password"}),
-            None,
-        )
-        .await;
-    assert_eq!(
-        result_of(&r, "authentication.register")["slug"],
-        "AuthAccountAlreadyExists",
-        "an unverified account holds its address while its token lives"
-    );
-    let db = s.database().await;
-    sqlx::query("UPDATE users SET created_at = created_at - 2 * 86400 WHERE email = ?")
-        .bind(victim)
-        .execute(&db)
-        .await
-        .unwrap();
+    let squatter_token = crate::support::mailed_token(&s, victim);
     let r = s
         .gql(
             register,
@@ -643,15 +626,35 @@ async fn registration_holds_an_address_for_ever() {
     assert_eq!(
         result_of(&r, "authentication.register")["succeeded"],
         true,
-        "an expired unverified account gives its address up: {}",
+        "a pending registration does not hold its address: {}",
         r.body
     );
-    let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = ?")
-        .bind(victim)
-        .fetch_one(&db)
-        .await
-        .unwrap();
-    assert_eq!(owners, 1);
+    let r = s
+        .gql(
+            "mutation($t: String!) { authentication { verifyAccount(token: $t) { responseResult { slug } } } }",
+            json!({"t": squatter_token}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "authentication.verifyAccount")["slug"],
+        "AuthValidationTokenInvalid",
+        "the replaced registration's token is dead"
+    );
+    let owner_token = crate::support::mailed_token(&s, victim);
+    assert_ne!(owner_token, squatter_token);
+    let r = s
+        .gql(
+            "mutation($t: String!) { authentication { verifyAccount(token: $t) { responseResult { succeeded } } } }",
+            json!({"t": owner_token}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "authentication.verifyAccount")["succeeded"],
+        true
+    );
+    s.session(victim, "the victim's password").await;
 }
 
 #[tokio::test]

@@ -322,7 +322,7 @@ async fn anyone_locks_an_account_out_by_failing_its_logins_from_elsewhere() {
 async fn a_stolen_session_locks_the_owner_out_of_tfa_login() {
     let s = TestServer::identity(&[(VICTIM, PASSWORD, false)]).await;
     let owner = s.session(VICTIM, PASSWORD).await;
-    let secret = crate::support::enable_tfa(&s, &owner).await;
+    let secret = crate::support::enable_tfa(&s, &owner, PASSWORD).await;
     let stolen = owner;
     for i in 0..4 {
         s.gql(
@@ -703,7 +703,7 @@ async fn fragments_under_aliased_parents_multiply_past_the_alias_limit() {
 async fn a_stolen_manage_users_session_resets_its_own_password_without_the_current_one() {
     let s = TestServer::identity(&[]).await;
     let (stolen, me) = holder_of(&s, VICTIM, &["manage:users", "read:pages"]).await;
-    crate::support::enable_tfa(&s, &stolen).await;
+    crate::support::enable_tfa(&s, &stolen, PASSWORD).await;
     let r = s
         .gql(
             "mutation($id: Int!) { users { disableTFA(id: $id) { responseResult { succeeded } } update(id: $id, newPassword: \"the thief's password\") { responseResult { succeeded } } } }",

@@ -232,11 +232,11 @@ pub fn result_of<'a>(reply: &'a Reply, path: &str) -> &'a Value {
 }
 
 /// Sets up TFA for `token`'s user and returns the secret.
-pub async fn enable_tfa(s: &TestServer, token: &str) -> String {
+pub async fn enable_tfa(s: &TestServer, token: &str, password: &str) -> String {
     let r = s
         .gql(
-            "mutation { authentication { setupTFA { responseResult { succeeded } secret uri } } }",
-            json!({}),
+            "mutation($p: String!) { authentication { setupTFA(password: $p) { responseResult { succeeded } secret uri } } }",
+            json!({"p": password}),
             Some(token),
         )
         .await;
@@ -265,4 +265,26 @@ pub async fn enable_tfa(s: &TestServer, token: &str) -> String {
         r.body
     );
     secret
+}
+
+/// The verification token from the newest mail to `email` in the data directory.
+pub fn mailed_token(s: &TestServer, email: &str) -> String {
+    let dir = s.data.join("mail");
+    let mut newest: Option<(std::time::SystemTime, String)> = None;
+    for entry in std::fs::read_dir(&dir).expect("mail was written") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "eml") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let modified = path.metadata().unwrap().modified().unwrap();
+            if text.contains(email) && newest.as_ref().is_none_or(|(t, _)| modified >= *t) {
+                newest = Some((modified, text));
+            }
+        }
+    }
+    let text = newest.expect("a mail to the address").1;
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Verification token: "))
+        .expect("the token is in the mail");
+    line.trim().to_owned()
 }
