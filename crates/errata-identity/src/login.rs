@@ -157,7 +157,7 @@ impl Identity {
         .fetch_optional(self.pool())
         .await
         .map(|found| found.is_some())
-        .map_err(|e| auth::brute_instance_is_invalid().with_source(e))
+        .map_err(|e| auth::generic_error().with_source(e))
     }
 
     /// Remembers that `user` signed in from `ip`'s network.
