@@ -208,19 +208,7 @@ impl Identity {
         let secret: Option<String> = row.try_get("tfa_secret").map_err(db)?;
         let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
         let secret = secret.ok_or_else(auth::tfa_invalid)?;
-        let step =
-            tfa::check(&secret, code, now().max(0) as u64, last).ok_or_else(auth::tfa_failed)?;
-        let claimed =
-            sqlx::query("UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?")
-                .bind(step)
-                .bind(user)
-                .bind(step)
-                .execute(self.pool())
-                .await
-                .map_err(db)?;
-        if claimed.rows_affected() != 1 {
-            return Err(auth::tfa_failed());
-        }
+        self.claim_tfa_step(user, &secret, code, last).await?;
         if self.consume_token("tfa", login_token).await?.is_none() {
             return Err(auth::tfa_invalid());
         }
@@ -236,6 +224,33 @@ impl Identity {
         self.note_network(user, ip).await?;
         let generation: i64 = row.try_get("generation").map_err(db)?;
         self.start_session(user, generation).await
+    }
+
+    /// Checks `code` against `secret` and claims its time step, so that no
+    /// step is used twice, even by two requests at once
+    /// (`auth.tfa_failed` otherwise).
+    async fn claim_tfa_step(
+        &self,
+        user: i64,
+        secret: &str,
+        code: &str,
+        last: i64,
+    ) -> Result<(), Error> {
+        let step =
+            tfa::check(secret, code, now().max(0) as u64, last).ok_or_else(auth::tfa_failed)?;
+        let claimed =
+            sqlx::query("UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?")
+                .bind(step)
+                .bind(user)
+                .bind(step)
+                .execute(self.pool())
+                .await
+                .map_err(db)?;
+        if claimed.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(auth::tfa_failed())
+        }
     }
 
     /// A session for `user` under `generation`, read with the checks that
@@ -318,23 +333,11 @@ impl Identity {
         match (code, password, current) {
             (Some(code), _, Some(current)) => {
                 brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
-                let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
-                let step = tfa::is_code(code)
-                    .then(|| tfa::check(&current, code, now().max(0) as u64, last))
-                    .flatten()
-                    .ok_or_else(auth::tfa_failed)?;
-                let claimed = sqlx::query(
-                    "UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?",
-                )
-                .bind(step)
-                .bind(user)
-                .bind(step)
-                .execute(self.pool())
-                .await
-                .map_err(db)?;
-                if claimed.rows_affected() != 1 {
+                if !tfa::is_code(code) {
                     return Err(auth::tfa_failed());
                 }
+                let last: i64 = row.try_get("tfa_last_step").map_err(db)?;
+                self.claim_tfa_step(user, &current, code, last).await?;
             }
             (_, Some(given), _) => {
                 if given.len() > password::MAX_LEN * 4 {
