@@ -12,3 +12,4 @@ mod escalation;
 mod host;
 mod identity;
 mod review;
+mod review2;
