@@ -10,7 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use crate::jwt::{AUDIENCE, Claims, ISSUER, Kind};
 use crate::permissions::{Permission, Permissions};
 use crate::users::db;
-use crate::{ADMINISTRATORS, Identity, Principal, now, secret};
+use crate::{ADMINISTRATORS, Identity, Principal, PrincipalKind, now, secret};
 
 /// An OAuth client, as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +81,20 @@ impl Identity {
         scopes: Permissions,
         days: Option<i64>,
     ) -> Result<(OAuthClient, String), Error> {
+        self.insert_client(owner, None, name, scopes, days).await
+    }
+
+    /// Inserts a client bound to `generation` of its owner (their current
+    /// one when `None`); a generation that is no longer the owner's is
+    /// `security.token_revoked`, checked in the same statement.
+    async fn insert_client(
+        &self,
+        owner: i64,
+        generation: Option<i64>,
+        name: &str,
+        scopes: Permissions,
+        days: Option<i64>,
+    ) -> Result<(OAuthClient, String), Error> {
         let name = crate::tokens::check_label(name)?;
         let max = i64::from(self.config().max_token_days);
         let default = i64::from(self.config().client_default_days).clamp(1, max.max(1));
@@ -89,22 +103,26 @@ impl Identity {
         let id = secret::hex(&secret::random_bytes::<12>());
         let secret = secret::random_token();
         let now = now();
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO oauth_clients (id, name, secret_hash, scopes, owner_id, owner_generation, created_at, expires_at, lifetime_days) \
-             VALUES (?, ?, ?, ?, ?, (SELECT generation FROM users WHERE id = ?), ?, ?, ?)",
+             SELECT ?1, ?2, ?3, ?4, ?5, u.generation, ?6, ?7, ?8 FROM users u \
+             WHERE u.id = ?5 AND (?9 IS NULL OR u.generation = ?9)",
         )
         .bind(&id)
         .bind(&name)
         .bind(self.hasher().hash(&secret))
         .bind(scopes.to_stored())
         .bind(owner)
-        .bind(owner)
         .bind(now)
         .bind(days.map(|d| now + d * 86_400))
         .bind(days)
+        .bind(generation)
         .execute(self.pool())
         .await
         .map_err(db)?;
+        if inserted.rows_affected() != 1 {
+            return Err(security::token_revoked());
+        }
         self.reload().await?;
         Ok((self.client(&id).await?, secret))
     }
@@ -121,7 +139,10 @@ impl Identity {
     ) -> Result<(OAuthClient, String), Error> {
         let owner = caller.session_user()?;
         let scopes = self.grantable(caller, scopes)?;
-        self.create_client(owner, name, scopes, days).await
+        // Bound to the session that made it: a session the owner has ended
+        // since it was checked cannot bind a client to their new password.
+        self.insert_client(owner, Some(caller.generation), name, scopes, days)
+            .await
     }
 
     /// The first administrator, who owns clients made from the command line.
@@ -194,20 +215,29 @@ impl Identity {
     ) -> Result<(OAuthClient, String), Error> {
         let client = self.client(id).await?;
         self.check_client_reach(by, &client).await?;
+        // The owner rotating binds the client to the generation their
+        // credential was checked under, which must still be theirs; anyone
+        // else binds it to the owner's current one.
+        let required = (by.kind != PrincipalKind::Operator && by.user_id == client.owner_id)
+            .then_some(by.generation);
         let secret = secret::random_token();
         let now = now();
-        sqlx::query(
-            "UPDATE oauth_clients SET secret_hash = ?, generation = generation + 1, rotated_at = ?, \
+        let rotated = sqlx::query(
+            "UPDATE oauth_clients SET secret_hash = ?1, generation = generation + 1, rotated_at = ?2, \
              owner_generation = (SELECT generation FROM users WHERE id = owner_id), \
-             expires_at = CASE WHEN lifetime_days IS NULL THEN NULL ELSE ? + lifetime_days * 86400 END WHERE id = ?",
+             expires_at = CASE WHEN lifetime_days IS NULL THEN NULL ELSE ?2 + lifetime_days * 86400 END \
+             WHERE id = ?3 AND (?4 IS NULL OR ?4 = (SELECT generation FROM users WHERE id = owner_id))",
         )
         .bind(self.hasher().hash(&secret))
         .bind(now)
-        .bind(now)
         .bind(id)
+        .bind(required)
         .execute(self.pool())
         .await
         .map_err(db)?;
+        if rotated.rows_affected() != 1 {
+            return Err(security::token_revoked());
+        }
         self.reload().await?;
         Ok((self.client(id).await?, secret))
     }

@@ -95,9 +95,12 @@ impl Identity {
         // against that pair only: a stranger failing elsewhere cannot lock
         // the owner out of their usual place.
         let account = match ip.map(brute::client_network) {
-            Some(net) if self.is_known_network(&email, net).await? => {
-                format!("account:{email}|{net}")
-            }
+            // Keyed by the user's id, which no username can spell, so a
+            // stranger cannot aim failures at the owner's own key.
+            Some(net) => match self.known_network_user(&email, net).await? {
+                Some(id) => format!("known:{id}|{net}"),
+                None => format!("account:{email}"),
+            },
             _ => format!("account:{email}"),
         };
         let keys = self.brute_keys(account, ip);
@@ -147,16 +150,15 @@ impl Identity {
         ))
     }
 
-    /// Whether the account with this address signed in from `net` before.
-    async fn is_known_network(&self, email: &str, net: IpAddr) -> Result<bool, Error> {
+    /// The account with this address, when it signed in from `net` before.
+    async fn known_network_user(&self, email: &str, net: IpAddr) -> Result<Option<i64>, Error> {
         sqlx::query_scalar::<_, i64>(
-            "SELECT 1 FROM known_networks k JOIN users u ON u.id = k.user_id WHERE u.email = ? AND k.network = ?",
+            "SELECT u.id FROM known_networks k JOIN users u ON u.id = k.user_id WHERE u.email = ? AND k.network = ?",
         )
         .bind(email)
         .bind(net.to_string())
         .fetch_optional(self.pool())
         .await
-        .map(|found| found.is_some())
         .map_err(|e| auth::generic_error().with_source(e))
     }
 

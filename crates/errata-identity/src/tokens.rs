@@ -94,33 +94,18 @@ impl Identity {
         // the user's (a sign-out everywhere, a ban or a new password since
         // then would otherwise be outlived).
         let generation = caller.generation;
-        let current: Option<i64> = sqlx::query_scalar("SELECT generation FROM users WHERE id = ?")
-            .bind(user)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        if current != Some(generation) {
-            return Err(security::token_revoked());
-        }
         let max = self.config().max_api_tokens;
-        let active: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM api_tokens WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
-        )
-        .bind(user)
-        .bind(now())
-        .fetch_one(self.pool())
-        .await
-        .map_err(db)?;
-        if active >= i64::from(max) {
-            return Err(security::api_token_limit(max));
-        }
         let permissions = self.grantable(caller, permissions)?;
         let days = self.check_days(days)?;
         let now = now();
         let id = secret::random_token();
         let expires_at = now + days * 86_400;
-        sqlx::query(
-            "INSERT INTO api_tokens (id, user_id, name, permissions, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        // One statement checks the generation and the cap and inserts, so
+        // neither a sign-out nor concurrent creations can slip between.
+        let inserted = sqlx::query(
+            "INSERT INTO api_tokens (id, user_id, name, permissions, created_at, expires_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM users u WHERE u.id = ?2 AND u.generation = ?7 \
+             AND (SELECT COUNT(*) FROM api_tokens t WHERE t.user_id = ?2 AND t.revoked_at IS NULL AND t.expires_at > ?5) < ?8",
         )
         .bind(&id)
         .bind(user)
@@ -128,9 +113,24 @@ impl Identity {
         .bind(permissions.to_stored())
         .bind(now)
         .bind(expires_at)
+        .bind(generation)
+        .bind(i64::from(max))
         .execute(self.pool())
         .await
         .map_err(db)?;
+        if inserted.rows_affected() != 1 {
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT generation FROM users WHERE id = ?")
+                    .bind(user)
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(db)?;
+            return Err(if current == Some(generation) {
+                security::api_token_limit(max)
+            } else {
+                security::token_revoked()
+            });
+        }
         self.reload().await?;
         let token = self.signer().sign(&Claims {
             iss: ISSUER.into(),

@@ -435,7 +435,7 @@ impl Identity {
             &user.email,
             "Verify your errata account",
             format!(
-                "Welcome, {}.\n\nTo verify your account, run this mutation within 24 hours:\n\n  mutation {{ authentication {{ verifyAccount(token: \"{token}\") {{ responseResult {{ succeeded message }} }} }} }}\n\nVerification token: {token}\n",
+                "Welcome, {}.\n\nTo verify your account, run this mutation within 24 hours:\n\n  mutation {{ authentication {{ verifyAccount(token: \"{token}\", password: \"<the password you registered with>\") {{ responseResult {{ succeeded message }} }} }} }}\n\nVerification token: {token}\n",
                 user.name
             ),
         )?;
@@ -503,11 +503,48 @@ impl Identity {
     }
 
     /// Verifies an account with the token mailed at registration.
-    pub async fn verify_account(&self, token: &str) -> Result<(), Error> {
+    ///
+    /// The password chosen at registration must come with it: the token
+    /// proves the mailbox, the password proves who registered. Without it,
+    /// whoever registered the owner's address just after the owner would be
+    /// verified by the owner's click. A wrong password is
+    /// `auth.login_failed`, counted as a failed login of the account, and
+    /// leaves the token unused.
+    pub async fn verify_account(
+        &self,
+        token: &str,
+        password: &str,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<(), Error> {
+        if password.len() > password::MAX_LEN * 4 {
+            return Err(auth::login_failed());
+        }
         let user = self
-            .consume_token("verify", token)
+            .peek_token("verify", token)
             .await?
             .ok_or_else(auth::validation_token_invalid)?;
+        let keys = self.brute_keys(format!("password:user:{user}"), ip);
+        crate::brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+                .bind(user)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(db)?
+                .flatten();
+        let given = password.to_owned();
+        let matches = self
+            .argon2_counted(&keys, move || {
+                stored.is_some_and(|h| password::verify(&given, &h))
+            })
+            .await?;
+        if !matches {
+            return Err(auth::login_failed());
+        }
+        self.succeeded(&keys).await?;
+        if self.consume_token("verify", token).await? != Some(user) {
+            return Err(auth::validation_token_invalid());
+        }
         self.set_flag(user, "is_verified", true).await
     }
 
@@ -673,6 +710,14 @@ impl Identity {
                 );
             };
             let heir = self.user(heir).await?;
+            // An unverified or banned heir could not use the clients, and an
+            // unverified one would hold its address for as long as it does.
+            if !heir.is_verified {
+                return Err(auth::account_not_verified());
+            }
+            if !heir.is_active {
+                return Err(auth::account_banned());
+            }
             // The clients will act as the heir: the heir's reach bounds them.
             self.check_user_reach(by, heir.id).await?;
             sqlx::query(

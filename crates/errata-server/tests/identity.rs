@@ -39,8 +39,8 @@ async fn register(s: &TestServer, email: &str, password: &str, name: &str) -> Va
 async fn verify(s: &TestServer, token: &str) -> Value {
     let r = s
         .gql(
-            "mutation($t: String!) { authentication { verifyAccount(token: $t) { responseResult { succeeded errorCode slug message } } } }",
-            json!({"t": token}),
+            "mutation($t: String!, $p: String!) { authentication { verifyAccount(token: $t, password: $p) { responseResult { succeeded errorCode slug message } } } }",
+            json!({"t": token, "p": PASSWORD}),
             None,
         )
         .await;
@@ -476,6 +476,19 @@ async fn registration_needs_verification_and_tokens_work_once() {
         1014,
     );
     let token = mailed_token(&s, "new@example.com");
+    // The token alone is not enough: the password chosen at registration
+    // must come with it, and a wrong one leaves the token unused.
+    let r = s
+        .gql(
+            "mutation($t: String!) { authentication { verifyAccount(token: $t, password: \"not the password\") { responseResult { slug } } } }",
+            json!({"t": token}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "authentication.verifyAccount")["slug"],
+        "AuthLoginFailed"
+    );
     assert_eq!(verify(&s, &token).await["succeeded"], true);
     s.session("new@example.com", PASSWORD).await;
     // AuthValidationTokenInvalid: reused, unknown, and expired tokens.
@@ -641,7 +654,7 @@ async fn sql_like_strings_are_data_in_every_field() {
         "{}",
         r.body
     );
-    let r = s.gql("mutation($t: String!) { authentication { verifyAccount(token: $t) { responseResult { slug } } } }", json!({"t": evil}), None).await;
+    let r = s.gql("mutation($t: String!) { authentication { verifyAccount(token: $t, password: \"any password\") { responseResult { slug } } } }", json!({"t": evil}), None).await;
     assert_eq!(
         result_of(&r, "authentication.verifyAccount")["slug"],
         "AuthValidationTokenInvalid"

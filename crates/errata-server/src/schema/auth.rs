@@ -133,9 +133,18 @@ impl AuthenticationMutation {
         )
     }
 
-    /// Verifies an account with the mailed token; a token is good once, for 24 hours.
-    async fn verify_account(&self, ctx: &Context<'_>, token: String) -> Result<DefaultResponse> {
-        let result = identity(ctx)?.verify_account(&token).await;
+    /// Verifies an account with the mailed token and the password chosen at
+    /// registration (the token proves the mailbox, the password who
+    /// registered); a token is good once, for 24 hours.
+    async fn verify_account(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        password: String,
+    ) -> Result<DefaultResponse> {
+        let result = identity(ctx)?
+            .verify_account(&token, &password, request(ctx).ip)
+            .await;
         DefaultResponse::settle(ctx, result, "Account verified.")
     }
 

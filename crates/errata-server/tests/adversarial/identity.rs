@@ -631,8 +631,8 @@ async fn registration_holds_an_address_for_ever() {
     );
     let r = s
         .gql(
-            "mutation($t: String!) { authentication { verifyAccount(token: $t) { responseResult { slug } } } }",
-            json!({"t": squatter_token}),
+            "mutation($t: String!, $p: String!) { authentication { verifyAccount(token: $t, password: $p) { responseResult { slug } } } }",
+            json!({"t": squatter_token, "p": "the squatter's password"}),
             None,
         )
         .await;
@@ -645,8 +645,8 @@ async fn registration_holds_an_address_for_ever() {
     assert_ne!(owner_token, squatter_token);
     let r = s
         .gql(
-            "mutation($t: String!) { authentication { verifyAccount(token: $t) { responseResult { succeeded } } } }",
-            json!({"t": owner_token}),
+            "mutation($t: String!, $p: String!) { authentication { verifyAccount(token: $t, password: $p) { responseResult { succeeded } } } }",
+            json!({"t": owner_token, "p": "the victim's password"}),
             None,
         )
         .await;

@@ -163,7 +163,7 @@ async fn a_stranger_locks_the_owners_known_network_out_with_a_username_naming_it
 async fn registering_an_address_after_its_owner_hands_the_owners_verification_to_the_attacker() {
     let s = TestServer::identity(&[]).await;
     let register = "mutation($e: String!, $p: String!, $n: String!) { authentication { register(email: $e, password: $p, name: $n) { responseResult { succeeded slug } } } }";
-    let verify = "mutation($t: String!) { authentication { verifyAccount(token: $t) { responseResult { succeeded slug } } } }";
+    let verify = "mutation($t: String!, $p: String!) { authentication { verifyAccount(token: $t, password: $p) { responseResult { succeeded slug } } } }";
     let owner = client_from(Ipv4Addr::new(127, 0, 0, 2));
     let r = s
         .gql_with(
@@ -192,7 +192,12 @@ async fn registering_an_address_after_its_owner_hands_the_owners_verification_to
     );
     // The owner opens their mailbox: their own token first, then the other.
     let r = s
-        .gql_with(&owner, verify, json!({"t": owners_token}), None)
+        .gql_with(
+            &owner,
+            verify,
+            json!({"t": owners_token, "p": "the owner's password"}),
+            None,
+        )
         .await;
     let owners_own_worked = result_of(&r, "authentication.verifyAccount")["succeeded"] == true;
     if !owners_own_worked {
@@ -200,8 +205,17 @@ async fn registering_an_address_after_its_owner_hands_the_owners_verification_to
             .into_iter()
             .find(|t| *t != owners_token)
             .expect("the second mail to the owner's address");
-        let r = s.gql_with(&owner, verify, json!({"t": other}), None).await;
-        assert_eq!(
+        // The owner verifies with the password they chose: the token of the
+        // row the attacker registered does not take it.
+        let r = s
+            .gql_with(
+                &owner,
+                verify,
+                json!({"t": other, "p": "the owner's password"}),
+                None,
+            )
+            .await;
+        assert_ne!(
             result_of(&r, "authentication.verifyAccount")["succeeded"],
             true,
             "{}",
