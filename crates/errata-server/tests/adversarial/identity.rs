@@ -5,76 +5,9 @@
 use serde_json::{Value, json};
 
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Reply, TestServer, identity_config, result_of};
+use crate::world::*;
 
 const MALLORY: &str = "mallory@example.com";
-const PASSWORD: &str = "mallory's long password";
-
-async fn admin(s: &TestServer) -> String {
-    s.session(ADMIN_EMAIL, ADMIN_PASSWORD).await
-}
-
-async fn create_user(s: &TestServer, token: &str, email: &str, groups: &[i64]) -> Reply {
-    s.gql(
-        "mutation($e: String!, $p: String!, $g: [Int!]!) { users { create(email: $e, passwordRaw: $p, groups: $g) { responseResult { succeeded slug } user { id } } } }",
-        json!({"e": email, "p": PASSWORD, "g": groups}),
-        Some(token),
-    )
-    .await
-}
-
-/// Creates a user in `groups` as the administrator, and returns the id.
-async fn user_in(s: &TestServer, email: &str, groups: &[i64]) -> i64 {
-    let token = admin(s).await;
-    let r = create_user(s, &token, email, groups).await;
-    r.body["data"]["users"]["create"]["user"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("the user is created: {}", r.body))
-}
-
-/// Creates a group with `permissions` as the administrator, and returns the id.
-async fn group_with(s: &TestServer, name: &str, permissions: &[&str]) -> i64 {
-    let token = admin(s).await;
-    let r = s
-        .gql(
-            "mutation($n: String!) { groups { create(name: $n) { group { id } } } }",
-            json!({"n": name}),
-            Some(&token),
-        )
-        .await;
-    let id = r.body["data"]["groups"]["create"]["group"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("the group is created: {}", r.body));
-    let r = s
-        .gql(
-            "mutation($id: Int!, $p: [String!]) { groups { update(id: $id, permissions: $p) { responseResult { succeeded } } } }",
-            json!({"id": id, "p": permissions}),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(
-        result_of(&r, "groups.update")["succeeded"],
-        true,
-        "{}",
-        r.body
-    );
-    id
-}
-
-/// A session of a new user holding exactly `permissions`, and their id.
-async fn holder_of(s: &TestServer, email: &str, permissions: &[&str]) -> (String, i64) {
-    let group = group_with(s, &format!("holders of {email}"), permissions).await;
-    let id = user_in(s, email, &[group]).await;
-    (s.session(email, PASSWORD).await, id)
-}
-
-async fn profile(s: &TestServer, token: &str) -> Reply {
-    s.gql(
-        "{ users { profile { id email groups { id } } } }",
-        json!({}),
-        Some(token),
-    )
-    .await
-}
 
 /// What `token` may do, by the answer to a field needing `manage:system`
 /// (Administrators only) and to one needing `manage:users`.
@@ -291,26 +224,12 @@ async fn manage_api_rotates_an_administrators_client() {
     }
 }
 
-async fn api_token(s: &TestServer, session: &str, permissions: &[&str]) -> String {
-    let r = s
-        .gql(
-            "mutation($p: [String!]!) { createApiToken(name: \"script\", permissions: $p) { responseResult { succeeded slug } secret } }",
-            json!({"p": permissions}),
-            Some(session),
-        )
-        .await;
-    r.body["data"]["createApiToken"]["secret"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{}", r.body))
-        .to_owned()
-}
-
 #[tokio::test]
 async fn unban_brings_back_api_tokens_issued_before_the_ban() {
     let s = TestServer::identity(&[]).await;
     let id = user_in(&s, MALLORY, &[]).await;
     let session = s.session(MALLORY, PASSWORD).await;
-    let token = api_token(&s, &session, &["read:pages"]).await;
+    let (token, _) = api_token(&s, &session, &["read:pages"]).await;
     assert_eq!(profile(&s, &token).await.status, 200);
     let adm = admin(&s).await;
     for mutation in ["ban", "unban"] {
@@ -334,7 +253,7 @@ async fn a_password_reset_by_an_administrator_leaves_api_and_client_tokens_worki
     let s = TestServer::identity(&[]).await;
     let id = user_in(&s, MALLORY, &[]).await;
     let session = s.session(MALLORY, PASSWORD).await;
-    let token = api_token(&s, &session, &["read:pages"]).await;
+    let (token, _) = api_token(&s, &session, &["read:pages"]).await;
     let adm = admin(&s).await;
     let r = s
         .gql(
@@ -440,7 +359,7 @@ async fn change_password_guesses_are_not_counted_and_aliases_multiply_them() {
 async fn an_api_token_creates_an_oauth_client_that_never_expires() {
     let s = TestServer::identity(&[]).await;
     let adm = admin(&s).await;
-    let token = api_token(&s, &adm, &["manage:api", "read:pages"]).await;
+    let (token, _) = api_token(&s, &adm, &["manage:api", "read:pages"]).await;
     let r = s
         .gql(
             "mutation { oauthClients { create(name: \"forever\", scopes: [\"read:pages\"]) { responseResult { succeeded } client { expiresAt } } } }",
@@ -484,7 +403,7 @@ async fn api_tokens_multiply_a_users_rate_limit() {
     let session = s.session(MALLORY, PASSWORD).await;
     let mut tokens = Vec::new();
     for _ in 0..2 {
-        tokens.push(api_token(&s, &session, &["read:pages"]).await);
+        tokens.push(api_token(&s, &session, &["read:pages"]).await.0);
     }
     let mut statuses = Vec::new();
     for token in tokens.iter().cycle().take(4) {

@@ -13,3 +13,4 @@ mod host;
 mod identity;
 mod review;
 mod review2;
+mod world;

@@ -3,143 +3,15 @@
 //! that aliases or a missing cap get around, and ways to lock a victim
 //! out. Each test is named after the hole and fails while it is open.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use serde_json::{Value, json};
 
-use crate::support::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, Reply, TestServer, identity_config, result_of,
-};
+use crate::support::{ADMIN_PASSWORD, LOGIN, TestServer, identity_config, result_of};
+use crate::world::*;
 
 const MALLORY: &str = "mallory@example.com";
 const VICTIM: &str = "victim@example.com";
-const PASSWORD: &str = "a long enough password";
-
-async fn admin(s: &TestServer) -> String {
-    s.session(ADMIN_EMAIL, ADMIN_PASSWORD).await
-}
-
-/// Creates a group with `permissions` as the administrator; its id.
-async fn group_with(s: &TestServer, name: &str, permissions: &[&str]) -> i64 {
-    let token = admin(s).await;
-    let r = s
-        .gql(
-            "mutation($n: String!) { groups { create(name: $n) { group { id } } } }",
-            json!({"n": name}),
-            Some(&token),
-        )
-        .await;
-    let id = r.body["data"]["groups"]["create"]["group"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("the group is created: {}", r.body));
-    let r = s
-        .gql(
-            "mutation($id: Int!, $p: [String!]) { groups { update(id: $id, permissions: $p) { responseResult { succeeded } } } }",
-            json!({"id": id, "p": permissions}),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(
-        result_of(&r, "groups.update")["succeeded"],
-        true,
-        "{}",
-        r.body
-    );
-    id
-}
-
-/// Creates a user in `groups` (Users when empty) as the administrator; the id.
-async fn user_in(s: &TestServer, email: &str, groups: &[i64]) -> i64 {
-    let token = admin(s).await;
-    let r = s
-        .gql(
-            "mutation($e: String!, $p: String!, $g: [Int!]!) { users { create(email: $e, passwordRaw: $p, groups: $g) { responseResult { succeeded slug } user { id } } } }",
-            json!({"e": email, "p": PASSWORD, "g": groups}),
-            Some(&token),
-        )
-        .await;
-    r.body["data"]["users"]["create"]["user"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("the user is created: {}", r.body))
-}
-
-/// A session of a new user holding exactly `permissions`, and their id.
-async fn holder_of(s: &TestServer, email: &str, permissions: &[&str]) -> (String, i64) {
-    let group = group_with(s, &format!("holders of {email}"), permissions).await;
-    let id = user_in(s, email, &[group]).await;
-    (s.session(email, PASSWORD).await, id)
-}
-
-async fn profile(s: &TestServer, token: &str) -> Reply {
-    s.gql("{ users { profile { id email } } }", json!({}), Some(token))
-        .await
-}
-
-const CREATE_TOKEN: &str = "mutation($n: String!, $p: [String!]!) { createApiToken(name: $n, permissions: $p) { responseResult { succeeded slug } token { id } secret } }";
-
-/// Creates an API token with `session`; the reply.
-async fn create_token(s: &TestServer, session: &str, name: &str, permissions: &[&str]) -> Reply {
-    s.gql(
-        CREATE_TOKEN,
-        json!({"n": name, "p": permissions}),
-        Some(session),
-    )
-    .await
-}
-
-/// The bearer token and the id of a new API token.
-async fn api_token(s: &TestServer, session: &str, permissions: &[&str]) -> (String, String) {
-    let r = create_token(s, session, "script", permissions).await;
-    let created = &r.body["data"]["createApiToken"];
-    (
-        created["secret"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{}", r.body))
-            .to_owned(),
-        created["token"]["id"].as_str().unwrap().to_owned(),
-    )
-}
-
-/// Asks the token endpoint for an access token with a client's credentials.
-async fn client_token(s: &TestServer, id: &str, secret: &str) -> Reply {
-    Reply::read(
-        s.client
-            .post(s.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-            ])
-            .send()
-            .await
-            .expect("the request is sent"),
-    )
-    .await
-}
-
-fn client_from(ip: Ipv4Addr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(ip))
-        .build()
-        .expect("a client")
-}
-
-fn slugs_of(r: &Reply, path: &str) -> Vec<String> {
-    let mut v = &r.body["data"];
-    for part in path.split('.') {
-        v = &v[part];
-    }
-    v.as_object()
-        .unwrap_or_else(|| panic!("{}", r.body))
-        .values()
-        .map(|v| {
-            v["responseResult"]["slug"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect()
-}
 
 /// `revokeSessions` ends the session that sends it, but a later field of the
 /// same request still acts with it: `createApiToken` signs the new token

@@ -3,107 +3,14 @@
 //! bound to their owner's generation. Each test is named after the hole
 //! and fails while it is open.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use serde_json::json;
 
-use crate::support::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, Reply, TestServer, identity_config, result_of,
-};
+use crate::support::{LOGIN, TestServer, identity_config, result_of};
+use crate::world::*;
 
 const VICTIM: &str = "victim@example.com";
-const PASSWORD: &str = "a long enough password";
-
-async fn admin(s: &TestServer) -> String {
-    s.session(ADMIN_EMAIL, ADMIN_PASSWORD).await
-}
-
-fn client_from(ip: Ipv4Addr) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(ip))
-        .build()
-        .expect("a client")
-}
-
-/// A session of a new user holding exactly `permissions`, and their id.
-async fn holder_of(s: &TestServer, email: &str, permissions: &[&str]) -> (String, i64) {
-    let token = admin(s).await;
-    let r = s
-        .gql(
-            "mutation($n: String!) { groups { create(name: $n) { group { id } } } }",
-            json!({"n": format!("holders of {email}")}),
-            Some(&token),
-        )
-        .await;
-    let group = r.body["data"]["groups"]["create"]["group"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("the group is created: {}", r.body));
-    let r = s
-        .gql(
-            "mutation($id: Int!, $p: [String!]) { groups { update(id: $id, permissions: $p) { responseResult { succeeded } } } }",
-            json!({"id": group, "p": permissions}),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(
-        result_of(&r, "groups.update")["succeeded"],
-        true,
-        "{}",
-        r.body
-    );
-    let r = s
-        .gql(
-            "mutation($e: String!, $p: String!, $g: [Int!]!) { users { create(email: $e, passwordRaw: $p, groups: $g) { responseResult { succeeded slug } user { id } } } }",
-            json!({"e": email, "p": PASSWORD, "g": [group]}),
-            Some(&token),
-        )
-        .await;
-    let id = r.body["data"]["users"]["create"]["user"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("the user is created: {}", r.body));
-    (s.session(email, PASSWORD).await, id)
-}
-
-async fn profile(s: &TestServer, token: &str) -> Reply {
-    s.gql("{ users { profile { id email } } }", json!({}), Some(token))
-        .await
-}
-
-/// Asks `s`'s token endpoint for an access token with a client's credentials.
-async fn client_token(s: &TestServer, id: &str, secret: &str) -> Reply {
-    Reply::read(
-        s.client
-            .post(s.url("/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", id),
-                ("client_secret", secret),
-            ])
-            .send()
-            .await
-            .expect("the request is sent"),
-    )
-    .await
-}
-
-/// Every verification token mailed to `email`, in no particular order.
-fn mailed_tokens(s: &TestServer, email: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    for entry in std::fs::read_dir(s.data.join("mail")).expect("mail was written") {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "eml") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            if text.contains(email)
-                && let Some(token) = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("Verification token: "))
-            {
-                tokens.push(token.trim().to_owned());
-            }
-        }
-    }
-    tokens
-}
 
 /// Failures from a network the account signed in from count against
 /// `account:EMAIL|NET`, failures from elsewhere against `account:EMAIL`.
