@@ -603,7 +603,13 @@ impl Identity {
     ) -> Result<User, Error> {
         let current = self.user(id).await?;
         self.check_user_reach(by, id).await?;
-        if patch.password.is_some() {
+        // The address is where a password reset goes, so moving one's own
+        // is as strong as resetting one's own password.
+        let moves_address = patch
+            .email
+            .as_deref()
+            .is_some_and(|e| !e.trim().eq_ignore_ascii_case(&current.email));
+        if patch.password.is_some() || moves_address {
             check_not_own(by, id)?;
         }
         let email = patch.email.as_deref().map(check_email).transpose()?;

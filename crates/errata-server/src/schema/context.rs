@@ -142,6 +142,7 @@ pub fn is_request_level(error: &Error) -> bool {
             security::PERMISSION_NOT_GRANTABLE,
             security::SESSION_REQUIRED,
             security::TARGET_OUTRANKS_CALLER,
+            security::OWN_CREDENTIALS,
             security::PASSWORD_CHECK_BUSY,
         ]
         .iter()

@@ -618,3 +618,30 @@ async fn concurrent_password_checks_take_the_server_out_of_memory() {
     assert!(busy > 0, "one slot and no queue cannot take 12 at once");
     assert!(checked > 0, "the slot still serves");
 }
+
+#[tokio::test]
+async fn a_stolen_manage_users_session_moves_its_own_address() {
+    let s = TestServer::identity(&[]).await;
+    let (stolen, me) = holder_of(&s, MALLORY, &["manage:users"]).await;
+    let r = s
+        .gql(
+            "mutation($id: Int!) { users { update(id: $id, email: \"thief@example.com\") { responseResult { succeeded } } } }",
+            json!({"id": me}),
+            Some(&stolen),
+        )
+        .await;
+    assert_eq!(r.slug(), "OwnCredentialsNeedProof", "{}", r.body);
+    let r = s
+        .gql(
+            "mutation($id: Int!) { users { update(id: $id, name: \"Still Mallory\") { responseResult { succeeded } } } }",
+            json!({"id": me}),
+            Some(&stolen),
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "users.update")["succeeded"],
+        true,
+        "one's own name is not a credential: {}",
+        r.body
+    );
+}
