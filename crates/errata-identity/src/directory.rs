@@ -49,11 +49,6 @@ pub struct UserState {
     pub grants: Arc<[Grant]>,
     /// `user:ID`, what every credential of the user is rate limited as.
     pub subject: Arc<str>,
-    /// Every permission the user's groups have a say in (their own, and
-    /// their page rules'): what changing the user is as strong as.
-    pub reach: Permissions,
-    /// A system account (the guest).
-    pub is_system: bool,
 }
 
 /// An API token, as authentication sees it.
@@ -106,10 +101,9 @@ impl Directory {
                 .push(row.try_get("group_id")?);
         }
         let mut users = HashMap::new();
-        for row in
-            sqlx::query("SELECT id, is_active, is_verified, is_system, generation FROM users")
-                .fetch_all(pool)
-                .await?
+        for row in sqlx::query("SELECT id, is_active, is_verified, generation FROM users")
+            .fetch_all(pool)
+            .await?
         {
             let id: i64 = row.try_get("id")?;
             let user_grants: Vec<Grant> = membership
@@ -121,9 +115,6 @@ impl Directory {
             let permissions = user_grants
                 .iter()
                 .fold(Permissions::NONE, |acc, g| acc.union(g.permissions));
-            let reach = user_grants
-                .iter()
-                .fold(Permissions::NONE, |acc, g| acc.union(g.reach()));
             users.insert(
                 id,
                 UserState {
@@ -133,8 +124,6 @@ impl Directory {
                     permissions,
                     grants: user_grants.into(),
                     subject: Arc::from(format!("user:{id}")),
-                    reach,
-                    is_system: row.try_get("is_system")?,
                 },
             );
         }
@@ -180,14 +169,7 @@ impl Directory {
 /// rules name, valid or not, so that reach is never underestimated.
 pub fn stored_reach(permissions: &str, page_rules: &str) -> Permissions {
     let rules: Vec<PageRule> = serde_json::from_str(page_rules).unwrap_or_default();
-    rules
-        .iter()
-        .flat_map(|r| &r.permissions)
-        .filter_map(|name| crate::Permission::parse(name))
-        .fold(Permissions::from_stored(permissions), |mut acc, p| {
-            acc.insert(p);
-            acc
-        })
+    crate::permissions::reach(Permissions::from_stored(permissions), &rules)
 }
 
 /// A group's grant from its stored JSON. The JSON was checked when it was

@@ -5,7 +5,7 @@ use errata_errors::security;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::permissions::{PageRule, Permission, Permissions};
+use crate::permissions::{PageRule, Permissions};
 use crate::users::db;
 use crate::{ADMINISTRATORS, GUESTS, Identity, Principal, now};
 
@@ -65,14 +65,7 @@ pub const MAX_PAGE_RULES: usize = 100;
 impl Group {
     /// Every permission the group has a say in: its own and its rules'.
     pub fn reach(&self) -> Permissions {
-        self.page_rules
-            .iter()
-            .flat_map(|r| &r.permissions)
-            .filter_map(|name| Permission::parse(name))
-            .fold(self.permissions, |mut acc, p| {
-                acc.insert(p);
-                acc
-            })
+        crate::permissions::reach(self.permissions, &self.page_rules)
     }
 }
 
@@ -166,12 +159,7 @@ impl Identity {
             by.check_grant(permissions)?;
         }
         if let Some(rules) = &page_rules {
-            let ruled = rules
-                .iter()
-                .flat_map(|r| &r.permissions)
-                .filter_map(|name| Permission::parse(name))
-                .collect();
-            by.check_grant(ruled)?;
+            by.check_grant(crate::permissions::reach(Permissions::NONE, rules))?;
         }
         self.check_group_reach(by, &group)?;
         if id == ADMINISTRATORS

@@ -234,6 +234,22 @@ impl CheckedRule {
     }
 }
 
+/// Every permission a group with `permissions` and `rules` has a say in:
+/// its own, and every one its rules name, to allow or deny (unknown names
+/// aside). A rule can widen or narrow what members get from their other
+/// groups, so changing the group, or a member's place in it, is as strong
+/// as holding all of them.
+pub fn reach(permissions: Permissions, rules: &[PageRule]) -> Permissions {
+    rules
+        .iter()
+        .flat_map(|r| &r.permissions)
+        .filter_map(|name| Permission::parse(name))
+        .fold(permissions, |mut acc, p| {
+            acc.insert(p);
+            acc
+        })
+}
+
 /// A page rule, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedRule {
@@ -299,16 +315,6 @@ pub struct Grant {
 }
 
 impl Grant {
-    /// Every permission the group has a say in: its own, and those its
-    /// rules allow or deny. A rule can widen or narrow what members get
-    /// from their other groups, so changing the group, or a member's place
-    /// in it, is as strong as holding all of them.
-    pub fn reach(&self) -> Permissions {
-        self.rules
-            .iter()
-            .fold(self.permissions, |acc, r| acc.union(r.permissions))
-    }
-
     /// The permissions some rule of the group denies somewhere.
     pub fn denied_somewhere(&self) -> Permissions {
         self.rules

@@ -9,7 +9,7 @@ use crate::permissions::Permissions;
 use crate::{Identity, Principal, USERS, now, password, secret};
 
 /// How long a registration has to verify its address, in seconds; then the
-/// token no longer works and the address is free again.
+/// token no longer works and the purge deletes the registration.
 pub const VERIFY_TTL: i64 = 24 * 3600;
 
 /// A user, as the API shows them.
@@ -293,8 +293,9 @@ impl Identity {
     /// Frees an address held by an account that registered and has not
     /// verified it: a pending registration never holds an address, so
     /// nobody can reserve someone else's by registering it first (and again
-    /// each time it expires). Whoever reads the mail verifies; the
-    /// replaced registration's token dies with its row.
+    /// each time it expires). The replaced registration's token dies with
+    /// its row, and a token verifies only with its own registration's
+    /// password, so replacing delays a registration and never takes it.
     async fn release_pending_registration(&self, email: &str) -> Result<(), Error> {
         let released = sqlx::query(
             "DELETE FROM users WHERE email = ? AND is_verified = 0 AND is_system = 0 \

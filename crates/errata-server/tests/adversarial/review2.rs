@@ -27,15 +27,7 @@ const VICTIM: &str = "victim@example.com";
 #[tokio::test]
 async fn a_stranger_locks_the_owners_known_network_out_with_a_username_naming_it() {
     let s = TestServer::identity(&[(VICTIM, PASSWORD, false)]).await;
-    let home = client_from(Ipv4Addr::new(127, 0, 0, 1));
-    let r = s
-        .gql_with(&home, LOGIN, json!({"u": VICTIM, "p": PASSWORD}), None)
-        .await;
-    assert!(
-        r.body["data"]["authentication"]["login"]["jwt"].is_string(),
-        "{}",
-        r.body
-    );
+    let home = signed_in_from(&s, Ipv4Addr::new(127, 0, 0, 1), VICTIM).await;
     let attacker = client_from(Ipv4Addr::new(127, 0, 0, 66));
     for i in 0..4 {
         s.gql_with(

@@ -172,3 +172,23 @@ pub fn mailed_tokens(s: &TestServer, email: &str) -> Vec<String> {
     }
     tokens
 }
+
+/// A client at `ip` from which `email` (with `PASSWORD`) has signed in, so
+/// that the server knows the network as theirs.
+pub async fn signed_in_from(s: &TestServer, ip: Ipv4Addr, email: &str) -> reqwest::Client {
+    let client = client_from(ip);
+    let r = s
+        .gql_with(
+            &client,
+            crate::support::LOGIN,
+            json!({"u": email, "p": PASSWORD}),
+            None,
+        )
+        .await;
+    assert!(
+        r.body["data"]["authentication"]["login"]["jwt"].is_string(),
+        "{}",
+        r.body
+    );
+    client
+}
