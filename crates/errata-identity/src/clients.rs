@@ -5,7 +5,7 @@
 use errata_catalog::Error;
 use errata_errors::{auth, oauth, security};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::jwt::{AUDIENCE, Claims, ISSUER, Kind};
 use crate::permissions::{Permission, Permissions};
@@ -40,7 +40,7 @@ impl OAuthClient {
     }
 }
 
-fn client_from_row(row: &SqliteRow) -> Result<OAuthClient, sqlx::Error> {
+fn client_from_row(row: &AnyRow) -> Result<OAuthClient, sqlx::Error> {
     Ok(OAuthClient {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -105,8 +105,8 @@ impl Identity {
         let now = now();
         let inserted = sqlx::query(
             "INSERT INTO oauth_clients (id, name, secret_hash, scopes, owner_id, owner_generation, created_at, expires_at, lifetime_days) \
-             SELECT ?1, ?2, ?3, ?4, ?5, u.generation, ?6, ?7, ?8 FROM users u \
-             WHERE u.id = ?5 AND (?9 IS NULL OR u.generation = ?9)",
+             SELECT $1, $2, $3, $4, $5, u.generation, $6, $7, $8 FROM users u \
+             WHERE u.id = $5 AND ($9 IS NULL OR u.generation = $9)",
         )
         .bind(&id)
         .bind(&name)
@@ -123,7 +123,7 @@ impl Identity {
         if inserted.rows_affected() != 1 {
             return Err(security::token_revoked());
         }
-        self.reload().await?;
+        self.changed().await?;
         Ok((self.client(&id).await?, secret))
     }
 
@@ -148,7 +148,7 @@ impl Identity {
     /// The first administrator, who owns clients made from the command line.
     pub async fn first_administrator(&self) -> Result<i64, Error> {
         sqlx::query_scalar(
-            "SELECT u.id FROM users u JOIN user_groups ug ON ug.user_id = u.id WHERE ug.group_id = ? AND u.is_system = 0 ORDER BY u.id LIMIT 1",
+            "SELECT u.id FROM users u JOIN user_groups ug ON ug.user_id = u.id WHERE ug.group_id = $1 AND u.is_system = 0 ORDER BY u.id LIMIT 1",
         )
         .bind(ADMINISTRATORS)
         .fetch_optional(self.pool())
@@ -159,7 +159,7 @@ impl Identity {
 
     /// One client; `security.credential_not_found` ("Credential not found").
     pub async fn client(&self, id: &str) -> Result<OAuthClient, Error> {
-        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -195,14 +195,14 @@ impl Identity {
         let client = self.client(id).await?;
         self.check_client_reach(by, &client).await?;
         sqlx::query(
-            "UPDATE oauth_clients SET expires_at = ?, generation = generation + 1 WHERE id = ?",
+            "UPDATE oauth_clients SET expires_at = $1, generation = generation + 1 WHERE id = $2",
         )
         .bind(now())
         .bind(id)
         .execute(self.pool())
         .await
         .map_err(db)?;
-        self.reload().await?;
+        self.changed().await?;
         self.client(id).await
     }
 
@@ -223,10 +223,10 @@ impl Identity {
         let secret = secret::random_token();
         let now = now();
         let rotated = sqlx::query(
-            "UPDATE oauth_clients SET secret_hash = ?1, generation = generation + 1, rotated_at = ?2, \
+            "UPDATE oauth_clients SET secret_hash = $1, generation = generation + 1, rotated_at = $2, \
              owner_generation = (SELECT generation FROM users WHERE id = owner_id), \
-             expires_at = CASE WHEN lifetime_days IS NULL THEN NULL ELSE ?2 + lifetime_days * 86400 END \
-             WHERE id = ?3 AND (?4 IS NULL OR ?4 = (SELECT generation FROM users WHERE id = owner_id))",
+             expires_at = CASE WHEN lifetime_days IS NULL THEN NULL ELSE $2 + lifetime_days * 86400 END \
+             WHERE id = $3 AND ($4 IS NULL OR $4 = (SELECT generation FROM users WHERE id = owner_id))",
         )
         .bind(self.hasher().hash(&secret))
         .bind(now)
@@ -238,7 +238,7 @@ impl Identity {
         if rotated.rows_affected() != 1 {
             return Err(security::token_revoked());
         }
-        self.reload().await?;
+        self.changed().await?;
         Ok((self.client(id).await?, secret))
     }
 
@@ -251,7 +251,7 @@ impl Identity {
         client_secret: &str,
         scope: Option<&str>,
     ) -> Result<IssuedToken, Error> {
-        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = $1")
             .bind(client_id)
             .fetch_optional(self.pool())
             .await

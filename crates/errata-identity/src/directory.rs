@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
 use crate::permissions::{CheckedRule, Grant, PageRule, Permissions};
 
@@ -75,7 +75,7 @@ pub struct ClientState {
 
 impl Directory {
     /// Reads everything from the database.
-    pub async fn load(pool: &SqlitePool) -> Result<Directory, sqlx::Error> {
+    pub async fn load(pool: &AnyPool) -> Result<Directory, sqlx::Error> {
         let mut grants: HashMap<i64, Grant> = HashMap::new();
         for row in sqlx::query("SELECT id, permissions, page_rules FROM groups")
             .fetch_all(pool)
@@ -118,8 +118,8 @@ impl Directory {
             users.insert(
                 id,
                 UserState {
-                    active: row.try_get("is_active")?,
-                    verified: row.try_get("is_verified")?,
+                    active: errata_store::flag(&row, "is_active")?,
+                    verified: errata_store::flag(&row, "is_verified")?,
                     generation: row.try_get("generation")?,
                     permissions,
                     grants: user_grants.into(),

@@ -3,7 +3,7 @@
 use errata_catalog::Error;
 use errata_errors::security;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::permissions::{PageRule, Permissions};
 use crate::users::db;
@@ -30,14 +30,14 @@ pub struct Group {
     pub updated_at: i64,
 }
 
-fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
+fn group_from_row(row: &AnyRow) -> Result<Group, sqlx::Error> {
     Ok(Group {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         permissions: Permissions::from_stored(&row.try_get::<String, _>("permissions")?),
         page_rules: serde_json::from_str(&row.try_get::<String, _>("page_rules")?)
             .unwrap_or_default(),
-        is_system: row.try_get("is_system")?,
+        is_system: errata_store::flag(row, "is_system")?,
         user_count: row.try_get("user_count")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -83,7 +83,7 @@ impl Identity {
 
     /// One group; `security.group_not_found` when there is none.
     pub async fn group(&self, id: i64) -> Result<Group, Error> {
-        let row = sqlx::query(&format!("{GROUP_SELECT} WHERE g.id = ?"))
+        let row = sqlx::query(&format!("{GROUP_SELECT} WHERE g.id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -108,7 +108,7 @@ impl Identity {
         let name = check_group_name(name)?;
         let now = now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO groups (name, permissions, page_rules, is_system, created_at, updated_at) VALUES (?, '[]', '[]', 0, ?, ?) RETURNING id",
+            "INSERT INTO groups (name, permissions, page_rules, is_system, created_at, updated_at) VALUES ($1, '[]', '[]', 0, $2, $3) RETURNING id",
         )
         .bind(&name)
         .bind(now)
@@ -119,7 +119,7 @@ impl Identity {
             sqlx::Error::Database(d) if d.is_unique_violation() => security::group_name_taken(name.clone()),
             _ => db(e),
         })?;
-        self.reload().await?;
+        self.changed().await?;
         self.group(id).await
     }
 
@@ -168,8 +168,8 @@ impl Identity {
             return Err(security::group_protected(group.name));
         }
         sqlx::query(
-            "UPDATE groups SET name = COALESCE(?, name), permissions = COALESCE(?, permissions), \
-             page_rules = COALESCE(?, page_rules), updated_at = ? WHERE id = ?",
+            "UPDATE groups SET name = COALESCE($1, name), permissions = COALESCE($2, permissions), \
+             page_rules = COALESCE($3, page_rules), updated_at = $4 WHERE id = $5",
         )
         .bind(&name)
         .bind(permissions.map(Permissions::to_stored))
@@ -184,7 +184,7 @@ impl Identity {
             }
             _ => db(e),
         })?;
-        self.reload().await?;
+        self.changed().await?;
         self.group(id).await
     }
 
@@ -197,12 +197,12 @@ impl Identity {
             return Err(security::group_protected(group.name));
         }
         self.check_group_reach(by, &group)?;
-        sqlx::query("DELETE FROM groups WHERE id = ?")
+        sqlx::query("DELETE FROM groups WHERE id = $1")
             .bind(id)
             .execute(self.pool())
             .await
             .map_err(db)?;
-        self.reload().await
+        self.changed().await
     }
 
     /// Adds a user to a group.
@@ -211,7 +211,7 @@ impl Identity {
             by,
             group,
             user,
-            "INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)",
+            "INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
         .await
     }
@@ -222,7 +222,7 @@ impl Identity {
             by,
             group,
             user,
-            "DELETE FROM user_groups WHERE user_id = ? AND group_id = ?",
+            "DELETE FROM user_groups WHERE user_id = $1 AND group_id = $2",
         )
         .await
     }
@@ -247,6 +247,6 @@ impl Identity {
             .execute(self.pool())
             .await
             .map_err(db)?;
-        self.reload().await
+        self.changed().await
     }
 }

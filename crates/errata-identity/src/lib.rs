@@ -34,12 +34,47 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use errata_catalog::Error;
 use errata_errors::system;
+use errata_store::{Backend, Database, Domain, Migration};
 use serde::Deserialize;
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 pub use directory::Directory;
 pub use permissions::{Grant, PageRule, Permission, Permissions};
 pub use principal::{Principal, PrincipalKind};
+
+/// Identity's tables and their migrations, for each backend.
+pub const STORAGE: Domain = Domain {
+    name: "identity",
+    sqlite: &[
+        Migration {
+            version: 2,
+            description: "identity",
+            sql: include_str!("../migrations/sqlite/0002_identity.sql"),
+        },
+        Migration {
+            version: 3,
+            description: "security",
+            sql: include_str!("../migrations/sqlite/0003_security.sql"),
+        },
+    ],
+    postgres: &[Migration {
+        version: 2,
+        description: "identity",
+        sql: include_str!("../migrations/postgres/0002_identity.sql"),
+    }],
+    tables: &[
+        "secrets",
+        "groups",
+        "users",
+        "user_groups",
+        "one_time_tokens",
+        "login_attempts",
+        "api_tokens",
+        "oauth_clients",
+        "known_networks",
+    ],
+    generated: &[("groups", "id"), ("users", "id")],
+};
 
 /// Settings of the identity domain (`[auth]` in the server's configuration).
 #[derive(Debug, Clone, Deserialize)]
@@ -113,7 +148,7 @@ pub struct Identity {
 
 #[derive(Debug)]
 struct Inner {
-    pool: SqlitePool,
+    db: Database,
     config: AuthConfig,
     signer: jwt::Signer,
     hasher: secret::SecretHasher,
@@ -157,16 +192,13 @@ pub const USERS: i64 = 3;
 pub const GUEST_USER: i64 = 1;
 
 impl Identity {
-    /// Opens the domain over `pool` (already migrated): creates the system
-    /// groups, the guest account and the keys on first use, and loads the
-    /// directory. Mail goes to files in `data/mail`.
-    pub async fn open(
-        pool: SqlitePool,
-        config: AuthConfig,
-        data: &Path,
-    ) -> Result<Identity, Error> {
-        let db = |e: sqlx::Error| system::database_unavailable().with_source(e);
-        seed(&pool).await.map_err(db)?;
+    /// Opens the domain over `db` (already migrated with [`STORAGE`]):
+    /// creates the system groups, the guest account and the keys on first
+    /// use, and loads the directory. Mail goes to files in `data/mail`.
+    pub async fn open(db: Database, config: AuthConfig, data: &Path) -> Result<Identity, Error> {
+        let pool = db.pool().clone();
+        let db_error = errata_store::error;
+        seed(&db).await.map_err(db_error)?;
         let jwt_key = match &config.jwt_secret {
             Some(secret) if secret.len() >= 32 => secret.as_bytes().to_vec(),
             Some(_) => {
@@ -174,13 +206,13 @@ impl Identity {
                     "auth.jwt-secret must have at least 32 characters",
                 )));
             }
-            None => stored_key(&pool, "jwt").await.map_err(db)?,
+            None => stored_key(&pool, "jwt").await.map_err(db_error)?,
         };
-        let hash_key = stored_key(&pool, "secret-hash").await.map_err(db)?;
+        let hash_key = stored_key(&pool, "secret-hash").await.map_err(db_error)?;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let identity = Identity {
             inner: Arc::new(Inner {
-                pool,
+                db,
                 signer: jwt::Signer::new(&jwt_key),
                 hasher: secret::SecretHasher::new(&hash_key),
                 directory: RwLock::new(Arc::new(Directory::default())),
@@ -210,8 +242,25 @@ impl Identity {
         &self.inner.config
     }
 
-    fn pool(&self) -> &SqlitePool {
-        &self.inner.pool
+    fn pool(&self) -> &AnyPool {
+        self.inner.db.pool()
+    }
+
+    /// The database, for what needs to know its backend.
+    fn store(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// After a write: this process's directory is reloaded, and other
+    /// instances are told to reload theirs. The write has committed, so a
+    /// notice that cannot be sent is logged, not returned: the others
+    /// catch up at their next periodic reload.
+    async fn changed(&self) -> Result<(), Error> {
+        self.reload().await?;
+        if let Err(e) = self.store().announce("identity").await {
+            tracing::warn!(error = %e, "other instances could not be told of an identity change");
+        }
+        Ok(())
     }
 
     /// Runs argon2 work through the server-wide gate, off the async workers.
@@ -238,7 +287,7 @@ impl Identity {
         let _guard = self.inner.reloading.lock().await;
         let fresh = Directory::load(self.pool())
             .await
-            .map_err(|e| system::database_unavailable().with_source(e))?;
+            .map_err(errata_store::error)?;
         *self
             .inner
             .directory
@@ -254,27 +303,27 @@ impl Identity {
     pub async fn purge(&self) -> Result<(), Error> {
         let now = now();
         let window = i64::try_from(self.config().brute_force.max_wait_secs).unwrap_or(i64::MAX);
-        let db = |e: sqlx::Error| system::database_unavailable().with_source(e);
-        sqlx::query("DELETE FROM one_time_tokens WHERE expires_at <= ?")
+        let db = errata_store::error;
+        sqlx::query("DELETE FROM one_time_tokens WHERE expires_at <= $1")
             .bind(now)
             .execute(self.pool())
             .await
             .map_err(db)?;
         sqlx::query(
-            "DELETE FROM login_attempts WHERE locked_until <= ?1 AND last_failure <= ?1 - ?2",
+            "DELETE FROM login_attempts WHERE locked_until <= $1 AND last_failure <= $1 - $2",
         )
         .bind(now)
         .bind(window)
         .execute(self.pool())
         .await
         .map_err(db)?;
-        sqlx::query("DELETE FROM known_networks WHERE last_seen <= ?")
+        sqlx::query("DELETE FROM known_networks WHERE last_seen <= $1")
             .bind(now - 365 * 86_400)
             .execute(self.pool())
             .await
             .map_err(db)?;
         let expired = sqlx::query(
-            "DELETE FROM users WHERE is_verified = 0 AND is_system = 0 AND created_at <= ? \
+            "DELETE FROM users WHERE is_verified = 0 AND is_system = 0 AND created_at <= $1 \
              AND id NOT IN (SELECT owner_id FROM oauth_clients)",
         )
         .bind(now - users::VERIFY_TTL)
@@ -282,7 +331,7 @@ impl Identity {
         .await
         .map_err(db)?;
         if expired.rows_affected() > 0 {
-            self.reload().await?;
+            self.changed().await?;
         }
         Ok(())
     }
@@ -291,12 +340,12 @@ impl Identity {
     pub async fn flush_last_used(&self) -> Result<(), Error> {
         let used = std::mem::take(&mut *self.inner.used.lock().unwrap_or_else(|e| e.into_inner()));
         for (id, at) in used {
-            sqlx::query("UPDATE api_tokens SET last_used_at = MAX(COALESCE(last_used_at, 0), ?) WHERE id = ?")
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND COALESCE(last_used_at, 0) < $1")
                 .bind(at)
                 .bind(&id)
                 .execute(self.pool())
                 .await
-                .map_err(|e| system::database_unavailable().with_source(e))?;
+                .map_err(errata_store::error)?;
         }
         Ok(())
     }
@@ -319,7 +368,8 @@ pub fn now() -> i64 {
 }
 
 /// The system groups and the guest account, once.
-async fn seed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+async fn seed(db: &Database) -> Result<(), sqlx::Error> {
+    let pool = db.pool();
     let now = now();
     let groups: [(i64, &str, &[&str]); 3] = [
         (ADMINISTRATORS, "Administrators", &["manage:system"]),
@@ -343,42 +393,192 @@ async fn seed(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     ];
     for (id, name, permissions) in groups {
         sqlx::query(
-            "INSERT OR IGNORE INTO groups (id, name, permissions, page_rules, is_system, created_at, updated_at) VALUES (?, ?, ?, '[]', ?, ?, ?)",
+            "INSERT INTO groups (id, name, permissions, page_rules, is_system, created_at, updated_at) VALUES ($1, $2, $3, '[]', $4, $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(name)
         .bind(serde_json::to_string(permissions).unwrap_or_default())
-        .bind(id != USERS)
+        .bind(i64::from(id != USERS))
         .bind(now)
         .bind(now)
         .execute(pool)
         .await?;
     }
     sqlx::query(
-        "INSERT OR IGNORE INTO users (id, email, name, provider, is_active, is_verified, is_system, created_at, updated_at) VALUES (?, 'guest@errata.invalid', 'Guest', 'local', 1, 1, 1, ?, ?)",
+        "INSERT INTO users (id, email, name, provider, is_active, is_verified, is_system, created_at, updated_at) VALUES ($1, 'guest@errata.invalid', 'Guest', 'local', 1, 1, 1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(GUEST_USER)
     .bind(now)
     .bind(now)
     .execute(pool)
     .await?;
-    sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
-        .bind(GUEST_USER)
-        .bind(GUESTS)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(GUEST_USER)
+    .bind(GUESTS)
+    .execute(pool)
+    .await?;
+    if db.backend() == Backend::Postgres {
+        // The rows above name their ids, which PostgreSQL's sequences do
+        // not see; the sequences move past them, and never back.
+        for (table, column) in STORAGE.generated {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
+                 GREATEST(COALESCE(MAX({column}), 1), \
+                 COALESCE(pg_sequence_last_value(pg_get_serial_sequence('{table}', '{column}')::regclass), 1))) \
+                 FROM {table}"
+            ))
+            .execute(pool)
+            .await?;
+        }
+    }
     Ok(())
 }
 
 /// A random 32-byte key kept in the database under `name`.
-async fn stored_key(pool: &SqlitePool, name: &str) -> Result<Vec<u8>, sqlx::Error> {
-    sqlx::query("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)")
+async fn stored_key(pool: &AnyPool, name: &str) -> Result<Vec<u8>, sqlx::Error> {
+    sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(name)
         .bind(secret::random_bytes::<32>().to_vec())
         .execute(pool)
         .await?;
-    sqlx::query_scalar("SELECT value FROM secrets WHERE name = ?")
+    sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
         .bind(name)
         .fetch_one(pool)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use errata_store::testing::Scratch;
+    use sqlx::Connection;
+
+    /// SQLite's migration 3 rebuilds `users` and `groups` (for
+    /// AUTOINCREMENT) with foreign keys off; every row that refers to them
+    /// must survive it, and cascades must still work after.
+    #[tokio::test]
+    async fn rebuilding_tables_keeps_every_row_that_refers_to_them() {
+        let scratch = Scratch::new(Backend::Sqlite).await;
+        let errata_store::DatabaseUrl::Sqlite(file) = &scratch.url else {
+            unreachable!("a SQLite scratch")
+        };
+        std::fs::create_dir_all(&scratch.dir).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&scratch.dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(file)
+                .create_if_missing(true);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            let earlier = [&errata_store::STORE.sqlite[0], &STORAGE.sqlite[0]];
+            for m in earlier {
+                sqlx::raw_sql(m.sql).execute(&mut conn).await.unwrap();
+            }
+            sqlx::raw_sql(
+                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
+                 INSERT INTO groups (id, name, created_at, updated_at) VALUES (7, 'Editors', 0, 0);
+                 INSERT INTO users (id, email, name, created_at, updated_at) VALUES (9, 'a@x.io', 'A', 0, 0), (10, 'b@x.io', 'B', 0, 0);
+                 INSERT INTO user_groups (user_id, group_id) VALUES (9, 7), (10, 7);
+                 INSERT INTO api_tokens (id, user_id, name, permissions, created_at, expires_at) VALUES ('t', 9, 'n', '[]', 0, 1);
+                 INSERT INTO oauth_clients (id, name, secret_hash, scopes, owner_id, created_at) VALUES ('c', 10, 'h', '[]', 10, 0);",
+            )
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            for m in earlier {
+                let migration = sqlx::migrate::Migration::new(
+                    m.version,
+                    m.description.into(),
+                    sqlx::migrate::MigrationType::Simple,
+                    m.sql.into(),
+                    false,
+                );
+                sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES ($1, $2, TRUE, $3, 0)")
+                    .bind(migration.version)
+                    .bind(&*migration.description)
+                    .bind(&*migration.checksum)
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+        let db = Database::open(
+            &scratch.url,
+            &errata_store::Options::default(),
+            &[&errata_store::STORE, &STORAGE],
+        )
+        .await
+        .unwrap();
+        let pool = db.pool();
+        let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool);
+        assert_eq!(count("SELECT COUNT(*) FROM user_groups").await.unwrap(), 2);
+        assert_eq!(count("SELECT COUNT(*) FROM api_tokens").await.unwrap(), 1);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM oauth_clients WHERE lifetime_days = 365")
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(count("SELECT MIN(generation) FROM users").await.unwrap() > 0);
+        sqlx::query("DELETE FROM users WHERE id = 10")
+            .execute(pool)
+            .await
+            .unwrap_err();
+        sqlx::query("DELETE FROM oauth_clients")
+            .execute(pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM users WHERE id = 10")
+            .execute(pool)
+            .await
+            .unwrap();
+        let id: i64 = sqlx::query_scalar("INSERT INTO users (email, name, created_at, updated_at) VALUES ('c@x.io', 'C', 0, 0) RETURNING id")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(id, 11, "the deleted highest id is not given again");
+        assert_eq!(
+            count("SELECT COUNT(*) FROM user_groups WHERE user_id = 9")
+                .await
+                .unwrap(),
+            1,
+            "foreign keys still cascade after the rebuild"
+        );
+    }
+
+    #[tokio::test]
+    async fn emails_and_group_names_are_unique_whatever_their_case_on_both_backends() {
+        for backend in errata_store::testing::BACKENDS {
+            let scratch = Scratch::new(backend).await;
+            let db = Database::open(
+                &scratch.url,
+                &errata_store::Options::default(),
+                &[&errata_store::STORE, &STORAGE],
+            )
+            .await
+            .unwrap();
+            let insert = |email: &'static str| {
+                sqlx::query("INSERT INTO users (email, name, created_at, updated_at) VALUES ($1, 'x', 0, 0)")
+                    .bind(email)
+                    .execute(db.pool())
+            };
+            insert("Ada@Example.com").await.unwrap();
+            let e = insert("ada@example.COM").await.unwrap_err();
+            assert!(errata_store::is_unique_violation(&e), "{backend:?}: {e}");
+            let group = |name: &'static str| {
+                sqlx::query("INSERT INTO groups (name, created_at, updated_at) VALUES ($1, 0, 0)")
+                    .bind(name)
+                    .execute(db.pool())
+            };
+            group("Editors").await.unwrap();
+            let e = group("EDITORS").await.unwrap_err();
+            assert!(errata_store::is_unique_violation(&e), "{backend:?}: {e}");
+            db.close().await;
+        }
+    }
 }

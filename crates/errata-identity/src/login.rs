@@ -44,7 +44,7 @@ impl Identity {
 
     pub(crate) async fn succeeded(&self, keys: &[Key]) -> Result<(), Error> {
         for key in keys {
-            brute::refund(self.pool(), key, !key.name.starts_with("ip:")).await?;
+            brute::refund(self.store(), key, !key.name.starts_with("ip:")).await?;
         }
         Ok(())
     }
@@ -62,7 +62,7 @@ impl Identity {
             && e.is(security::PASSWORD_CHECK_BUSY)
         {
             for key in keys {
-                brute::refund(self.pool(), key, false).await?;
+                brute::refund(self.store(), key, false).await?;
             }
         }
         result
@@ -104,9 +104,9 @@ impl Identity {
             _ => format!("account:{email}"),
         };
         let keys = self.brute_keys(account, ip);
-        brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+        brute::reserve(self.store(), &self.config().brute_force, &keys, now()).await?;
         let row = sqlx::query(
-            "SELECT id, password_hash, is_active, is_verified, generation, tfa_secret IS NOT NULL AS tfa FROM users WHERE email = ? AND provider = 'local' AND is_system = 0",
+            "SELECT id, password_hash, is_active, is_verified, generation, CASE WHEN tfa_secret IS NULL THEN 0 ELSE 1 END AS tfa FROM users WHERE email = $1 AND provider = 'local' AND is_system = 0",
         )
         .bind(&email)
         .fetch_optional(self.pool())
@@ -133,13 +133,13 @@ impl Identity {
         };
         self.succeeded(&keys).await?;
         let id: i64 = row.try_get("id").map_err(db)?;
-        if !row.try_get::<bool, _>("is_active").map_err(db)? {
+        if !errata_store::flag(&row, "is_active").map_err(db)? {
             return Err(auth::account_banned());
         }
-        if !row.try_get::<bool, _>("is_verified").map_err(db)? {
+        if !errata_store::flag(&row, "is_verified").map_err(db)? {
             return Err(auth::account_not_verified());
         }
-        if row.try_get::<bool, _>("tfa").map_err(db)? {
+        if errata_store::flag(&row, "tfa").map_err(db)? {
             let token = self.one_time_token("tfa", id, TFA_LOGIN_TTL).await?;
             return Ok(LoginOutcome::TfaRequired(token));
         }
@@ -153,7 +153,7 @@ impl Identity {
     /// The account with this address, when it signed in from `net` before.
     async fn known_network_user(&self, email: &str, net: IpAddr) -> Result<Option<i64>, Error> {
         sqlx::query_scalar::<_, i64>(
-            "SELECT u.id FROM known_networks k JOIN users u ON u.id = k.user_id WHERE u.email = ? AND k.network = ?",
+            "SELECT u.id FROM known_networks k JOIN users u ON u.id = k.user_id WHERE u.email = $1 AND k.network = $2",
         )
         .bind(email)
         .bind(net.to_string())
@@ -168,8 +168,8 @@ impl Identity {
             return Ok(());
         };
         sqlx::query(
-            "INSERT INTO known_networks (user_id, network, last_seen) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (user_id, network) DO UPDATE SET last_seen = ?3",
+            "INSERT INTO known_networks (user_id, network, last_seen) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, network) DO UPDATE SET last_seen = $3",
         )
         .bind(user)
         .bind(brute::client_network(ip).to_string())
@@ -198,9 +198,9 @@ impl Identity {
             .await?
             .ok_or_else(auth::tfa_invalid)?;
         let keys = self.brute_keys(format!("user:{user}"), ip);
-        brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+        brute::reserve(self.store(), &self.config().brute_force, &keys, now()).await?;
         let row = sqlx::query(
-            "SELECT tfa_secret, tfa_last_step, is_active, is_verified, generation FROM users WHERE id = ?",
+            "SELECT tfa_secret, tfa_last_step, is_active, is_verified, generation FROM users WHERE id = $1",
         )
         .bind(user)
         .fetch_optional(self.pool())
@@ -217,10 +217,10 @@ impl Identity {
         self.succeeded(&keys).await?;
         // The account may have been banned, or lost its verification,
         // since the password was checked.
-        if !row.try_get::<bool, _>("is_active").map_err(db)? {
+        if !errata_store::flag(&row, "is_active").map_err(db)? {
             return Err(auth::account_banned());
         }
-        if !row.try_get::<bool, _>("is_verified").map_err(db)? {
+        if !errata_store::flag(&row, "is_verified").map_err(db)? {
             return Err(auth::account_not_verified());
         }
         self.note_network(user, ip).await?;
@@ -241,7 +241,7 @@ impl Identity {
         let step =
             tfa::check(secret, code, now().max(0) as u64, last).ok_or_else(auth::tfa_failed)?;
         let claimed =
-            sqlx::query("UPDATE users SET tfa_last_step = ? WHERE id = ? AND tfa_last_step < ?")
+            sqlx::query("UPDATE users SET tfa_last_step = $1 WHERE id = $2 AND tfa_last_step < $3")
                 .bind(step)
                 .bind(user)
                 .bind(step)
@@ -259,7 +259,7 @@ impl Identity {
     /// let them in, so that a ban landing between the check and the token
     /// cannot be outlived.
     async fn start_session(&self, user: i64, generation: i64) -> Result<String, Error> {
-        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
             .bind(now())
             .bind(user)
             .execute(self.pool())
@@ -322,7 +322,7 @@ impl Identity {
         ip: Option<IpAddr>,
     ) -> Result<(String, String), Error> {
         let row =
-            sqlx::query("SELECT tfa_secret, tfa_last_step, password_hash FROM users WHERE id = ?")
+            sqlx::query("SELECT tfa_secret, tfa_last_step, password_hash FROM users WHERE id = $1")
                 .bind(user)
                 .fetch_optional(self.pool())
                 .await
@@ -334,7 +334,7 @@ impl Identity {
         let keys = self.brute_keys(format!("password:user:{user}"), ip);
         match (code, password, current) {
             (Some(code), _, Some(current)) => {
-                brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+                brute::reserve(self.store(), &self.config().brute_force, &keys, now()).await?;
                 if !tfa::is_code(code) {
                     return Err(auth::tfa_failed());
                 }
@@ -345,7 +345,7 @@ impl Identity {
                 if given.len() > password::MAX_LEN * 4 {
                     return Err(security::password_change_failed());
                 }
-                brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+                brute::reserve(self.store(), &self.config().brute_force, &keys, now()).await?;
                 let stored: Option<String> = row.try_get("password_hash").map_err(db)?;
                 let given = given.to_owned();
                 let matches = self
@@ -362,7 +362,7 @@ impl Identity {
         self.succeeded(&keys).await?;
         let secret = tfa::new_secret();
         let email: String =
-            sqlx::query_scalar("UPDATE users SET tfa_pending = ? WHERE id = ? RETURNING email")
+            sqlx::query_scalar("UPDATE users SET tfa_pending = $1 WHERE id = $2 RETURNING email")
                 .bind(&secret)
                 .bind(user)
                 .fetch_optional(self.pool())
@@ -379,7 +379,7 @@ impl Identity {
             return Err(auth::tfa_invalid());
         }
         let pending: Option<String> =
-            sqlx::query_scalar("SELECT tfa_pending FROM users WHERE id = ?")
+            sqlx::query_scalar("SELECT tfa_pending FROM users WHERE id = $1")
                 .bind(user)
                 .fetch_optional(self.pool())
                 .await
@@ -388,7 +388,7 @@ impl Identity {
         let pending = pending.ok_or_else(security::tfa_not_pending)?;
         let step =
             tfa::check(&pending, code, now().max(0) as u64, 0).ok_or_else(auth::tfa_failed)?;
-        sqlx::query("UPDATE users SET tfa_secret = tfa_pending, tfa_pending = NULL, tfa_last_step = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET tfa_secret = tfa_pending, tfa_pending = NULL, tfa_last_step = $1, updated_at = $2 WHERE id = $3")
             .bind(step)
             .bind(now())
             .bind(user)
@@ -404,7 +404,7 @@ impl Identity {
         self.check_user_reach(by, user).await?;
         crate::users::check_not_own(by, user)?;
         sqlx::query(
-            "UPDATE users SET tfa_secret = NULL, tfa_pending = NULL, updated_at = ? WHERE id = ?",
+            "UPDATE users SET tfa_secret = NULL, tfa_pending = NULL, updated_at = $1 WHERE id = $2",
         )
         .bind(now())
         .bind(user)

@@ -6,7 +6,7 @@
 use errata_catalog::Error;
 use errata_errors::security;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use crate::jwt::{AUDIENCE, Claims, ISSUER, Kind};
 use crate::permissions::Permissions;
@@ -34,7 +34,7 @@ pub struct ApiToken {
     pub revoked_at: Option<i64>,
 }
 
-fn token_from_row(row: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
+fn token_from_row(row: &AnyRow) -> Result<ApiToken, sqlx::Error> {
     Ok(ApiToken {
         id: row.try_get("id")?,
         user_id: row.try_get("user_id")?,
@@ -104,8 +104,8 @@ impl Identity {
         // neither a sign-out nor concurrent creations can slip between.
         let inserted = sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, permissions, created_at, expires_at) \
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM users u WHERE u.id = ?2 AND u.generation = ?7 \
-             AND (SELECT COUNT(*) FROM api_tokens t WHERE t.user_id = ?2 AND t.revoked_at IS NULL AND t.expires_at > ?5) < ?8",
+             SELECT $1, $2, $3, $4, $5, $6 FROM users u WHERE u.id = $2 AND u.generation = $7 \
+             AND (SELECT COUNT(*) FROM api_tokens t WHERE t.user_id = $2 AND t.revoked_at IS NULL AND t.expires_at > $5) < $8",
         )
         .bind(&id)
         .bind(user)
@@ -120,7 +120,7 @@ impl Identity {
         .map_err(db)?;
         if inserted.rows_affected() != 1 {
             let current: Option<i64> =
-                sqlx::query_scalar("SELECT generation FROM users WHERE id = ?")
+                sqlx::query_scalar("SELECT generation FROM users WHERE id = $1")
                     .bind(user)
                     .fetch_optional(self.pool())
                     .await
@@ -131,7 +131,7 @@ impl Identity {
                 security::token_revoked()
             });
         }
-        self.reload().await?;
+        self.changed().await?;
         let token = self.signer().sign(&Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
@@ -154,7 +154,7 @@ impl Identity {
     pub async fn api_tokens(&self, caller: &Principal) -> Result<Vec<ApiToken>, Error> {
         let user = caller.user()?;
         let all = caller.has(Permission::ManageApi);
-        sqlx::query("SELECT * FROM api_tokens WHERE ? OR user_id = ? ORDER BY created_at, id")
+        sqlx::query("SELECT * FROM api_tokens WHERE $1 OR user_id = $2 ORDER BY created_at, id")
             .bind(all)
             .bind(user)
             .fetch_all(self.pool())
@@ -169,7 +169,7 @@ impl Identity {
     pub async fn api_token(&self, caller: &Principal, id: &str) -> Result<ApiToken, Error> {
         let user = caller.user()?;
         let all = caller.has(Permission::ManageApi);
-        let row = sqlx::query("SELECT * FROM api_tokens WHERE id = ? AND (? OR user_id = ?)")
+        let row = sqlx::query("SELECT * FROM api_tokens WHERE id = $1 AND ($2 OR user_id = $3)")
             .bind(id)
             .bind(all)
             .bind(user)
@@ -189,13 +189,13 @@ impl Identity {
         if token.user_id != user {
             self.check_user_reach(caller, token.user_id).await?;
         }
-        sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        sqlx::query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(now())
             .bind(id)
             .execute(self.pool())
             .await
             .map_err(db)?;
-        self.reload().await?;
+        self.changed().await?;
         self.api_token(caller, id).await
     }
 }

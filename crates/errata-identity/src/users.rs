@@ -1,9 +1,9 @@
 //! Users: creation, registration and verification, administration.
 
 use errata_catalog::Error;
-use errata_errors::{auth, system};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqlitePool};
+use errata_errors::auth;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
 
 use crate::permissions::Permissions;
 use crate::{Identity, Principal, USERS, now, password, secret};
@@ -146,18 +146,18 @@ pub fn check_password(password: &str) -> Result<(), Error> {
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, provider, is_active, is_verified, is_system, tfa_secret IS NOT NULL AS tfa_enabled, created_at, updated_at, last_login_at";
+const USER_COLUMNS: &str = "id, email, name, provider, is_active, is_verified, is_system, CASE WHEN tfa_secret IS NULL THEN 0 ELSE 1 END AS tfa_enabled, created_at, updated_at, last_login_at";
 
-fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
         provider: row.try_get("provider")?,
-        is_active: row.try_get("is_active")?,
-        is_verified: row.try_get("is_verified")?,
-        is_system: row.try_get("is_system")?,
-        tfa_enabled: row.try_get("tfa_enabled")?,
+        is_active: errata_store::flag(row, "is_active")?,
+        is_verified: errata_store::flag(row, "is_verified")?,
+        is_system: errata_store::flag(row, "is_system")?,
+        tfa_enabled: errata_store::flag(row, "tfa_enabled")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         last_login_at: row.try_get("last_login_at")?,
@@ -166,11 +166,11 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
 }
 
 pub(crate) fn db(e: sqlx::Error) -> Error {
-    system::database_unavailable().with_source(e)
+    errata_store::error(e)
 }
 
-async fn groups_of(pool: &SqlitePool, user: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
-    sqlx::query("SELECT g.id, g.name FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = ? ORDER BY g.id")
+async fn groups_of(pool: &AnyPool, user: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query("SELECT g.id, g.name FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = $1 ORDER BY g.id")
         .bind(user)
         .fetch_all(pool)
         .await?
@@ -182,7 +182,7 @@ async fn groups_of(pool: &SqlitePool, user: i64) -> Result<Vec<(i64, String)>, s
 impl Identity {
     /// One user; `auth.user_not_found` when there is none.
     pub async fn user(&self, id: i64) -> Result<User, Error> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(self.pool())
             .await
@@ -195,7 +195,7 @@ impl Identity {
 
     /// The user with this email address; `auth.user_not_found` when there is none.
     pub async fn user_by_email(&self, email: &str) -> Result<User, Error> {
-        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
             .bind(email.trim().to_lowercase())
             .fetch_optional(self.pool())
             .await
@@ -268,14 +268,14 @@ impl Identity {
     /// their groups hold or their page rules speak about, and whether the
     /// account is a system one.
     pub(crate) async fn user_reach(&self, id: i64) -> Result<(Permissions, bool), Error> {
-        let is_system: bool = sqlx::query_scalar("SELECT is_system FROM users WHERE id = ?")
+        let is_system: i64 = sqlx::query_scalar("SELECT is_system FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await
             .map_err(db)?
             .ok_or_else(auth::user_not_found)?;
         let rows = sqlx::query(
-            "SELECT g.permissions, g.page_rules FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = ?",
+            "SELECT g.permissions, g.page_rules FROM groups g JOIN user_groups ug ON ug.group_id = g.id WHERE ug.user_id = $1",
         )
         .bind(id)
         .fetch_all(self.pool())
@@ -287,7 +287,7 @@ impl Identity {
             let rules: String = row.try_get("page_rules").map_err(db)?;
             reach = reach.union(crate::directory::stored_reach(&permissions, &rules));
         }
-        Ok((reach, is_system))
+        Ok((reach, is_system != 0))
     }
 
     /// Frees an address held by an account that registered and has not
@@ -298,7 +298,7 @@ impl Identity {
     /// password, so replacing delays a registration and never takes it.
     async fn release_pending_registration(&self, email: &str) -> Result<(), Error> {
         let released = sqlx::query(
-            "DELETE FROM users WHERE email = ? AND is_verified = 0 AND is_system = 0 \
+            "DELETE FROM users WHERE email = $1 AND is_verified = 0 AND is_system = 0 \
              AND id NOT IN (SELECT owner_id FROM oauth_clients)",
         )
         .bind(email)
@@ -306,7 +306,7 @@ impl Identity {
         .await
         .map_err(db)?;
         if released.rows_affected() > 0 {
-            self.reload().await?;
+            self.changed().await?;
         }
         Ok(())
     }
@@ -327,7 +327,7 @@ impl Identity {
             self.group(*group).await?;
         }
         self.release_pending_registration(&email).await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
             .bind(&email)
             .fetch_optional(self.pool())
             .await
@@ -346,7 +346,7 @@ impl Identity {
                 }
                 _ => auth::user_creation_failed().with_source(e),
             })?;
-        self.reload().await?;
+        self.changed().await?;
         self.user(id).await
     }
 
@@ -361,19 +361,19 @@ impl Identity {
         let now = now();
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (email, name, provider, password_hash, is_verified, generation, created_at, updated_at) VALUES (?, ?, 'local', ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO users (email, name, provider, password_hash, is_verified, generation, created_at, updated_at) VALUES ($1, $2, 'local', $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(email)
         .bind(name)
         .bind(hash)
-        .bind(verified)
+        .bind(i64::from(verified))
         .bind(secret::random_generation())
         .bind(now)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
         for group in groups {
-            sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(id)
                 .bind(group)
                 .execute(&mut *tx)
@@ -407,7 +407,7 @@ impl Identity {
                 name: format!("register:{}", crate::brute::client_network(ip)),
                 free: config.registrations_per_address,
             };
-            crate::brute::reserve(self.pool(), &config.brute_force, &[key], now()).await?;
+            crate::brute::reserve(self.store(), &config.brute_force, &[key], now()).await?;
         }
         let email = check_email(email)?;
         let name = check_name(name)?;
@@ -452,7 +452,7 @@ impl Identity {
     ) -> Result<String, Error> {
         let token = secret::random_token();
         sqlx::query(
-            "INSERT INTO one_time_tokens (hash, kind, user_id, expires_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO one_time_tokens (hash, kind, user_id, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(self.inner.hasher.hash(&token))
         .bind(kind)
@@ -477,7 +477,7 @@ impl Identity {
         }
         let now = now();
         sqlx::query_scalar(
-            "UPDATE one_time_tokens SET used_at = ?1 WHERE hash = ?2 AND kind = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING user_id",
+            "UPDATE one_time_tokens SET used_at = $1 WHERE hash = $2 AND kind = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
         )
         .bind(now)
         .bind(self.inner.hasher.hash(token))
@@ -493,7 +493,7 @@ impl Identity {
             return Ok(None);
         }
         sqlx::query_scalar(
-            "SELECT user_id FROM one_time_tokens WHERE hash = ? AND kind = ? AND used_at IS NULL AND expires_at > ?",
+            "SELECT user_id FROM one_time_tokens WHERE hash = $1 AND kind = $2 AND used_at IS NULL AND expires_at > $3",
         )
         .bind(self.inner.hasher.hash(token))
         .bind(kind)
@@ -525,9 +525,9 @@ impl Identity {
             .await?
             .ok_or_else(auth::validation_token_invalid)?;
         let keys = self.brute_keys(format!("password:user:{user}"), ip);
-        crate::brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+        crate::brute::reserve(self.store(), &self.config().brute_force, &keys, now()).await?;
         let stored: Option<String> =
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
                 .bind(user)
                 .fetch_optional(self.pool())
                 .await
@@ -571,26 +571,26 @@ impl Identity {
 
     async fn set_flag(&self, id: i64, column: &'static str, value: bool) -> Result<(), Error> {
         sqlx::query(&format!(
-            "UPDATE users SET {column} = ?, updated_at = ? WHERE id = ?"
+            "UPDATE users SET {column} = $1, updated_at = $2 WHERE id = $3"
         ))
-        .bind(value)
+        .bind(i64::from(value))
         .bind(now())
         .bind(id)
         .execute(self.pool())
         .await
         .map_err(db)?;
-        self.reload().await
+        self.changed().await
     }
 
     /// Ends every session of a user: tokens issued before stop working.
     pub async fn revoke_sessions(&self, id: i64) -> Result<(), Error> {
-        sqlx::query("UPDATE users SET generation = generation + 1, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET generation = generation + 1, updated_at = $1 WHERE id = $2")
             .bind(now())
             .bind(id)
             .execute(self.pool())
             .await
             .map_err(db)?;
-        self.reload().await
+        self.changed().await
     }
 
     /// Changes a user's fields, as `by`, who must reach as far as the user
@@ -637,7 +637,7 @@ impl Identity {
             && *email != current.email
         {
             let taken: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM users WHERE email = ? AND id != ?")
+                sqlx::query_scalar("SELECT id FROM users WHERE email = $1 AND id != $2")
                     .bind(email)
                     .bind(id)
                     .fetch_optional(self.pool())
@@ -653,9 +653,9 @@ impl Identity {
         };
         let mut tx = self.pool().begin().await.map_err(db)?;
         sqlx::query(
-            "UPDATE users SET email = COALESCE(?, email), name = COALESCE(?, name), \
-             password_hash = COALESCE(?, password_hash), \
-             generation = generation + (? IS NOT NULL), updated_at = ? WHERE id = ?",
+            "UPDATE users SET email = COALESCE($1, email), name = COALESCE($2, name), \
+             password_hash = COALESCE($3, password_hash), \
+             generation = generation + CASE WHEN $4 IS NULL THEN 0 ELSE 1 END, updated_at = $5 WHERE id = $6",
         )
         .bind(&email)
         .bind(&name)
@@ -670,13 +670,13 @@ impl Identity {
             _ => db(e),
         })?;
         if let Some(groups) = &patch.groups {
-            sqlx::query("DELETE FROM user_groups WHERE user_id = ?")
+            sqlx::query("DELETE FROM user_groups WHERE user_id = $1")
                 .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
             for group in groups {
-                sqlx::query("INSERT OR IGNORE INTO user_groups (user_id, group_id) VALUES (?, ?)")
+                sqlx::query("INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(id)
                     .bind(group)
                     .execute(&mut *tx)
@@ -685,7 +685,7 @@ impl Identity {
             }
         }
         tx.commit().await.map_err(db)?;
-        self.reload().await?;
+        self.changed().await?;
         self.user(id).await
     }
 
@@ -704,7 +704,7 @@ impl Identity {
         }
         self.check_user_reach(by, id).await?;
         let owned: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE owner_id = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM oauth_clients WHERE owner_id = $1")
                 .bind(id)
                 .fetch_one(self.pool())
                 .await
@@ -728,8 +728,8 @@ impl Identity {
             // The clients will act as the heir: the heir's reach bounds them.
             self.check_user_reach(by, heir.id).await?;
             sqlx::query(
-                "UPDATE oauth_clients SET owner_id = ?1, generation = generation + 1, \
-                 owner_generation = (SELECT generation FROM users WHERE id = ?1) WHERE owner_id = ?2",
+                "UPDATE oauth_clients SET owner_id = $1, generation = generation + 1, \
+                 owner_generation = (SELECT generation FROM users WHERE id = $1) WHERE owner_id = $2",
             )
                 .bind(heir.id)
                 .bind(id)
@@ -737,7 +737,7 @@ impl Identity {
                 .await
                 .map_err(db)?;
         }
-        sqlx::query("DELETE FROM users WHERE id = ?")
+        sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -748,7 +748,7 @@ impl Identity {
                 _ => db(e),
             })?;
         tx.commit().await.map_err(db)?;
-        self.reload().await
+        self.changed().await
     }
 
     /// Changes one's own password, checking the current one; ends every
@@ -769,9 +769,9 @@ impl Identity {
         // Its own key: a stolen session's guesses must not lock the owner
         // out of their TFA login, which counts against `user:ID`.
         let keys = self.brute_keys(format!("password:user:{id}"), ip);
-        crate::brute::reserve(self.pool(), &self.config().brute_force, &keys, now()).await?;
+        crate::brute::reserve(self.store(), &self.config().brute_force, &keys, now()).await?;
         let stored: Option<String> =
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await
@@ -786,14 +786,14 @@ impl Identity {
             .await?
             .ok_or_else(errata_errors::security::password_change_failed)?;
         self.succeeded(&keys).await?;
-        sqlx::query("UPDATE users SET password_hash = ?, generation = generation + 1, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE users SET password_hash = $1, generation = generation + 1, updated_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(now())
             .bind(id)
             .execute(self.pool())
             .await
             .map_err(db)?;
-        self.reload().await
+        self.changed().await
     }
 }
 

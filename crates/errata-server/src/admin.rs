@@ -1,7 +1,7 @@
-//! Operator commands over a data directory, for the command line: creating
-//! users, and creating, listing, expiring and rotating OAuth clients. They
-//! go through the same identity domain as the API; answers are JSON, for
-//! scripts.
+//! Operator commands over a database, for the command line: creating
+//! users; creating, listing, expiring and rotating OAuth clients; showing
+//! and applying migrations; copying a database into an empty one. They go
+//! through the same domains as the API; answers are JSON, for scripts.
 
 use errata_catalog::Error;
 use errata_identity::users::NewUser;
@@ -10,21 +10,21 @@ use serde_json::{Value, json};
 
 use crate::config::Config;
 use crate::schema::context::timestamp;
-use crate::storage::Storage;
+use crate::storage::DOMAINS;
+use errata_store::{Database, DatabaseUrl};
 
 /// The data directory, opened for administration.
 #[derive(Debug)]
 pub struct Admin {
-    storage: Storage,
+    storage: Database,
     identity: Identity,
 }
 
 impl Admin {
     /// Opens (creating and migrating if needed) the data directory of `config`.
     pub async fn open(config: &Config) -> Result<Admin, Error> {
-        let storage = Storage::open(&config.data, config.insecure_data_dir).await?;
-        let identity =
-            Identity::open(storage.pool().clone(), config.auth.clone(), &config.data).await?;
+        let storage = crate::storage::open(config).await?;
+        let identity = Identity::open(storage.clone(), config.auth.clone(), &config.data).await?;
         Ok(Admin { storage, identity })
     }
 
@@ -119,6 +119,56 @@ impl Admin {
     pub async fn close(self) {
         self.storage.close().await;
     }
+}
+
+/// The configured database's migrations: which are applied; with
+/// `apply`, applies those missing first.
+pub async fn migrate(config: &Config, apply: bool) -> Result<Value, Error> {
+    let db = if apply {
+        crate::storage::open(config).await?
+    } else {
+        Database::connect(&config.database_url()?, &config.store_options())?
+    };
+    let status = db.status(DOMAINS).await;
+    db.close().await;
+    let status = status?;
+    Ok(json!({
+        "database": db.url().to_string(),
+        "version": status.database,
+        "binaryVersion": status.binary,
+        "migrations": status.migrations.iter().map(|m| json!({
+            "version": m.version,
+            "domain": if m.domain.is_empty() { Value::Null } else { Value::from(m.domain) },
+            "description": if m.description.is_empty() { Value::Null } else { Value::from(m.description) },
+            "applied": m.applied,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Copies the database at `from` into the empty one at `to`, migrating
+/// both first. Sessions, tokens and clients go with it: the keys they are
+/// signed and hashed with are rows like any other.
+pub async fn copy(config: &Config, from: &str, to: &str) -> Result<Value, Error> {
+    let options = config.store_options();
+    let from = DatabaseUrl::parse(from, &config.data)?;
+    let to = DatabaseUrl::parse(to, &config.data)?;
+    let source = Database::open(&from, &options, DOMAINS).await?;
+    let target = match Database::open(&to, &options, DOMAINS).await {
+        Ok(target) => target,
+        Err(e) => {
+            source.close().await;
+            return Err(e);
+        }
+    };
+    let copied = errata_store::copy(&source, &target, DOMAINS).await;
+    source.close().await;
+    target.close().await;
+    let copied = copied?;
+    Ok(json!({
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "rows": copied.iter().map(|(table, rows)| (table.to_string(), Value::from(*rows))).collect::<serde_json::Map<_, _>>(),
+    }))
 }
 
 fn client_json(client: &errata_identity::clients::OAuthClient) -> Value {

@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::edge::{EdgeLayer, RequestMeta, error_response};
 use crate::ratelimit::ClientLimiter;
 use crate::schema::{self, Caller, Mutation, Query, RequestContext, ServerFacts};
-use crate::storage::Storage;
+use errata_store::Database;
 
 /// What the refused bearer tokens' answers may take: a thousand answers of
 /// about a kilobyte each.
@@ -43,7 +43,7 @@ pub struct AppState {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) refusals: crate::edge::Refusals,
     pub(crate) locales: Vec<&'static str>,
-    storage: Storage,
+    storage: Database,
     errors_html: Bytes,
     errors_json: Bytes,
     metrics: Option<PrometheusHandle>,
@@ -76,9 +76,8 @@ pub(crate) fn prometheus() -> Option<PrometheusHandle> {
 impl AppState {
     /// Opens storage and builds everything the server needs.
     pub async fn new(config: Config) -> Result<Arc<AppState>, Error> {
-        let storage = Storage::open(&config.data, config.insecure_data_dir).await?;
-        let identity =
-            Identity::open(storage.pool().clone(), config.auth.clone(), &config.data).await?;
+        let storage = crate::storage::open(&config).await?;
+        let identity = Identity::open(storage.clone(), config.auth.clone(), &config.data).await?;
         let facts = ServerFacts {
             started: Instant::now(),
             storage: storage.clone(),

@@ -18,8 +18,16 @@ use serde::Deserialize;
 pub struct Config {
     /// Where to listen.
     pub addr: SocketAddr,
-    /// The data directory; the SQLite file lives there.
+    /// The data directory: the SQLite file (by default) and outgoing mail.
     pub data: PathBuf,
+    /// `sqlite:PATH`, or `postgres://user@host:port/db` for several
+    /// instances on one database; empty is `errata.db` in `data`.
+    pub database: String,
+    /// The longest a request waits for a database connection, in
+    /// milliseconds, before it is answered `DatabaseUnavailable` (503).
+    pub database_timeout_ms: u64,
+    /// Database connections kept open at most.
+    pub database_connections: u32,
     /// Start even when the data directory is open to other local users.
     pub insecure_data_dir: bool,
     /// Production mode: no suggestions, no introspection, no GraphiQL.
@@ -68,6 +76,9 @@ impl Default for Config {
         Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("errata-data"),
+            database: String::new(),
+            database_timeout_ms: 3000,
+            database_connections: 8,
             insecure_data_dir: false,
             production: false,
             graphiql: None,
@@ -110,6 +121,20 @@ impl Config {
     /// The request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// Where the database is.
+    pub fn database_url(&self) -> Result<errata_store::DatabaseUrl, errata_catalog::Error> {
+        errata_store::DatabaseUrl::parse(&self.database, &self.data)
+    }
+
+    /// How to connect to it.
+    pub fn store_options(&self) -> errata_store::Options {
+        errata_store::Options {
+            acquire_timeout: Duration::from_millis(self.database_timeout_ms.max(1)),
+            max_connections: self.database_connections.max(1),
+            insecure_dir: self.insecure_data_dir,
+        }
     }
 }
 
@@ -184,6 +209,9 @@ pub struct ServeArgs {
     /// The data directory [default: ./errata-data].
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The database: `sqlite:PATH` or `postgres://user@host:port/db` [default: errata.db in the data directory].
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Start even when the data directory can be read or entered by group or others.
     #[arg(long)]
     pub insecure_data_dir: bool,
@@ -246,6 +274,9 @@ impl ServeArgs {
         if let Some(data) = &self.data {
             flag("data", toml::Value::String(data.display().to_string()));
         }
+        if let Some(database) = &self.database {
+            flag("database", toml::Value::String(database.clone()));
+        }
         if self.insecure_data_dir {
             flag("insecure-data-dir", toml::Value::Boolean(true));
         }
@@ -283,6 +314,9 @@ impl ServeArgs {
         let config = toml::Value::Table(table)
             .try_into::<Config>()
             .map_err(|e| ConfigError(format!("invalid configuration: {}", e.message())))?;
+        if let Err(e) = config.database_url() {
+            return Err(ConfigError(format!("invalid configuration: {e}")));
+        }
         if let Some(weakness) = config
             .auth
             .jwt_secret

@@ -43,6 +43,26 @@ enum Command {
     /// Create, list, expire and rotate OAuth clients in a data directory.
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// Apply the database's migrations, or show them with --status.
+    Migrate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Only show which migrations are applied; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Copy a database into an empty one: users, groups, tokens, clients,
+    /// lockouts and keys. Sessions issued before keep working after.
+    Copy {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The database to copy: `sqlite:PATH` [default: the data directory's].
+        #[arg(long, value_name = "URL", default_value = "sqlite:")]
+        from: String,
+        /// The empty database to fill, e.g. `postgres://errata@127.0.0.1:5432/errata`.
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
     /// Print one catalog entry, found by id, slug or code (6003, 0x0101000b).
     Explain {
         /// An id (`pages.not_found`), a slug (`PageNotFound`) or a code (`6003`, `0x0101000b`).
@@ -109,6 +129,9 @@ struct DataArgs {
     /// The data directory [default: ./errata-data].
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// The database: `sqlite:PATH` or `postgres://user@host:port/db` [default: errata.db in the data directory].
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// Open the data directory even when group or others can read or enter it.
     #[arg(long)]
     insecure_data_dir: bool,
@@ -224,6 +247,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Users(command) => admin(AdminCommand::Users(command)),
         Command::Clients(command) => admin(AdminCommand::Clients(command)),
+        Command::Migrate { data, status } => admin(AdminCommand::Migrate { data, status }),
+        Command::Copy { data, from, to } => admin(AdminCommand::Copy { data, from, to }),
         command => run(command),
     };
     match result {
@@ -328,6 +353,15 @@ async fn shutdown_signal() {
 enum AdminCommand {
     Users(UsersCommand),
     Clients(ClientsCommand),
+    Migrate {
+        data: DataArgs,
+        status: bool,
+    },
+    Copy {
+        data: DataArgs,
+        from: String,
+        to: String,
+    },
 }
 
 /// Runs an administration command against a data directory.
@@ -339,11 +373,14 @@ fn admin(command: AdminCommand) -> Result<(), Failure> {
             | ClientsCommand::List { data }
             | ClientsCommand::Expire { data, .. }
             | ClientsCommand::Rotate { data, .. },
-        ) => data,
+        )
+        | AdminCommand::Migrate { data, .. }
+        | AdminCommand::Copy { data, .. } => data,
     };
     let args = errata_server::ServeArgs {
         config: data.config.clone(),
         data: data.data.clone(),
+        database: data.database.clone(),
         insecure_data_dir: data.insecure_data_dir,
         ..errata_server::ServeArgs::default()
     };
@@ -355,6 +392,20 @@ fn admin(command: AdminCommand) -> Result<(), Failure> {
         .build()
         .map_err(|e| errata_errors::cli::output_failed("the async runtime", e.to_string()))?;
     runtime.block_on(async {
+        let answer = match &command {
+            AdminCommand::Migrate { status, .. } => {
+                Some(errata_server::admin::migrate(&config, !status).await)
+            }
+            AdminCommand::Copy { from, to, .. } => {
+                Some(errata_server::admin::copy(&config, from, to).await)
+            }
+            _ => None,
+        };
+        if let Some(answer) = answer {
+            let mut text = serde_json::to_string_pretty(&answer?).unwrap_or_default();
+            text.push('\n');
+            return emit(&text, None);
+        }
         let admin = errata_server::admin::Admin::open(&config).await?;
         let answer = match &command {
             AdminCommand::Users(UsersCommand::Create {
@@ -386,6 +437,9 @@ fn admin(command: AdminCommand) -> Result<(), Failure> {
             AdminCommand::Clients(ClientsCommand::Rotate { client_id, .. }) => {
                 admin.rotate_client(client_id).await
             }
+            AdminCommand::Migrate { .. } | AdminCommand::Copy { .. } => {
+                unreachable!("migrate and copy are answered above")
+            }
         };
         admin.close().await;
         let mut text = serde_json::to_string_pretty(&answer?).unwrap_or_default();
@@ -396,7 +450,11 @@ fn admin(command: AdminCommand) -> Result<(), Failure> {
 
 fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Serve(_) | Command::Users(_) | Command::Clients(_) => {
+        Command::Serve(_)
+        | Command::Users(_)
+        | Command::Clients(_)
+        | Command::Migrate { .. }
+        | Command::Copy { .. } => {
             unreachable!("serve and the administration commands are handled before run")
         }
         Command::Catalog(CatalogCommand::Check { dir }) => {

@@ -35,11 +35,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 async fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::temp_dir().join(format!("errata-bench-peers-{}", std::process::id()));
-    let storage = errata_server::storage::Storage::open(&data, false)
+    let config = errata_server::Config {
+        data: data.clone(),
+        ..errata_server::Config::default()
+    };
+    let storage = errata_server::storage::open(&config)
         .await
         .map_err(|e| e.to_string())?;
     let identity = errata_identity::Identity::open(
-        storage.pool().clone(),
+        storage.clone(),
         errata_identity::AuthConfig::default(),
         &data,
     )

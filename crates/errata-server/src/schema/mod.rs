@@ -18,7 +18,7 @@ use std::time::Instant;
 use async_graphql::{Context, EmptySubscription, Object, Result, Schema, SimpleObject};
 use errata_identity::Identity;
 
-use crate::storage::Storage;
+use errata_store::Database;
 
 pub use context::{Caller, RequestContext};
 
@@ -31,7 +31,7 @@ pub struct ServerFacts {
     /// When the process started.
     pub started: Instant,
     /// The storage.
-    pub storage: Storage,
+    pub storage: Database,
     /// The identity domain.
     pub identity: Identity,
 }

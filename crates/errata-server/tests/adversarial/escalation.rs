@@ -14,7 +14,7 @@ use errata_identity::users::{NewUser, UserPatch};
 use errata_identity::{
     ADMINISTRATORS, GUESTS, Identity, PageRule, Permission, Permissions, Principal, PrincipalKind,
 };
-use errata_server::storage::Storage;
+use errata_store::Database;
 use proptest::prelude::*;
 
 const PASSWORD: &str = "a long enough password";
@@ -56,7 +56,7 @@ fn abilities(p: &Principal) -> BTreeSet<Ability> {
 }
 
 /// What every subject of the world can do now.
-async fn world(identity: &Identity, storage: &Storage) -> BTreeMap<Subject, BTreeSet<Ability>> {
+async fn world(identity: &Identity, storage: &Database) -> BTreeMap<Subject, BTreeSet<Ability>> {
     let directory = identity.directory();
     let mut all = BTreeMap::new();
     let acting = |id: i64, kind: PrincipalKind, scope: Option<Permissions>| {
@@ -357,8 +357,12 @@ fn seed() -> impl Strategy<Value = Seed> {
 
 async fn check(seed: Seed, mutations: Vec<Mutation>, case: usize) -> Result<(), TestCaseError> {
     let dir = crate::support::data_dir().join(format!("escalation-{case}"));
-    let storage = Storage::open(&dir, false).await.unwrap();
-    let identity = Identity::open(storage.pool().clone(), Default::default(), &dir)
+    let config = errata_server::Config {
+        data: dir.clone(),
+        ..errata_server::Config::default()
+    };
+    let storage = errata_server::storage::open(&config).await.unwrap();
+    let identity = Identity::open(storage.clone(), Default::default(), &dir)
         .await
         .unwrap();
     let operator = Principal::operator();
