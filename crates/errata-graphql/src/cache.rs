@@ -202,7 +202,10 @@ pub type Key = [u8; 32];
 
 /// Answers kept by key, in an LRU bounded by entries and by bytes.
 pub struct ResponseCache {
-    entries: Mutex<WeighedLru<Key, Entry>>,
+    /// The answers, and the generation they belong to: [`ResponseCache::clear`]
+    /// starts a new one, and an answer computed during an older one (which
+    /// may have read data the clearing change replaced) is not kept.
+    entries: Mutex<(WeighedLru<Key, Entry>, u64)>,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -251,16 +254,16 @@ impl ResponseCache {
     /// entries, which turns it off.
     pub fn new(entries: usize, bytes: usize) -> Option<ResponseCache> {
         NonZeroUsize::new(entries).map(|entries| ResponseCache {
-            entries: Mutex::new(WeighedLru::new(entries, bytes)),
+            entries: Mutex::new((WeighedLru::new(entries, bytes), 0)),
         })
     }
 
     /// The answer kept for `key`, with `request_id` in it, if still fresh.
     pub fn get(&self, key: &Key, request_id: &str) -> Option<Hit> {
         let mut entries = self.entries.lock().ok()?;
-        let entry = entries.get(key)?;
+        let entry = entries.0.get(key)?;
         if entry.expires <= Instant::now() {
-            entries.pop(key);
+            entries.0.pop(key);
             return None;
         }
         let kept = &entry.kept;
@@ -275,13 +278,35 @@ impl ResponseCache {
 
     /// Keeps an answer for its age, unless it weighs more than the whole cache.
     pub fn put(&self, key: Key, kept: Kept) {
+        let generation = self.generation();
+        self.put_since(key, kept, generation);
+    }
+
+    /// Keeps `kept` if no [`ResponseCache::clear`] came since `generation`
+    /// was read, before the answer was computed.
+    pub fn put_since(&self, key: Key, kept: Kept, generation: u64) {
         let weight = kept.weight();
         let entry = Entry {
             expires: Instant::now() + Duration::from_secs(u64::from(kept.max_age)),
             kept,
         };
+        if let Ok(mut entries) = self.entries.lock()
+            && entries.1 == generation
+        {
+            entries.0.put(key, entry, weight);
+        }
+    }
+
+    /// The current generation, to pass to [`ResponseCache::put_since`].
+    pub fn generation(&self) -> u64 {
+        self.entries.lock().map_or(u64::MAX, |e| e.1)
+    }
+
+    /// Forgets every answer: data they were computed from has changed.
+    pub fn clear(&self) {
         if let Ok(mut entries) = self.entries.lock() {
-            entries.put(key, entry, weight);
+            entries.0.clear();
+            entries.1 = entries.1.wrapping_add(1);
         }
     }
 }
@@ -422,6 +447,26 @@ mod tests {
     }
 
     #[test]
+    fn clearing_forgets_answers_and_refuses_those_computed_before_it() {
+        let cache = ResponseCache::new(100, 1 << 20).unwrap();
+        let (a, b) = (
+            post_key(b"a", None, crate::Media::Json),
+            post_key(b"b", None, crate::Media::Json),
+        );
+        cache.put(a, answer(10));
+        let started = cache.generation();
+        cache.clear();
+        assert!(cache.get(&a, "r").is_none(), "cleared");
+        cache.put_since(b, answer(10), started);
+        assert!(
+            cache.get(&b, "r").is_none(),
+            "computed before the change, from data it replaced"
+        );
+        cache.put_since(b, answer(10), cache.generation());
+        assert!(cache.get(&b, "r").is_some());
+    }
+
+    #[test]
     fn answers_are_kept_within_a_byte_budget() {
         let cache = ResponseCache::new(100, 3000).unwrap();
         let heavy = key("{ heavy }", None, b"{}", None);
@@ -444,7 +489,7 @@ mod tests {
         cache.put(c, answer(1000));
         assert!(cache.get(&b, "r").is_none(), "b made room for c");
         assert!(cache.get(&a, "r").is_some() && cache.get(&c, "r").is_some());
-        assert!(cache.entries.lock().unwrap().bytes() <= 3000);
+        assert!(cache.entries.lock().unwrap().0.bytes() <= 3000);
     }
 
     #[test]
@@ -454,7 +499,7 @@ mod tests {
         let k = post_key(body.as_bytes(), None, crate::Media::Json);
         cache.put(k, answer(10));
         assert!(cache.get(&k, "r").is_some());
-        assert!(cache.entries.lock().unwrap().bytes() < 1024);
+        assert!(cache.entries.lock().unwrap().0.bytes() < 1024);
     }
 
     #[test]

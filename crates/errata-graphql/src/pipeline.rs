@@ -256,6 +256,15 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
+    /// Forgets every kept answer: the data some were computed from changed
+    /// (here or on another instance). Answers being computed meanwhile are
+    /// not kept either.
+    pub fn forget_responses(&self) {
+        if let Some(responses) = &self.responses {
+            responses.clear();
+        }
+    }
+
     /// Wraps `schema`. Its SDL is read once into the model validation uses.
     pub fn new(schema: Schema<Q, M, S>, options: PipelineOptions) -> Self {
         let capacity = NonZeroUsize::new(options.cache_size.max(1)).expect("at least one");
@@ -369,7 +378,7 @@ where
                 if let Some(hit) = responses.get(&key, info.request_id) {
                     return Outcome::from(hit);
                 }
-                Some(key)
+                Some((key, responses.generation()))
             }
             _ => None,
         };
@@ -706,7 +715,9 @@ where
                 .by_code(e.error_code())
                 .is_none_or(|d| d.class.status() >= 500)
         });
-        if let (Some(responses), Some(key), false) = (&self.responses, keep.key, server_failed) {
+        if let (Some(responses), Some((key, generation)), false) =
+            (&self.responses, keep.key, server_failed)
+        {
             for e in &mut errors {
                 e.set_request_id(REQUEST_ID_MARK);
             }
@@ -729,7 +740,7 @@ where
                     max_age: keep.policy.max_age,
                     cache_control: header.clone(),
                 };
-                responses.put(key, kept);
+                responses.put_since(key, kept, generation);
                 return Outcome {
                     status: 200,
                     body,
@@ -926,7 +937,8 @@ fn codes(errors: &[WireError]) -> Vec<(u32, Class)> {
 /// Where an executed answer may be kept: its key in the response cache
 /// (`None` when it may not be kept there) and its policy.
 struct Keep {
-    key: Option<Key>,
+    /// The key, and the cache's generation before execution began.
+    key: Option<(Key, u64)>,
     policy: Policy,
 }
 

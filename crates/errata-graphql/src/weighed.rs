@@ -101,6 +101,12 @@ impl<K: Hash + Eq, V> WeighedLru<K, V> {
         true
     }
 
+    /// Forgets every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+
     /// The bytes the entries weigh, the map's share included.
     pub fn bytes(&self) -> usize {
         self.bytes

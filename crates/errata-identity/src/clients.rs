@@ -283,6 +283,11 @@ impl Identity {
         if client.is_expired(now) {
             return Err(oauth::invalid_client::expired());
         }
+        // A client made by another process may have an owner the snapshot
+        // has not seen yet.
+        if !self.directory().users.contains_key(&client.owner_id) {
+            self.reload_if_older(now).await?;
+        }
         let owner_generation = match self.directory().users.get(&client.owner_id) {
             Some(o) if o.active && o.verified => o.generation,
             _ => return Err(oauth::unauthorized_client::owner_disabled()),

@@ -296,6 +296,25 @@ impl Identity {
         Ok(())
     }
 
+    /// Reloads the directory if its snapshot began at or before `since`
+    /// (seconds since the epoch); tells whether it did. Callers waiting
+    /// together share one reload.
+    pub(crate) async fn reload_if_older(&self, since: i64) -> Result<bool, Error> {
+        let _guard = self.inner.reloading.lock().await;
+        if self.directory().loaded_at > since {
+            return Ok(true);
+        }
+        let fresh = Directory::load(self.pool())
+            .await
+            .map_err(errata_store::error)?;
+        *self
+            .inner
+            .directory
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        Ok(true)
+    }
+
     /// Forgets what has expired: one-time tokens, failed-login counters
     /// older than the longest lockout, registrations never verified in
     /// time, and networks not seen for a year. The server calls it with

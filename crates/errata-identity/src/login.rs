@@ -414,6 +414,30 @@ impl Identity {
         Ok(())
     }
 
+    /// As [`Identity::authenticate`], but a token refused as revoked that
+    /// was issued since the directory snapshot began is checked again
+    /// against a fresh one: a user or client created by another process
+    /// (the command line, another instance) is not in the snapshot until
+    /// it reloads, and its first token must not be refused meanwhile. A
+    /// token causes at most the reloads of the second it was issued in.
+    pub async fn authenticate_fresh(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<Principal, Error> {
+        let refused = match self.authenticate(authorization) {
+            Err(e) if e.id() == "security.token_revoked" => e,
+            answer => return answer,
+        };
+        let issued = authorization
+            .and_then(|header| bearer_token(header).ok())
+            .and_then(|token| self.verify_token(token).ok())
+            .map(|claims| claims.iat);
+        match issued {
+            Some(iat) if self.reload_if_older(iat).await? => self.authenticate(authorization),
+            _ => Err(refused),
+        }
+    }
+
     /// The caller for an `Authorization` header value (or none).
     ///
     /// No header is the guest. A header that is not `Bearer <token>` is

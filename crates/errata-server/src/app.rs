@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::edge::{EdgeLayer, RequestMeta, error_response};
 use crate::ratelimit::ClientLimiter;
 use crate::schema::{self, Caller, Mutation, Query, RequestContext, ServerFacts};
-use errata_store::Database;
+use errata_store::{Database, Notice};
 
 /// What the refused bearer tokens' answers may take: a thousand answers of
 /// about a kilobyte each.
@@ -563,6 +563,24 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         }
     });
+    if let Some(mut changes) = state.storage.changes() {
+        // Other instances' writes, within a round trip of their commit.
+        // This instance hears its own too, which is harmless.
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            loop {
+                let notice = changes.next().await;
+                if matches!(&notice, Notice::Lost)
+                    || matches!(&notice, Notice::Changed(domain) if domain == "identity")
+                {
+                    if let Err(e) = state.identity.reload().await {
+                        tracing::warn!(error = %e, "the identity directory could not be reloaded");
+                    }
+                }
+                state.pipeline.forget_responses();
+            }
+        });
+    }
     let identity = state.identity.clone();
     let refresh = Duration::from_secs(state.config.auth.directory_refresh_secs.max(1));
     tokio::spawn(async move {

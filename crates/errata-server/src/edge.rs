@@ -212,7 +212,7 @@ where
     let authenticated = match request.headers().get(header::AUTHORIZATION) {
         None => state.identity.authenticate(None),
         Some(value) => match value.to_str() {
-            Ok(text) => state.identity.authenticate(Some(text)),
+            Ok(text) => state.identity.authenticate_fresh(Some(text)).await,
             Err(_) => Err(security::authorization_header_invalid()),
         },
     };
