@@ -281,3 +281,65 @@ async fn a_mutation_on_a_schema_without_mutations_is_refused_with_graphql_js_wor
     );
     assert!(body.get("data").is_none());
 }
+
+/// How long an answer stays true, as the server's directive of the same name.
+#[async_graphql::TypeDirective(name = "cacheControl", location = "FieldDefinition")]
+fn cache_control(max_age: i32) {}
+
+/// Marks a field whose answer is the caller's own.
+#[async_graphql::TypeDirective(name = "mine", location = "FieldDefinition")]
+fn mine() {}
+
+struct Hinted;
+
+#[Object]
+impl Hinted {
+    #[graphql(directive = cache_control::apply(60))]
+    async fn shared(&self) -> i32 {
+        1
+    }
+    #[graphql(directive = cache_control::apply(60), directive = mine::apply())]
+    async fn own(&self) -> i32 {
+        2
+    }
+}
+
+async fn cache_control_of(
+    caller_directives: &'static [&'static str],
+    query: &str,
+) -> Option<String> {
+    let pipeline = Pipeline::new(
+        Schema::new(Hinted, async_graphql::EmptyMutation, EmptySubscription),
+        PipelineOptions {
+            caller_directives,
+            ..PipelineOptions::default()
+        },
+    );
+    pipeline
+        .execute(
+            document(query),
+            info(Method::Post, Media::GraphqlResponseJson),
+            |r| r,
+        )
+        .await
+        .cache_control
+}
+
+#[tokio::test]
+async fn a_field_with_a_caller_directive_makes_the_answer_private() {
+    assert_eq!(
+        cache_control_of(&["mine"], "{ shared }").await.as_deref(),
+        Some("public, max-age=60")
+    );
+    assert_eq!(
+        cache_control_of(&["mine"], "{ shared own }")
+            .await
+            .as_deref(),
+        Some("private, max-age=60")
+    );
+    assert_eq!(
+        cache_control_of(&[], "{ shared own }").await.as_deref(),
+        Some("public, max-age=60"),
+        "the pipeline knows no directive it was not told about"
+    );
+}

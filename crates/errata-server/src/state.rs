@@ -74,6 +74,7 @@ impl AppState {
                     response_cache_bytes: config.response_cache_bytes,
                     introspection: config.introspection(),
                     suggestions: config.suggestions(),
+                    caller_directives: schema::context::CALLER_DIRECTIVES,
                 },
             ),
             limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst),
