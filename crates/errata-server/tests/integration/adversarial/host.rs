@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
-use crate::support::{self, LOGIN, Reply, TestServer, identity_config, result_of, with_users};
+use errata_test_support::{LOGIN, Reply, TestServer, identity_config, result_of, with_users};
 
 /// A file's permission bits, in octal.
 fn mode(path: &Path) -> String {
@@ -68,7 +68,7 @@ async fn the_database_and_mail_holding_the_jwt_key_and_tokens_are_world_readable
 #[tokio::test]
 async fn a_data_directory_open_to_other_users_is_used_anyway() {
     for open in [0o755, 0o750, 0o705, 0o701, 0o710] {
-        let config = support::config();
+        let config = errata_test_support::config();
         std::fs::create_dir_all(&config.data).unwrap();
         std::fs::set_permissions(&config.data, std::fs::Permissions::from_mode(open)).unwrap();
         let refused = errata_server::start(config.clone())
@@ -98,7 +98,7 @@ async fn a_data_directory_open_to_other_users_is_used_anyway() {
 
 #[tokio::test]
 async fn insecure_data_dir_starts_on_an_open_directory_and_still_makes_private_files() {
-    let mut config = support::config();
+    let mut config = errata_test_support::config();
     std::fs::create_dir_all(&config.data).unwrap();
     std::fs::set_permissions(&config.data, std::fs::Permissions::from_mode(0o755)).unwrap();
     config.insecure_data_dir = true;
@@ -473,7 +473,7 @@ fn ipv6_clients_rotating_through_their_64_get_past_the_login_lockout_by_address(
 
 #[tokio::test]
 async fn ipv6_loopback_is_rate_limited_as_one_client() {
-    let mut config = support::config();
+    let mut config = errata_test_support::config();
     config.addr = "[::1]:0".parse().unwrap();
     config.rate_limit = SLOW;
     config.rate_limit_burst = Some(2);

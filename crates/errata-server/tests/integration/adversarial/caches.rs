@@ -6,7 +6,7 @@
 use serde_json::json;
 use sha2::Digest;
 
-use crate::support::{Reply, TestServer, config};
+use errata_test_support::{Reply, TestServer, config};
 
 fn sha256_hex(text: &str) -> String {
     sha2::Sha256::digest(text.as_bytes())

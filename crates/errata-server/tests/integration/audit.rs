@@ -3,11 +3,9 @@
 //!
 //! Needs `tests/js/node_modules`, which `scripts/test` installs.
 
-mod support;
-
 use std::path::Path;
 
-use support::TestServer;
+use errata_test_support::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graphql_http_audit_passes_without_errors_or_warnings() {

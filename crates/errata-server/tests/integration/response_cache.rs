@@ -2,13 +2,13 @@
 //! it keys answers by, and that a replay is the answer a run would give,
 //! with the request's own id.
 //!
-//! Metrics are process-wide, so this file is one test that runs its parts
-//! in turn: the hit and miss counts it reads are its own.
+//! Metrics are process-wide, so this module is one test that runs its
+//! parts in turn, in a process of its own (the other modules' servers
+//! share this binary): the hit and miss counts it reads are its own.
 
-mod support;
-
+use errata_test_support::{Reply, TestServer, config};
+use rusty_fork::rusty_fork_test;
 use serde_json::json;
-use support::{Reply, TestServer, config};
 
 const MISSING: &str = r#"{ catalog { name error(key: "nope") { id } } }"#;
 
@@ -69,13 +69,21 @@ fn ids(reply: &Reply) -> (String, String, String) {
     )
 }
 
-#[tokio::test]
-async fn the_response_cache() {
-    a_replayed_answer_is_the_same_answer_with_the_requests_own_id().await;
-    answers_are_kept_per_locale_and_variables_with_the_schemas_age().await;
-    a_field_without_a_hint_keeps_the_answer_out_of_every_cache().await;
-    turned_off_it_keeps_nothing_and_still_sends_the_header().await;
-    a_refused_body_is_replayed_with_its_status_for_the_media_type().await;
+rusty_fork_test! {
+    #[test]
+    fn the_response_cache() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            a_replayed_answer_is_the_same_answer_with_the_requests_own_id().await;
+            answers_are_kept_per_locale_and_variables_with_the_schemas_age().await;
+            a_field_without_a_hint_keeps_the_answer_out_of_every_cache().await;
+            turned_off_it_keeps_nothing_and_still_sends_the_header().await;
+            a_refused_body_is_replayed_with_its_status_for_the_media_type().await;
+        });
+    }
 }
 
 async fn post(s: &TestServer, body: &str, accept: &str, id: &str) -> Reply {

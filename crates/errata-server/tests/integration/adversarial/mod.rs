@@ -3,9 +3,6 @@
 //! New findings get a test here first, then their fix. `SECURITY.md`
 //! lists the holes and points at these tests.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod caches;
 mod documents;
 mod escalation;

@@ -3,16 +3,14 @@
 //! many addresses and against many accounts, concurrent attempts, timing,
 //! oversized credentials, SQL-like strings.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::{
+use errata_test_support::{
     ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, TestServer, enable_tfa, identity_config, mailed_token,
     result_of, with_users,
 };
+use serde_json::{Value, json};
 
 const USER: &str = "ann@example.com";
 const PASSWORD: &str = "ann's long password";

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use errata_server::{Config, RateLimit};
 use serde_json::json;
 
-use crate::support::{Reply, TestServer, config};
+use errata_test_support::{Reply, TestServer, config};
 
 /// Seven aliases of `authentication`, each spreading eight aliased logins:
 /// 56 logins in one request, from 7 aliases written outside a fragment.

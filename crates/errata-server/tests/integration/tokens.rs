@@ -2,14 +2,12 @@
 //! (seed 001), API tokens, and the OAuth 2.0 token endpoint (RFC 6749
 //! §4.4, §5.2), over real HTTP.
 
-mod support;
-
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use errata_identity::jwt::{Claims, Kind};
+use errata_test_support::{ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, Reply, TestServer, result_of};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use support::{ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, Reply, TestServer, result_of};
 
 const USER: &str = "ann@example.com";
 const PASSWORD: &str = "ann's long password";
@@ -533,8 +531,8 @@ fn oauth_error(r: &Reply, status: u16, error: &str) {
 
 /// A server with a client (scope manage:users) owned by Ann, an administrator.
 async fn with_client() -> (TestServer, String, String) {
-    let config = support::identity_config();
-    support::with_users(&config, &[(USER, PASSWORD, true)]).await;
+    let config = errata_test_support::identity_config();
+    errata_test_support::with_users(&config, &[(USER, PASSWORD, true)]).await;
     let admin = errata_server::admin::Admin::open(&config).await.unwrap();
     let created = admin
         .create_client("robot", &["manage:users".to_owned()], Some(30), Some(USER))
@@ -851,10 +849,10 @@ async fn basic_credentials_that_do_not_decode_are_invalid_client() {
 
 #[tokio::test]
 async fn authenticated_callers_are_rate_limited_by_who_they_are_not_their_address() {
-    let mut config = support::identity_config();
+    let mut config = errata_test_support::identity_config();
     config.rate_limit = errata_server::RateLimit::PerSecond(0.01);
     config.rate_limit_burst = Some(3);
-    support::with_users(&config, &[(USER, PASSWORD, false)]).await;
+    errata_test_support::with_users(&config, &[(USER, PASSWORD, false)]).await;
     let s = TestServer::start(config).await;
     // Logging in costs the address one request each.
     let admin = s.session(ADMIN_EMAIL, ADMIN_PASSWORD).await;
@@ -918,9 +916,9 @@ async fn a_refused_token_leaves_the_connection_usable_for_the_next_request() {
 
 #[tokio::test]
 async fn changes_made_by_the_command_line_reach_a_running_server() {
-    let mut config = support::identity_config();
+    let mut config = errata_test_support::identity_config();
     config.auth.directory_refresh_secs = 1;
-    support::with_users(&config, &[(USER, PASSWORD, true)]).await;
+    errata_test_support::with_users(&config, &[(USER, PASSWORD, true)]).await;
     let admin = errata_server::admin::Admin::open(&config).await.unwrap();
     let created = admin
         .create_client("robot", &["manage:users".to_owned()], None, Some(USER))

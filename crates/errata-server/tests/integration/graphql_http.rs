@@ -1,10 +1,8 @@
 //! The GraphQL endpoint over real HTTP: every kind of error is catalogued,
 //! has the same extensions, and gets the status GraphQL-over-HTTP asks for.
 
-mod support;
-
+use errata_test_support::TestServer;
 use serde_json::json;
-use support::TestServer;
 
 const GQL: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -39,10 +37,11 @@ async fn a_sane_incoming_request_id_is_kept_and_others_are_replaced() {
             .body(r#"{"query":"{ catalog { name } }"}"#)
             .send()
     };
-    let kept = support::Reply::read(send("trace-42.a").await.unwrap()).await;
+    let kept = errata_test_support::Reply::read(send("trace-42.a").await.unwrap()).await;
     assert_eq!(kept.header("x-request-id"), Some("trace-42.a"));
     assert_eq!(kept.body["extensions"]["requestId"], "trace-42.a");
-    let replaced = support::Reply::read(send("<script>alert(1)</script>").await.unwrap()).await;
+    let replaced =
+        errata_test_support::Reply::read(send("<script>alert(1)</script>").await.unwrap()).await;
     let id = replaced.header("x-request-id").unwrap();
     assert_ne!(id, "<script>alert(1)</script>");
     assert_eq!(id.len(), 25);
@@ -203,8 +202,8 @@ async fn messages_follow_accept_language_and_codes_do_not() {
             .body(r#"{"query":"{ catalog { error(key: \"x\") { id } } }"}"#)
             .send()
     };
-    let fr = support::Reply::read(send("fr-FR,fr;q=0.9").await.unwrap()).await;
-    let en = support::Reply::read(send("en-US").await.unwrap()).await;
+    let fr = errata_test_support::Reply::read(send("fr-FR,fr;q=0.9").await.unwrap()).await;
+    let en = errata_test_support::Reply::read(send("en-US").await.unwrap()).await;
     assert_eq!(
         fr.body["errors"][0]["message"],
         "Aucune entrée du catalogue ne correspond à « x »."
@@ -220,7 +219,7 @@ async fn messages_follow_accept_language_and_codes_do_not() {
 #[tokio::test]
 async fn get_runs_queries_and_refuses_mutations_with_405() {
     let s = TestServer::default().await;
-    let r = support::Reply::read(
+    let r = errata_test_support::Reply::read(
         s.client
             .get(s.url("/graphql?query=%7Bcatalog%7Bname%7D%7D"))
             .send()
@@ -230,7 +229,7 @@ async fn get_runs_queries_and_refuses_mutations_with_405() {
     .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["data"]["catalog"]["name"], "errata");
-    let r = support::Reply::read(
+    let r = errata_test_support::Reply::read(
         s.client
             .get(s.url("/graphql?query=mutation%7B__typename%7D"))
             .header("accept", GQL)
@@ -278,7 +277,7 @@ async fn malformed_requests_get_catalogued_errors_and_statuses() {
         ),
     ];
     for (ct, body, status, slug) in cases {
-        let r = support::Reply::read(raw(*ct, body).await.unwrap()).await;
+        let r = errata_test_support::Reply::read(raw(*ct, body).await.unwrap()).await;
         assert_eq!(
             (r.status, r.slug()),
             (*status, *slug),
@@ -289,10 +288,11 @@ async fn malformed_requests_get_catalogued_errors_and_statuses() {
         assert!(r.body["errors"].is_array(), "the body is still JSON");
         assert!(r.header("content-type").unwrap().starts_with(JSON));
     }
-    let r = support::Reply::read(s.client.put(s.url("/graphql")).send().await.unwrap()).await;
+    let r = errata_test_support::Reply::read(s.client.put(s.url("/graphql")).send().await.unwrap())
+        .await;
     assert_eq!((r.status, r.slug()), (405, "HttpMethodNotAllowed"));
     assert_eq!(r.header("allow"), Some("GET, POST"));
-    let r = support::Reply::read(
+    let r = errata_test_support::Reply::read(
         s.client
             .post(s.url("/graphql"))
             .header("content-type", JSON)
@@ -327,6 +327,7 @@ async fn nothing_internal_leaks_into_errors() {
 #[tokio::test]
 async fn unknown_paths_are_catalogued_404s() {
     let s = TestServer::default().await;
-    let r = support::Reply::read(s.client.get(s.url("/nope")).send().await.unwrap()).await;
+    let r =
+        errata_test_support::Reply::read(s.client.get(s.url("/nope")).send().await.unwrap()).await;
     assert_eq!((r.status, r.slug()), (404, "HttpNotFound"));
 }

@@ -1,12 +1,10 @@
 //! errata's validation gives graphql-js 16's messages, locations and order,
 //! suggestions included, for every rule it implements.
 
-mod oracle;
-
 use errata_graphql::model::SchemaModel;
 use errata_graphql::syntax::parse;
 use errata_graphql::validation::{Options, validate};
-use oracle::{Case, ask};
+use errata_test_support::oracle::{Case, ask};
 use serde_json::{Value, json};
 
 const SDL: &str = r#"

@@ -4,8 +4,10 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Reply, TestServer, identity_config, result_of};
-use crate::world::*;
+use super::world::*;
+use errata_test_support::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Reply, TestServer, identity_config, result_of,
+};
 
 const MALLORY: &str = "mallory@example.com";
 
@@ -398,7 +400,7 @@ async fn api_tokens_multiply_a_users_rate_limit() {
     let mut config = identity_config();
     config.rate_limit = errata_server::RateLimit::parse("4/60s").unwrap();
     config.rate_limit_burst = Some(4);
-    crate::support::with_users(&config, &[(MALLORY, PASSWORD, false)]).await;
+    errata_test_support::with_users(&config, &[(MALLORY, PASSWORD, false)]).await;
     let s = TestServer::start(config).await;
     let session = s.session(MALLORY, PASSWORD).await;
     let mut tokens = Vec::new();
@@ -420,7 +422,7 @@ async fn a_stolen_session_replaces_the_tfa_secret() {
     let s = TestServer::identity(&[]).await;
     user_in(&s, MALLORY, &[]).await;
     let session = s.session(MALLORY, PASSWORD).await;
-    let secret = crate::support::enable_tfa(&s, &session, PASSWORD).await;
+    let secret = errata_test_support::enable_tfa(&s, &session, PASSWORD).await;
     let setup = "mutation($c: String, $p: String) { authentication { setupTFA(securityCode: $c, password: $p) { responseResult { succeeded slug } secret } } }";
     let r = s.gql(setup, json!({}), Some(&session)).await;
     assert_eq!(
@@ -471,7 +473,7 @@ async fn login_tfa_lets_a_user_banned_after_the_first_factor_in() {
     let s = TestServer::identity(&[]).await;
     let id = user_in(&s, MALLORY, &[]).await;
     let session = s.session(MALLORY, PASSWORD).await;
-    let secret = crate::support::enable_tfa(&s, &session, PASSWORD).await;
+    let secret = errata_test_support::enable_tfa(&s, &session, PASSWORD).await;
     let login = s.login(MALLORY, PASSWORD).await;
     let login_token = login["tfaLoginToken"].as_str().unwrap().to_owned();
     let adm = admin(&s).await;
@@ -502,7 +504,7 @@ async fn login_tfa_lets_a_user_banned_after_the_first_factor_in() {
 async fn refresh_token_renews_a_session_forever() {
     let mut config = identity_config();
     config.auth.session_max_age_secs = 1;
-    crate::support::with_users(&config, &[(MALLORY, PASSWORD, false)]).await;
+    errata_test_support::with_users(&config, &[(MALLORY, PASSWORD, false)]).await;
     let s = TestServer::start(config).await;
     let session = s.session(MALLORY, PASSWORD).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
@@ -534,7 +536,7 @@ async fn registration_holds_an_address_for_ever() {
         )
         .await;
     assert_eq!(result_of(&r, "authentication.register")["succeeded"], true);
-    let squatter_token = crate::support::mailed_token(&s, victim);
+    let squatter_token = errata_test_support::mailed_token(&s, victim);
     let r = s
         .gql(
             register,
@@ -560,7 +562,7 @@ async fn registration_holds_an_address_for_ever() {
         "AuthValidationTokenInvalid",
         "the replaced registration's token is dead"
     );
-    let owner_token = crate::support::mailed_token(&s, victim);
+    let owner_token = errata_test_support::mailed_token(&s, victim);
     assert_ne!(owner_token, squatter_token);
     let r = s
         .gql(
@@ -581,14 +583,14 @@ async fn concurrent_password_checks_take_the_server_out_of_memory() {
     let mut config = identity_config();
     config.auth.password_slots = Some(1);
     config.auth.password_queue = Some(0);
-    crate::support::with_users(&config, &[]).await;
+    errata_test_support::with_users(&config, &[]).await;
     let s = std::sync::Arc::new(TestServer::start(config).await);
     let attempts: Vec<_> = (0..12)
         .map(|i| {
             let s = std::sync::Arc::clone(&s);
             tokio::spawn(async move {
                 s.gql(
-                    crate::support::LOGIN,
+                    errata_test_support::LOGIN,
                     json!({"u": format!("nobody{i}@example.com"), "p": "a guess at a password"}),
                     None,
                 )

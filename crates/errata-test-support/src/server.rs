@@ -1,8 +1,4 @@
 //! Starting a real server on 127.0.0.1:0 for a test, and talking to it.
-#![allow(
-    dead_code,
-    reason = "each test file uses a different part of the support module"
-)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,13 +26,18 @@ pub fn config() -> Config {
 }
 
 /// A started server and a client for it.
+#[derive(Debug)]
 pub struct TestServer {
+    /// The server.
     pub server: Running,
+    /// A client for it.
     pub client: reqwest::Client,
+    /// Its data directory.
     pub data: PathBuf,
 }
 
 impl TestServer {
+    /// Starts a server with `config`.
     pub async fn start(config: Config) -> TestServer {
         let data = config.data.clone();
         let server = errata_server::start(config)
@@ -73,10 +74,12 @@ impl TestServer {
         Reply::read(request.send().await.expect("the request is sent")).await
     }
 
+    /// A server with the test configuration ([`config`]).
     pub async fn default() -> TestServer {
         TestServer::start(config()).await
     }
 
+    /// The URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.server.addr())
     }
@@ -108,12 +111,16 @@ impl TestServer {
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {
+    /// The status code.
     pub status: u16,
+    /// The headers.
     pub headers: reqwest::header::HeaderMap,
+    /// The body: JSON, or a string when it is not.
     pub body: Value,
 }
 
 impl Reply {
+    /// Reads `response` whole; a body that is not JSON is kept as a string.
     pub async fn read(response: reqwest::Response) -> Reply {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -126,6 +133,7 @@ impl Reply {
         }
     }
 
+    /// A header's value, when it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -140,6 +148,7 @@ impl Reply {
         self.extensions()["slug"].as_str().unwrap_or("")
     }
 
+    /// Whether the body has a `data` entry (request errors have none).
     pub fn has_data(&self) -> bool {
         self.body.get("data").is_some()
     }
@@ -183,6 +192,7 @@ pub async fn with_users(config: &Config, users: &[(&str, &str, bool)]) {
     admin.close().await;
 }
 
+/// The login mutation, with `$u` and `$p`.
 pub const LOGIN: &str = "mutation($u: String!, $p: String!) { authentication { login(username: $u, password: $p) { responseResult { succeeded errorCode slug message retryAfter } jwt tfaRequired tfaLoginToken } } }";
 
 impl TestServer {

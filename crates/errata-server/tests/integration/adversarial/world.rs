@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::json;
 
-use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, Reply, TestServer, result_of};
+use errata_test_support::{ADMIN_EMAIL, ADMIN_PASSWORD, Reply, TestServer, result_of};
 
 /// The password of every user these helpers create.
 pub const PASSWORD: &str = "a long enough password";
@@ -180,7 +180,7 @@ pub async fn signed_in_from(s: &TestServer, ip: Ipv4Addr, email: &str) -> reqwes
     let r = s
         .gql_with(
             &client,
-            crate::support::LOGIN,
+            errata_test_support::LOGIN,
             json!({"u": email, "p": PASSWORD}),
             None,
         )

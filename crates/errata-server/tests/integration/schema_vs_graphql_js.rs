@@ -2,13 +2,9 @@
 //! are graphql-js's: the same SDL goes to graphql-js, the same documents to
 //! both, and the messages and locations must agree.
 
-#[path = "../../errata-graphql/tests/oracle/mod.rs"]
-mod oracle;
-mod support;
-
-use oracle::{Case, ask};
+use errata_test_support::TestServer;
+use errata_test_support::oracle::{Case, ask};
 use serde_json::{Value, json};
-use support::TestServer;
 
 const DOCUMENTS: &[&str] = &[
     "{ catalog { nmae } }",

@@ -1,13 +1,11 @@
 //! Limits at the edge: body size, rate limit, concurrency, timeout, document
 //! limits, production mode, graceful shutdown, and the other endpoints.
 
-mod support;
-
 use std::time::Duration;
 
 use errata_server::RateLimit;
+use errata_test_support::{Reply, TestServer, config};
 use serde_json::json;
-use support::{Reply, TestServer, config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -1,6 +1,5 @@
 //! graphql-js as an oracle: `tests/js/graphql-js.mjs` answers what graphql-js
 //! 16 says about each document, and tests compare errata with it.
-#![allow(dead_code, reason = "each test file uses part of the oracle")]
 
 use std::io::Write;
 use std::path::Path;
@@ -9,12 +8,16 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 /// One document to ask about.
+#[derive(Debug, Clone)]
 pub struct Case {
+    /// The document.
     pub query: String,
+    /// Its variables, if any.
     pub variables: Option<Value>,
 }
 
 impl Case {
+    /// A document without variables.
     pub fn doc(query: &str) -> Case {
         Case {
             query: query.to_owned(),

@@ -356,7 +356,7 @@ fn seed() -> impl Strategy<Value = Seed> {
 }
 
 async fn check(seed: Seed, mutations: Vec<Mutation>, case: usize) -> Result<(), TestCaseError> {
-    let dir = crate::support::data_dir().join(format!("escalation-{case}"));
+    let dir = errata_test_support::data_dir().join(format!("escalation-{case}"));
     let storage = Storage::open(&dir, false).await.unwrap();
     let identity = Identity::open(storage.pool().clone(), Default::default(), &dir)
         .await

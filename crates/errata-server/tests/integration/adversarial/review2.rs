@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 
 use serde_json::json;
 
-use crate::support::{LOGIN, TestServer, identity_config, result_of};
-use crate::world::*;
+use super::world::*;
+use errata_test_support::{LOGIN, TestServer, identity_config, result_of};
 
 const VICTIM: &str = "victim@example.com";
 
@@ -141,7 +141,7 @@ async fn registering_an_address_after_its_owner_hands_the_owners_verification_to
 async fn a_client_created_by_a_session_the_owner_already_ended_is_bound_to_the_new_password() {
     let mut config = identity_config();
     config.auth.directory_refresh_secs = 60;
-    crate::support::with_users(&config, &[]).await;
+    errata_test_support::with_users(&config, &[]).await;
     let a = TestServer::start(config.clone()).await;
     let (stolen, _) = holder_of(&a, VICTIM, &["manage:api", "read:pages"]).await;
     let b = TestServer::start(config.clone()).await;

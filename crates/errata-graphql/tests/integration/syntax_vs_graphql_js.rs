@@ -1,10 +1,8 @@
 //! errata's parser accepts what graphql-js 16 accepts, and rejects the rest
 //! with graphql-js's message and location, for every kind of syntax error.
 
-mod oracle;
-
 use errata_graphql::syntax::parse;
-use oracle::{Case, ask};
+use errata_test_support::oracle::{Case, ask};
 use serde_json::{Value, json};
 
 const DOCUMENTS: &[&str] = &[

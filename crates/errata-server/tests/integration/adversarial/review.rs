@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Value, json};
 
-use crate::support::{ADMIN_PASSWORD, LOGIN, TestServer, identity_config, result_of};
-use crate::world::*;
+use super::world::*;
+use errata_test_support::{ADMIN_PASSWORD, LOGIN, TestServer, identity_config, result_of};
 
 const MALLORY: &str = "mallory@example.com";
 const VICTIM: &str = "victim@example.com";
@@ -186,7 +186,7 @@ async fn anyone_locks_an_account_out_by_failing_its_logins_from_elsewhere() {
 async fn a_stolen_session_locks_the_owner_out_of_tfa_login() {
     let s = TestServer::identity(&[(VICTIM, PASSWORD, false)]).await;
     let owner = s.session(VICTIM, PASSWORD).await;
-    let secret = crate::support::enable_tfa(&s, &owner, PASSWORD).await;
+    let secret = errata_test_support::enable_tfa(&s, &owner, PASSWORD).await;
     let stolen = owner;
     for i in 0..4 {
         s.gql(
@@ -253,7 +253,7 @@ async fn aliases_multiply_the_login_operation_limit() {
         "authentication.login".to_owned(),
         errata_server::RateLimit::parse("1/60s").unwrap(),
     );
-    crate::support::with_users(&config, &[]).await;
+    errata_test_support::with_users(&config, &[]).await;
     let s = TestServer::start(config).await;
     let fields: String = (0..10)
         .map(|i| {
@@ -475,7 +475,7 @@ async fn is_administrator(s: &TestServer, token: &str) -> bool {
 async fn manage_users_takes_over_an_administrator_the_command_line_just_made() {
     let mut config = identity_config();
     config.auth.directory_refresh_secs = 60;
-    crate::support::with_users(&config, &[]).await;
+    errata_test_support::with_users(&config, &[]).await;
     let s = TestServer::start(config.clone()).await;
     let (mallory, _) = holder_of(&s, MALLORY, &["manage:users"]).await;
     let operator = errata_server::admin::Admin::open(&config)
@@ -567,7 +567,7 @@ async fn fragments_under_aliased_parents_multiply_past_the_alias_limit() {
 async fn a_stolen_manage_users_session_resets_its_own_password_without_the_current_one() {
     let s = TestServer::identity(&[]).await;
     let (stolen, me) = holder_of(&s, VICTIM, &["manage:users", "read:pages"]).await;
-    crate::support::enable_tfa(&s, &stolen, PASSWORD).await;
+    errata_test_support::enable_tfa(&s, &stolen, PASSWORD).await;
     let r = s
         .gql(
             "mutation($id: Int!) { users { disableTFA(id: $id) { responseResult { succeeded } } update(id: $id, newPassword: \"the thief's password\") { responseResult { succeeded } } } }",
@@ -592,7 +592,7 @@ async fn a_stolen_manage_users_session_resets_its_own_password_without_the_curre
 async fn a_token_minted_while_the_owner_signs_out_everywhere_survives_it() {
     let mut config = identity_config();
     config.auth.password_slots = Some(1);
-    crate::support::with_users(&config, &[(VICTIM, PASSWORD, false)]).await;
+    errata_test_support::with_users(&config, &[(VICTIM, PASSWORD, false)]).await;
     let s = std::sync::Arc::new(TestServer::start(config).await);
     let stolen = s.session(VICTIM, PASSWORD).await;
     let owner = s.session(VICTIM, PASSWORD).await;
@@ -650,7 +650,7 @@ async fn a_token_minted_while_the_owner_signs_out_everywhere_survives_it() {
 async fn manage_api_rotates_a_client_the_command_line_just_made_for_a_new_administrator() {
     let mut config = identity_config();
     config.auth.directory_refresh_secs = 60;
-    crate::support::with_users(&config, &[]).await;
+    errata_test_support::with_users(&config, &[]).await;
     let s = TestServer::start(config.clone()).await;
     let (mallory, _) = holder_of(&s, MALLORY, &["manage:api"]).await;
     let operator = errata_server::admin::Admin::open(&config)
@@ -700,7 +700,7 @@ async fn manage_api_rotates_a_client_the_command_line_just_made_for_a_new_admini
 async fn manage_users_on_one_instance_resets_a_user_promoted_on_another() {
     let mut config = identity_config();
     config.auth.directory_refresh_secs = 60;
-    crate::support::with_users(&config, &[]).await;
+    errata_test_support::with_users(&config, &[]).await;
     let a = TestServer::start(config.clone()).await;
     let b = TestServer::start(config.clone()).await;
     let users_group = [
