@@ -37,7 +37,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 mod errors {
-    errata_macros::catalog!("fixtures/catalog");
+    errata_macros::catalog!("../fixtures/catalog");
 }
 
 #[test]

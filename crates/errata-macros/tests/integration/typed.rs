@@ -1,11 +1,11 @@
 //! The constructors generated from a catalog build the errors it defines.
 
 mod errors {
-    errata_macros::catalog!("fixtures/catalog");
+    errata_macros::catalog!("../fixtures/catalog");
 }
 
 mod kuzzle {
-    errata_macros::catalog!("../../../catalogs/kuzzle-latest");
+    errata_macros::catalog!("../../../../catalogs/kuzzle-latest");
 }
 
 use errata_catalog::Class;
