@@ -6,7 +6,8 @@
 //! field or an object field with no hint makes the whole answer uncacheable.
 //! The operation's age is the smallest of its fields', and it is private
 //! when any field is, or when any field's answer depends on the caller
-//! (`@requires`, `@authenticated`).
+//! (it carries one of the directives `PipelineOptions::caller_directives`
+//! names, such as the server's `@requires` and `@authenticated`).
 //!
 //! A public answer is kept, per document, operation, variables and locale,
 //! for its age, as a [`Template`] with holes for the request id: the cache
@@ -349,7 +350,11 @@ mod tests {
     }
 
     fn policy_of(query: &str) -> Policy {
-        let model = SchemaModel::from_sdl(SDL).unwrap();
+        policy_with(query, &["requires"])
+    }
+
+    fn policy_with(query: &str, caller_directives: &[&str]) -> Policy {
+        let model = SchemaModel::from_sdl_with(SDL, caller_directives).unwrap();
         let doc = crate::syntax::parser::parse(query).unwrap();
         let operation = doc
             .definitions
@@ -396,6 +401,12 @@ mod tests {
         assert_eq!(p.header().as_deref(), Some("private, max-age=60"));
         let p = policy_of("{ mine { name } }");
         assert_eq!((p.max_age, p.private), (3600, true));
+        let p = policy_with("{ mine { name } }", &[]);
+        assert_eq!(
+            (p.max_age, p.private),
+            (3600, false),
+            "a directive nobody named says nothing about the caller"
+        );
         assert_eq!(
             policy_of("{ catalog { name } }").header().as_deref(),
             Some("public, max-age=3600")

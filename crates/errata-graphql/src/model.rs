@@ -107,8 +107,9 @@ pub struct FieldDef {
     pub ty: TypeRef,
     /// Its `@cacheControl` hint.
     pub cache: Option<CacheHint>,
-    /// Whether its answer depends on the caller: it carries `@requires` or
-    /// `@authenticated`.
+    /// Whether its answer depends on the caller: it carries one of the
+    /// directives the schema's owner names for that
+    /// ([`crate::PipelineOptions::caller_directives`]).
     pub guarded: bool,
 }
 
@@ -241,8 +242,18 @@ enum __DirectiveLocation { QUERY MUTATION SUBSCRIPTION FIELD FRAGMENT_DEFINITION
 "#;
 
 impl SchemaModel {
-    /// Builds the model from SDL.
+    /// Builds the model from SDL, with no directive marking a field as
+    /// depending on the caller.
     pub fn from_sdl(sdl: &str) -> Result<SchemaModel, SyntaxError> {
+        SchemaModel::from_sdl_with(sdl, &[])
+    }
+
+    /// Builds the model from SDL; a field carrying one of
+    /// `caller_directives` (named without `@`) is [`FieldDef::guarded`].
+    pub fn from_sdl_with(
+        sdl: &str,
+        caller_directives: &[&str],
+    ) -> Result<SchemaModel, SyntaxError> {
         let user = parse(sdl)?;
         let built_ins = parse(BUILT_INS).expect("the built-in SDL is valid");
         let mut model = SchemaModel {
@@ -320,9 +331,10 @@ impl SchemaModel {
                             args: args(&f.arguments),
                             ty: TypeRef::from_ast(&f.ty),
                             cache: CacheHint::from_directives(&f.directives),
-                            guarded: f.directives.iter().any(|d| {
-                                matches!(d.name.value.as_str(), "requires" | "authenticated")
-                            }),
+                            guarded: f
+                                .directives
+                                .iter()
+                                .any(|d| caller_directives.contains(&d.name.value.as_str())),
                         })
                         .collect();
                 }

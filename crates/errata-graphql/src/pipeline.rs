@@ -174,6 +174,11 @@ pub struct PipelineOptions {
     pub introspection: bool,
     /// Add "Did you mean ...?" to validation messages.
     pub suggestions: bool,
+    /// Directives (named without `@`) that mark a field whose answer
+    /// depends on who asks, such as a permission check: an answer
+    /// selecting one is private, whatever its `@cacheControl` hints say.
+    /// The schema's owner names them; this crate knows no directive of its own.
+    pub caller_directives: &'static [&'static str],
 }
 
 impl Default for PipelineOptions {
@@ -186,6 +191,7 @@ impl Default for PipelineOptions {
             response_cache_bytes: 16 << 20,
             introspection: true,
             suggestions: true,
+            caller_directives: &[],
         }
     }
 }
@@ -268,7 +274,8 @@ where
     /// Wraps `schema`. Its SDL is read once into the model validation uses.
     pub fn new(schema: Schema<Q, M, S>, options: PipelineOptions) -> Self {
         let capacity = NonZeroUsize::new(options.cache_size.max(1)).expect("at least one");
-        let model = SchemaModel::from_sdl(&schema.sdl()).expect("async-graphql prints valid SDL");
+        let model = SchemaModel::from_sdl_with(&schema.sdl(), options.caller_directives)
+            .expect("async-graphql prints valid SDL");
         Pipeline {
             schema,
             model,

@@ -8,12 +8,11 @@
 //! request, and the refusals here must cost less than the requests they
 //! refuse.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -21,31 +20,21 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use metrics::{Counter, Histogram};
 
 use errata_catalog::{Class, Error};
 use errata_errors::{http, security};
 use errata_graphql::weighed::WeighedLru;
 
-use crate::app::AppState;
-use crate::ratelimit::{Client, ClientLimiter, Refusal};
+use crate::metrics::{count_error, count_response};
+use crate::ratelimit::Client;
+use crate::reply::{JSON_UTF8, error_response, rate_limited};
+use crate::request::RequestMeta;
+use crate::state::AppState;
 use crate::telemetry::RequestScope;
-
-/// Per-request facts set at the edge.
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    /// The request id: the client's `x-request-id` when sane, or a new one.
-    pub id: Arc<str>,
-    /// The locale messages are rendered in; `None` for the source language.
-    pub locale: Option<&'static str>,
-}
 
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
 static X_REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID);
-static RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
-static RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-static JSON_UTF8: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 
 /// What the edge does for a path, beyond the request id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +170,7 @@ where
     if let Some((method, path)) = access {
         tracing::debug!(request_id = &*id, %method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
     }
-    counters().response(status);
+    count_response(status);
     response
 }
 
@@ -431,159 +420,6 @@ pub fn bearer_challenge(error: &Error) -> String {
             format!(
                 "Bearer realm=\"errata\", error=\"{code}\", error_description=\"{description}\""
             )
-        }
-    }
-}
-
-/// The 429 answer: `Retry-After`, `RateLimit-Policy` and `RateLimit`, and
-/// the body rendered once per locale by the limiter.
-pub fn rate_limited(
-    refusal: Refusal,
-    limiter: &ClientLimiter,
-    locale: Option<&str>,
-    request_id: &str,
-) -> Response {
-    let def = errata_errors::http::RATE_LIMITED;
-    count_error(def.code, def.class);
-    let body = limiter.body(locale, request_id, refusal.retry_after);
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, JSON_UTF8.clone());
-    headers.insert(header::RETRY_AFTER, HeaderValue::from(refusal.retry_after));
-    headers.insert(RATELIMIT_POLICY.clone(), limiter.policy().clone());
-    let mut value = String::with_capacity(limiter.name().len() + 16);
-    value.push('"');
-    value.push_str(limiter.name());
-    value.push_str("\";r=0;t=");
-    value.push_str(&refusal.retry_after.to_string());
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        headers.insert(RATELIMIT.clone(), value);
-    }
-    response
-}
-
-/// A JSON error response for a failure outside GraphQL execution, with the
-/// class's status.
-pub fn error_response(error: &Error, locale: Option<&str>, request_id: &str) -> Response {
-    let def = error.def();
-    count_error(def.code, def.class);
-    let body = errata_graphql::response::error_body(error, locale, request_id);
-    let status =
-        StatusCode::from_u16(def.class.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, JSON_UTF8.clone());
-    response
-}
-
-/// Counts one error by code and class.
-pub fn count_error(code: u32, class: Class) {
-    counters().error(code, class);
-}
-
-/// Counts an answer the response cache could keep, by whether it did.
-pub fn count_cache(hit: bool) {
-    let counters = counters();
-    if hit {
-        counters.cache_hits.increment(1);
-    } else {
-        counters.cache_misses.increment(1);
-    }
-}
-
-/// Records how long an operation took, by operation type.
-pub fn record_duration(operation: &'static str, seconds: f64) {
-    counters().duration(operation, seconds);
-}
-
-/// The metric handles the hot paths use, registered once: `counter!` with
-/// labels builds and hashes its key on every call.
-struct Counters {
-    responses: Vec<(u16, Counter)>,
-    other_status: Counter,
-    errors: HashMap<u32, Counter>,
-    durations: Vec<(&'static str, Histogram)>,
-    cache_hits: Counter,
-    cache_misses: Counter,
-}
-
-/// The status codes counted under their own label.
-const STATUSES: [u16; 14] = [
-    200, 206, 400, 401, 403, 404, 405, 406, 413, 415, 429, 500, 503, 504,
-];
-const OPERATIONS: [&str; 4] = ["query", "mutation", "subscription", "none"];
-
-fn counters() -> &'static Counters {
-    static COUNTERS: OnceLock<Counters> = OnceLock::new();
-    COUNTERS.get_or_init(|| {
-        // Handles belong to the recorder installed when they are made.
-        let _ = crate::app::prometheus();
-        let status_label = |s: u16| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
-        Counters {
-            responses: STATUSES
-                .iter()
-                .map(|&s| {
-                    let label = status_label(s);
-                    (
-                        s,
-                        metrics::counter!("errata_http_responses_total", "status" => label),
-                    )
-                })
-                .collect(),
-            other_status: metrics::counter!("errata_http_responses_total", "status" => "other"),
-            errors: errata_errors::CATALOG
-                .errors
-                .iter()
-                .map(|e| {
-                    let code: &'static str = Box::leak(e.code.to_string().into_boxed_str());
-                    let counter = metrics::counter!(
-                        "errata_errors_total",
-                        "code" => code,
-                        "class" => e.class.name()
-                    );
-                    (e.code, counter)
-                })
-                .collect(),
-            durations: OPERATIONS
-                .iter()
-                .map(|&op| {
-                    (
-                        op,
-                        metrics::histogram!("errata_request_duration_seconds", "operation" => op),
-                    )
-                })
-                .collect(),
-            cache_hits: metrics::counter!("errata_response_cache_total", "result" => "hit"),
-            cache_misses: metrics::counter!("errata_response_cache_total", "result" => "miss"),
-        }
-    })
-}
-
-impl Counters {
-    fn response(&self, status: StatusCode) {
-        let code = status.as_u16();
-        match self.responses.iter().find(|(s, _)| *s == code) {
-            Some((_, counter)) => counter.increment(1),
-            None => self.other_status.increment(1),
-        }
-    }
-
-    fn error(&self, code: u32, class: Class) {
-        match self.errors.get(&code) {
-            Some(counter) => counter.increment(1),
-            None => {
-                metrics::counter!("errata_errors_total", "code" => "other", "class" => class.name())
-                    .increment(1)
-            }
-        }
-    }
-
-    fn duration(&self, operation: &'static str, seconds: f64) {
-        if let Some((_, histogram)) = self.durations.iter().find(|(op, _)| *op == operation) {
-            histogram.record(seconds);
         }
     }
 }

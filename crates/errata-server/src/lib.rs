@@ -14,18 +14,24 @@
 //! Architecture invariant: a request travels one way, edge middleware, then
 //! the GraphQL pipeline (`errata-graphql`), then the schema's resolvers,
 //! then storage; errors travel back as catalog values and are rendered once,
-//! by the pipeline or by `edge::error_response`. Nothing here renders an
+//! by the pipeline or by `reply::error_response`. Nothing here renders an
 //! error by hand.
 
 pub mod admin;
 pub mod app;
 pub mod config;
 pub mod edge;
+pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;
+pub mod reply;
+pub mod request;
+pub mod routes;
 pub mod schema;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
 
-pub use app::{Running, StartError, router, runtime, start};
+pub use app::{Running, StartError, runtime, start};
 pub use config::{Config, LogFormat, RateLimit, ServeArgs};
+pub use routes::router;

@@ -20,9 +20,10 @@ use errata_errors::oauth::{invalid_client, invalid_request, unsupported_grant_ty
 use errata_identity::clients::{MAX_CLIENT_ID, MAX_CLIENT_SECRET};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
-use crate::app::AppState;
-use crate::edge::{RequestMeta, count_error};
+use crate::metrics::count_error;
 use crate::ratelimit::Client;
+use crate::request::RequestMeta;
+use crate::state::AppState;
 
 /// Largest token request body.
 const MAX_BODY: usize = 16 * 1024;

@@ -62,6 +62,12 @@ impl DatabaseUrl {
         }
     }
 
+    /// The URL with its password, for handing to another process or
+    /// configuration; never log it.
+    pub fn to_string_unredacted(&self) -> String {
+        self.connect_string()
+    }
+
     /// The URL sqlx connects with.
     pub(crate) fn connect_string(&self) -> String {
         match self {

@@ -31,6 +31,11 @@ pub fn requires(permission: String) {}
 #[TypeDirective(location = "FieldDefinition")]
 pub fn authenticated() {}
 
+/// The directives above, by name: a field carrying one answers each caller
+/// differently, so the pipeline never keeps an answer that selects it for
+/// anyone else.
+pub const CALLER_DIRECTIVES: &[&str] = &["requires", "authenticated"];
+
 /// Who may keep an answer: anyone, or only the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum CacheScope {
@@ -200,6 +205,18 @@ mod tests {
         assert_eq!(timestamp(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(timestamp(1_795_305_600), "2026-11-22T00:00:00Z");
         assert_eq!(timestamp(4_102_444_799), "2099-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn the_caller_directives_are_the_schemas_own() {
+        let sdl = super::super::sdl();
+        for name in CALLER_DIRECTIVES {
+            assert!(
+                sdl.contains(&format!("directive @{name}("))
+                    || sdl.contains(&format!("directive @{name} on")),
+                "@{name} is declared in the schema"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,345 @@
+//! The pipeline around a schema whose resolvers fail in every way: a
+//! catalogued error, an uncatalogued one, a panic. Nothing internal reaches
+//! the client, and the request id is on every error.
+
+use async_graphql::{EmptySubscription, Object, Result, Schema};
+use errata_graphql::{GraphqlRequest, Media, Method, Pipeline, PipelineOptions, RequestInfo};
+use serde_json::{Value, json};
+
+struct Query;
+
+#[Object]
+impl Query {
+    async fn ok(&self) -> &str {
+        "fine"
+    }
+    async fn catalogued(&self) -> Result<Option<i32>> {
+        Err(errata_errors::pages::not_found().into())
+    }
+    async fn uncatalogued(&self) -> Result<Option<i32>> {
+        Err(async_graphql::Error::new(
+            "SELECT * FROM secrets failed at /srv/db.rs:42",
+        ))
+    }
+    async fn panics(&self, #[graphql(default = true)] really: bool) -> Option<i32> {
+        if really {
+            panic!("invariant broken: token table at /var/lib/errata is corrupt");
+        }
+        None
+    }
+}
+
+struct Mutation;
+
+#[Object]
+impl Mutation {
+    async fn touch(&self) -> bool {
+        true
+    }
+}
+
+fn pipeline() -> Pipeline<Query, Mutation, EmptySubscription> {
+    Pipeline::new(
+        Schema::new(Query, Mutation, EmptySubscription),
+        PipelineOptions::default(),
+    )
+}
+
+fn info(method: Method, media: Media) -> RequestInfo<'static> {
+    RequestInfo {
+        request_id: "req-1",
+        locale: None,
+        method,
+        media,
+    }
+}
+
+fn document(query: &str) -> GraphqlRequest {
+    GraphqlRequest {
+        query: query.to_owned(),
+        ..GraphqlRequest::default()
+    }
+}
+
+async fn run(query: &str, media: Media) -> (u16, Value) {
+    let outcome = pipeline()
+        .execute(document(query), info(Method::Post, media), |r| r)
+        .await;
+    (
+        outcome.status,
+        serde_json::from_slice(&outcome.body).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_catalogued_field_error_keeps_partial_data() {
+    let (status, body) = run("{ ok catalogued }", Media::GraphqlResponseJson).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"], json!({"ok": "fine", "catalogued": null}));
+    assert_eq!(body["errors"][0]["extensions"]["slug"], "PageNotFound");
+    assert_eq!(body["errors"][0]["path"], json!(["catalogued"]));
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], "req-1");
+}
+
+#[tokio::test]
+async fn an_uncatalogued_error_is_internal_and_says_nothing_of_its_cause() {
+    let (status, body) = run("{ ok uncatalogued }", Media::GraphqlResponseJson).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["ok"], "fine");
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(
+        error["message"],
+        errata_errors::system::internal().message().as_ref()
+    );
+    assert!(!body.to_string().contains("SELECT"), "{body}");
+    assert!(!body.to_string().contains("/srv"), "{body}");
+}
+
+/// Log output, captured.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_resolver_is_an_internal_error_with_the_request_id() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let (status, body) = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        run("{ ok panics }", Media::Json).await
+    };
+    // The cause is in the log, under the request id, and nowhere else.
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("resolver panicked"))
+        .expect("the panic is logged");
+    assert!(line.contains("invariant broken"), "{line}");
+    assert!(line.contains("\"request_id\":\"req-1\""), "{line}");
+    assert_eq!(status, 500);
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+    assert_eq!(error["extensions"]["requestId"], "req-1");
+    assert_eq!(body["extensions"]["requestId"], "req-1");
+    let text = body.to_string();
+    assert!(
+        !text.contains("invariant") && !text.contains("/var/lib"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn repeated_documents_are_served_from_the_cache_with_the_same_answer() {
+    let p = pipeline();
+    let info = info(Method::Post, Media::GraphqlResponseJson);
+    for query in ["{ ok }", "{ nope }", "{ ok"] {
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            let outcome = p.execute(document(query), info, |r| r).await;
+            answers.push((outcome.status, outcome.body));
+        }
+        assert_eq!(answers[0], answers[1], "{query}");
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_refusal_carries_each_requests_own_id() {
+    let p = pipeline();
+    for (i, query) in ["{ nope }", "{ ok", "{ nope }", "{ ok"].iter().enumerate() {
+        let id = format!("req-{i}");
+        let info = RequestInfo {
+            request_id: &id,
+            ..info(Method::Post, Media::GraphqlResponseJson)
+        };
+        let outcome = p.execute(document(query), info, |r| r).await;
+        let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+        assert_eq!(outcome.status, 400, "{query}");
+        assert_eq!(body["extensions"]["requestId"], id.as_str());
+        assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+        assert_eq!(outcome.errors.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_405_before_anything_runs() {
+    let outcome = pipeline()
+        .execute(
+            document("mutation { touch }"),
+            info(Method::Get, Media::Json),
+            |r| r,
+        )
+        .await;
+    assert_eq!(outcome.status, 405);
+    assert_eq!(outcome.allow, Some("POST"));
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_register_once_and_run_by_hash() {
+    let p = pipeline();
+    let info = info(Method::Post, Media::GraphqlResponseJson);
+    // Some other document's hash, and the real one from coreutils, not from errata.
+    let wrong = "2c6eba7a4e4436ec0a4c7a59a3e5ee1d0c9ab2b6d3fb9bd1c7c3a59b8c3f1d8e";
+    let real = {
+        use std::process::Command;
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg("printf '{ ok }' | sha256sum")
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let ext = |h: &str| {
+        let mut m = serde_json::Map::new();
+        m.insert(
+            "persistedQuery".into(),
+            json!({"version": 1, "sha256Hash": h}),
+        );
+        m
+    };
+    let send = |query: &str, extensions| GraphqlRequest {
+        query: query.into(),
+        extensions,
+        ..GraphqlRequest::default()
+    };
+    let body = |o: errata_graphql::Outcome| -> (u16, Value) {
+        (o.status, serde_json::from_slice(&o.body).unwrap())
+    };
+
+    let (status, b) = body(p.execute(send("", ext(&real)), info, |r| r).await);
+    assert_eq!(
+        (status, b["errors"][0]["extensions"]["code"].as_str()),
+        (400, Some("PERSISTED_QUERY_NOT_FOUND"))
+    );
+    let (_, b) = body(p.execute(send("{ ok }", ext(wrong)), info, |r| r).await);
+    assert_eq!(
+        b["errors"][0]["extensions"]["slug"], "GraphqlPersistedQueryMismatch",
+        "a wrong hash is refused"
+    );
+    let (_, b) = body(p.execute(send("{ ok }", ext(&real)), info, |r| r).await);
+    assert_eq!(b["data"]["ok"], "fine");
+    let (_, b) = body(
+        p.execute(send("", ext(&real.to_uppercase())), info, |r| r)
+            .await,
+    );
+    assert_eq!(
+        b["data"]["ok"], "fine",
+        "the hash alone now runs the document"
+    );
+    let mut v2 = serde_json::Map::new();
+    v2.insert(
+        "persistedQuery".into(),
+        json!({"version": 2, "sha256Hash": real}),
+    );
+    let (_, b) = body(p.execute(send("", v2), info, |r| r).await);
+    assert_eq!(
+        b["errors"][0]["extensions"]["slug"],
+        "GraphqlPersistedQueryUnsupported"
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_on_a_schema_without_mutations_is_refused_with_graphql_js_wording() {
+    let pipeline = Pipeline::new(
+        Schema::new(Query, async_graphql::EmptyMutation, EmptySubscription),
+        PipelineOptions::default(),
+    );
+    let outcome = pipeline
+        .execute(
+            document("mutation { __typename }"),
+            info(Method::Post, Media::GraphqlResponseJson),
+            |r| r,
+        )
+        .await;
+    let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+    assert_eq!(outcome.status, 400);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Schema is not configured to execute mutation operation."
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["slug"],
+        "GraphqlOperationNotSupported"
+    );
+    assert!(body.get("data").is_none());
+}
+
+/// How long an answer stays true, as the server's directive of the same name.
+#[async_graphql::TypeDirective(name = "cacheControl", location = "FieldDefinition")]
+fn cache_control(max_age: i32) {}
+
+/// Marks a field whose answer is the caller's own.
+#[async_graphql::TypeDirective(name = "mine", location = "FieldDefinition")]
+fn mine() {}
+
+struct Hinted;
+
+#[Object]
+impl Hinted {
+    #[graphql(directive = cache_control::apply(60))]
+    async fn shared(&self) -> i32 {
+        1
+    }
+    #[graphql(directive = cache_control::apply(60), directive = mine::apply())]
+    async fn own(&self) -> i32 {
+        2
+    }
+}
+
+async fn cache_control_of(
+    caller_directives: &'static [&'static str],
+    query: &str,
+) -> Option<String> {
+    let pipeline = Pipeline::new(
+        Schema::new(Hinted, async_graphql::EmptyMutation, EmptySubscription),
+        PipelineOptions {
+            caller_directives,
+            ..PipelineOptions::default()
+        },
+    );
+    pipeline
+        .execute(
+            document(query),
+            info(Method::Post, Media::GraphqlResponseJson),
+            |r| r,
+        )
+        .await
+        .cache_control
+}
+
+#[tokio::test]
+async fn a_field_with_a_caller_directive_makes_the_answer_private() {
+    assert_eq!(
+        cache_control_of(&["mine"], "{ shared }").await.as_deref(),
+        Some("public, max-age=60")
+    );
+    assert_eq!(
+        cache_control_of(&["mine"], "{ shared own }")
+            .await
+            .as_deref(),
+        Some("private, max-age=60")
+    );
+    assert_eq!(
+        cache_control_of(&[], "{ shared own }").await.as_deref(),
+        Some("public, max-age=60"),
+        "the pipeline knows no directive it was not told about"
+    );
+}

@@ -1,0 +1,13 @@
+//! errata-server's integration tests, one binary: each module was a test
+//! file of its own, and each binary linked the whole server. They start
+//! real servers on 127.0.0.1:0 through `errata-test-support`.
+
+mod adversarial;
+mod audit;
+mod edges;
+mod graphql_http;
+mod identity;
+mod response_cache;
+mod schema_vs_graphql_js;
+mod stores;
+mod tokens;
