@@ -113,12 +113,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(async move {
             loop {
                 let notice = changes.next().await;
-                if matches!(&notice, Notice::Lost)
-                    || matches!(&notice, Notice::Changed(domain) if domain == "identity")
-                {
-                    if let Err(e) = state.identity.reload().await {
-                        tracing::warn!(error = %e, "the identity directory could not be reloaded");
-                    }
+                let identity = matches!(&notice, Notice::Lost)
+                    || matches!(&notice, Notice::Changed(domain) if domain == "identity");
+                if identity && let Err(e) = state.identity.reload().await {
+                    tracing::warn!(error = %e, "the identity directory could not be reloaded");
                 }
                 state.pipeline.forget_responses();
             }
