@@ -26,5 +26,5 @@ pub mod validation;
 pub mod weighed;
 
 pub use limits::Limits;
-pub use pipeline::{Method, Outcome, Pipeline, PipelineOptions, RequestInfo};
+pub use pipeline::{Method, Outcome, Pipeline, PipelineOptions, RequestInfo, SharedDocuments};
 pub use transport::{GraphqlRequest, Media, decode_get, decode_post, negotiate};

@@ -26,6 +26,8 @@ use crate::config::Config;
 use crate::edge::{EdgeLayer, RequestMeta, error_response};
 use crate::ratelimit::ClientLimiter;
 use crate::schema::{self, Caller, Mutation, Query, RequestContext, ServerFacts};
+use crate::shared::Redis;
+use crate::shared::documents::SharedDocuments;
 use crate::storage::Storage;
 
 /// What the refused bearer tokens' answers may take: a thousand answers of
@@ -86,6 +88,15 @@ impl AppState {
         };
         let schema = schema::build(facts, config.introspection(), config.suggestions());
         let catalog = &errata_errors::CATALOG;
+        let redis = match &config.redis {
+            Some(url) => {
+                Some(Redis::connect(url, config.redis_timeout(), &config.redis_prefix).await)
+            }
+            None => None,
+        };
+        let shared_documents = redis.as_ref().map(|redis| {
+            Arc::new(SharedDocuments::new(redis)) as Arc<dyn errata_graphql::SharedDocuments>
+        });
         Ok(Arc::new(AppState {
             pipeline: Pipeline::new(
                 schema,
@@ -98,13 +109,16 @@ impl AppState {
                     introspection: config.introspection(),
                     suggestions: config.suggestions(),
                 },
-            ),
-            limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst),
+            )
+            .sharing_documents(shared_documents),
+            limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst)
+                .map(|l| l.sharing(redis.as_ref())),
             operation_limiters: config
                 .operation_limits
                 .iter()
                 .filter_map(|(path, rate)| {
-                    ClientLimiter::named(path, *rate, None).map(|l| (path.clone(), l))
+                    ClientLimiter::named(path, *rate, None)
+                        .map(|l| (path.clone(), l.sharing(redis.as_ref())))
                 })
                 .collect(),
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),
@@ -275,13 +289,13 @@ async fn run(
     if !state.operation_limiters.is_empty()
         && let Some(ip) = context.ip
     {
-        let fields = state.pipeline.operation_fields(&request);
+        let fields = state.pipeline.operation_fields(&request).await;
         let client = crate::ratelimit::Client::address(ip);
         for (path, limiter) in &state.operation_limiters {
             let Some((_, times)) = fields.iter().find(|(f, _)| f == path) else {
                 continue;
             };
-            if let Err(refusal) = limiter.check_n(&client, *times) {
+            if let Err(refusal) = limiter.check_n(&client, *times).await {
                 return crate::edge::rate_limited(refusal, limiter, info.locale, info.request_id);
             }
         }
@@ -545,12 +559,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         });
     }
-    if let Some(limiter) = state.limiter.clone() {
+    let limiters: Vec<ClientLimiter> = (state.limiter.iter())
+        .chain(state.operation_limiters.iter().map(|(_, l)| l))
+        .cloned()
+        .collect();
+    if !limiters.is_empty() {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                limiter.shrink();
+                for limiter in &limiters {
+                    limiter.shrink();
+                }
             }
         });
     }

@@ -61,6 +61,15 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Users, sessions, tokens and brute-force protection.
     pub auth: errata_identity::AuthConfig,
+    /// Redis, which instances share rate limits and persisted queries
+    /// through: `redis://127.0.0.1:6379/0`. Without it, each instance
+    /// limits on its own.
+    pub redis: Option<crate::shared::RedisUrl>,
+    /// The longest a call to Redis may take, in milliseconds: the most a
+    /// request is slowed when Redis does not answer.
+    pub redis_timeout_ms: u64,
+    /// What every key errata writes in Redis starts with.
+    pub redis_prefix: String,
 }
 
 impl Default for Config {
@@ -87,6 +96,9 @@ impl Default for Config {
             log_format: LogFormat::Json,
             workers: None,
             auth: errata_identity::AuthConfig::default(),
+            redis: None,
+            redis_timeout_ms: 50,
+            redis_prefix: "errata:".to_owned(),
         }
     }
 }
@@ -110,6 +122,11 @@ impl Config {
     /// The request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// The Redis timeout, at least a millisecond.
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms.max(1))
     }
 }
 
@@ -193,6 +210,10 @@ pub struct ServeArgs {
     /// Per-client rate limit: `15/s` (the default), `900/m`, or `off`.
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<String>,
+    /// Redis, to share rate limits and persisted queries between instances:
+    /// `redis://127.0.0.1:6379/0` [default: none, each instance on its own].
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Answers the response cache keeps [default: 1024]; 0 turns it off.
     #[arg(long, value_name = "N")]
     pub response_cache: Option<usize>,
@@ -254,6 +275,9 @@ impl ServeArgs {
         }
         if let Some(rate) = &self.rate_limit {
             flag("rate-limit", toml::Value::String(rate.clone()));
+        }
+        if let Some(redis) = &self.redis {
+            flag("redis", toml::Value::String(redis.clone()));
         }
         if let Some(entries) = self.response_cache {
             flag(

@@ -1,6 +1,6 @@
 //! The errata service: configuration, the HTTP application and its edge
 //! middleware (request ids, logs, rate and concurrency limits, timeouts),
-//! the GraphQL schema, and storage.
+//! the GraphQL schema, storage, and what instances share through Redis.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,6 +24,7 @@ pub mod edge;
 pub mod oauth;
 pub mod ratelimit;
 pub mod schema;
+pub mod shared;
 pub mod storage;
 pub mod telemetry;
 
