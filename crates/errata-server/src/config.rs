@@ -552,6 +552,40 @@ mod tests {
     }
 
     #[test]
+    fn redis_is_off_unless_set_and_its_url_is_checked() {
+        let config = ServeArgs::default().resolve([]).unwrap();
+        assert!(config.redis.is_none());
+        assert_eq!(config.redis_timeout(), Duration::from_millis(50));
+        assert_eq!(config.redis_prefix, "errata:");
+        let args = ServeArgs {
+            redis: Some("redis://127.0.0.1:6380/1".to_owned()),
+            ..ServeArgs::default()
+        };
+        let config = args
+            .resolve([
+                (
+                    "ERRATA_REDIS".to_owned(),
+                    "redis://127.0.0.1:6379/0".to_owned(),
+                ),
+                ("ERRATA_REDIS_TIMEOUT_MS".to_owned(), "20".to_owned()),
+                ("ERRATA_REDIS_PREFIX".to_owned(), "wiki:".to_owned()),
+            ])
+            .unwrap();
+        let redis = format!("{:?}", config.redis);
+        assert!(redis.contains("6380"), "the flag wins: {redis}");
+        assert_eq!(config.redis_timeout_ms, 20);
+        assert_eq!(config.redis_prefix, "wiki:");
+        let err = ServeArgs::default()
+            .resolve([(
+                "ERRATA_REDIS".to_owned(),
+                "http://user:hunter2@example.com".to_owned(),
+            )])
+            .unwrap_err();
+        assert!(err.0.contains("not a Redis URL"), "{err}");
+        assert!(!err.0.contains("hunter2"), "{err}");
+    }
+
+    #[test]
     fn production_turns_off_hints() {
         let config = ServeArgs {
             production: true,

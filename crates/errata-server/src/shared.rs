@@ -288,3 +288,102 @@ pub(crate) mod testing {
         redis.inner.connection.read().expect("not poisoned").clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    async fn ping(redis: &Redis) -> Option<String> {
+        redis
+            .call(|mut c| async move { redis::cmd("PING").query_async(&mut c).await })
+            .await
+    }
+
+    /// On one thread, so that the probe logs where the test listens.
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_outage_is_logged_once_each_way_and_redis_is_left_alone_meanwhile() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .with_ansi(false)
+            .finish();
+        let _logs = tracing::subscriber::set_default(subscriber);
+        let redis = testing::redis().await;
+        let reset = || async {
+            Err::<(), _>(RedisError::from(std::io::Error::from(
+                std::io::ErrorKind::ConnectionReset,
+            )))
+        };
+        assert_eq!(redis.call(|_| reset()).await, None);
+        let mut asked = false;
+        let answer = redis
+            .call(|_| {
+                asked = true;
+                reset()
+            })
+            .await;
+        assert_eq!(answer, None);
+        assert!(!asked, "Redis is not asked while it is down");
+
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !redis.inner.up.load(Ordering::Acquire) {
+            assert!(Instant::now() < deadline, "the probe never found Redis");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(ping(&redis).await.as_deref(), Some("PONG"));
+
+        let refused = redis
+            .call(|mut c| async move {
+                redis::cmd("NO-SUCH-COMMAND")
+                    .query_async::<()>(&mut c)
+                    .await
+            })
+            .await;
+        assert_eq!(refused, None);
+        assert_eq!(
+            ping(&redis).await.as_deref(),
+            Some("PONG"),
+            "an error Redis answers is no outage"
+        );
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(logs.matches("Redis does not answer").count(), 1, "{logs}");
+        assert_eq!(logs.matches("Redis answers again").count(), 1, "{logs}");
+        assert_eq!(logs.matches("Redis refused a command").count(), 1, "{logs}");
+    }
+
+    #[test]
+    fn a_redis_url_is_checked_and_not_repeated() {
+        assert!("redis://127.0.0.1:6379/0".parse::<RedisUrl>().is_ok());
+        assert!("unix:///run/redis.sock".parse::<RedisUrl>().is_ok());
+        let err = "http://user:hunter2@example.com"
+            .parse::<RedisUrl>()
+            .unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        let url: RedisUrl = "redis://:hunter2@127.0.0.1:6379/0".parse().unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"), "{url:?}");
+    }
+}
