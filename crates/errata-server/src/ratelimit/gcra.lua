@@ -12,8 +12,8 @@
 --
 -- Returns {granted, remaining, retry_after}: granted is 0 (refused) or
 -- between need and want; remaining is what is left after it; retry_after
--- is the microseconds until `need` requests would be allowed, 0 when some
--- were granted.
+-- is the microseconds until `need` more requests would be allowed, 0 when
+-- they would be now: an instance remembers it, and asks again no sooner.
 --
 -- Every number stays a whole number of microseconds below 2^53, so the
 -- arithmetic on Lua's doubles is exact.
@@ -41,8 +41,7 @@ end
 -- when the TAT is now, and empty when it is `burst` intervals ahead.
 local available = math.floor((now + burst * interval - tat) / interval)
 if available < need then
-  local retry_after = tat + need * interval - burst * interval - now
-  return {0, math.max(available, 0), retry_after}
+  return {0, math.max(available, 0), tat + (need - burst) * interval - now}
 end
 
 -- A lease takes at most half of what is left (or `need`, when that is
@@ -51,4 +50,9 @@ end
 local granted = math.min(want, math.max(need, math.floor(available / 2)))
 tat = tat + granted * interval
 redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
-return {granted, available - granted, 0}
+local remaining = available - granted
+local retry_after = 0
+if remaining < need then
+  retry_after = tat + (need - burst) * interval - now
+end
+return {granted, remaining, retry_after}

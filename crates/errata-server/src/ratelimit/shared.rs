@@ -2,7 +2,12 @@
 //! round trip (`gcra.lua`, on Redis's clock), and what an instance
 //! remembers so that most requests cost none.
 //!
-//! - A refused client is refused here until its retry time, without asking.
+//! - A refused client is refused here until its retry time, without
+//!   asking; so is a client whose last request took the last of its
+//!   allowance, until the next request would be allowed.
+//! - One request per client at a time asks Redis; others from the same
+//!   client wait for its answer (at most the Redis timeout), which often
+//!   decides for them too: a lease, or a refusal.
 //! - A busy client's requests are leased: the script may grant more than
 //!   the request needs, and the instance spends the rest itself. Every
 //!   request admitted was taken from the one shared allowance first, so
@@ -17,7 +22,10 @@
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use dashmap::DashMap;
+use tokio::sync::Notify;
 
 use super::Client;
 use crate::shared::Redis;
@@ -96,6 +104,8 @@ struct Memory {
     seen: u64,
     seen_before: u64,
     window: Instant,
+    /// Set while a request asks Redis; the others wait until it is told.
+    asking: Option<Arc<Notify>>,
 }
 
 impl Memory {
@@ -108,12 +118,65 @@ impl Memory {
             seen: 0,
             seen_before: 0,
             window: now,
+            asking: None,
         }
+    }
+
+    /// Counts `n` requests in the demand that sizes leases.
+    fn see(&mut self, now: Instant, n: u64) {
+        if now >= self.window + LEASE_FOR {
+            self.seen_before = if now < self.window + 2 * LEASE_FOR {
+                self.seen
+            } else {
+                0
+            };
+            self.seen = 0;
+            self.window = now;
+        }
+        self.seen = self.seen.saturating_add(n);
+    }
+
+    /// What it says of `n` requests at `now`, if it says anything: spent
+    /// from the lease first, then refused if a refusal still holds.
+    fn decide(&mut self, now: Instant, n: u64) -> Option<Verdict> {
+        if now < self.lease_until && self.leased >= n {
+            self.leased -= n;
+            return Some(Verdict::Allowed);
+        }
+        if now < self.refused_until && n >= self.refused_cost {
+            return Some(Verdict::Refused(self.refused_until - now));
+        }
+        None
     }
 
     /// Whether it still says anything at `now`.
     fn matters(&self, now: Instant) -> bool {
-        now < self.lease_until || now < self.refused_until || now < self.window + 2 * LEASE_FOR
+        now < self.lease_until
+            || now < self.refused_until
+            || now < self.window + 2 * LEASE_FOR
+            || self.asking.is_some()
+    }
+}
+
+/// The request asking Redis for a client: when it is done, or dropped with
+/// its request, the client's other requests are told to look again.
+struct Asking<'a> {
+    memory: &'a DashMap<Client, Memory>,
+    client: &'a Client,
+    notify: Arc<Notify>,
+}
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        if let Some(mut memory) = self.memory.get_mut(self.client)
+            && memory
+                .asking
+                .as_ref()
+                .is_some_and(|a| Arc::ptr_eq(a, &self.notify))
+        {
+            memory.asking = None;
+        }
+        self.notify.notify_waiters();
     }
 }
 
@@ -139,31 +202,39 @@ impl SharedLimit {
 
     /// Counts `n` requests from `client`, all or none; `n` is at most the burst.
     pub async fn check(&self, client: &Client, n: u64) -> Verdict {
-        let now = Instant::now();
-        let want = {
-            let mut memory = self
-                .memory
-                .entry(client.clone())
-                .or_insert_with(|| Memory::new(now));
-            if now >= memory.window + LEASE_FOR {
-                memory.seen_before = if now < memory.window + 2 * LEASE_FOR {
-                    memory.seen
-                } else {
-                    0
-                };
-                memory.seen = 0;
-                memory.window = now;
-            }
-            memory.seen = memory.seen.saturating_add(n);
-            if now < memory.refused_until && n >= memory.refused_cost {
-                return Verdict::Refused(memory.refused_until - now);
-            }
-            if now < memory.lease_until && memory.leased >= n {
-                memory.leased -= n;
-                return Verdict::Allowed;
-            }
-            let demand = memory.seen.max(memory.seen_before);
-            demand.min(self.allowance.lease()).max(n)
+        let mut seen = false;
+        let (asking, want) = loop {
+            let notified = {
+                let now = Instant::now();
+                let mut memory = self
+                    .memory
+                    .entry(client.clone())
+                    .or_insert_with(|| Memory::new(now));
+                if !seen {
+                    memory.see(now, n);
+                    seen = true;
+                }
+                if let Some(verdict) = memory.decide(now, n) {
+                    return verdict;
+                }
+                match &memory.asking {
+                    // Made while the entry is locked, so the answer cannot
+                    // come between the look and the wait.
+                    Some(asking) => Arc::clone(asking).notified_owned(),
+                    None => {
+                        let notify = Arc::new(Notify::new());
+                        memory.asking = Some(Arc::clone(&notify));
+                        let demand = memory.seen.max(memory.seen_before);
+                        let asking = Asking {
+                            memory: &self.memory,
+                            client,
+                            notify,
+                        };
+                        break (asking, demand.min(self.allowance.lease()).max(n));
+                    }
+                }
+            };
+            notified.await;
         };
         let key = format!("{}{}", self.key_prefix, client.key());
         let invocation = invocation(&key, self.allowance, n, want);
@@ -179,24 +250,31 @@ impl SharedLimit {
             return Verdict::Unavailable;
         };
         let now = Instant::now();
-        let mut memory = self
-            .memory
-            .entry(client.clone())
-            .or_insert_with(|| Memory::new(now));
-        if granted < n {
-            let wait = Duration::from_micros(retry_after_us);
-            memory.refused_until = now + wait;
-            memory.refused_cost = n;
-            return Verdict::Refused(wait);
-        }
-        if now >= memory.lease_until {
-            memory.leased = 0;
-        }
-        if granted > n {
-            memory.leased += granted - n;
-            memory.lease_until = now + LEASE_FOR;
-        }
-        Verdict::Allowed
+        let wait = Duration::from_micros(retry_after_us);
+        let verdict = {
+            let mut memory = self
+                .memory
+                .entry(client.clone())
+                .or_insert_with(|| Memory::new(now));
+            if wait > Duration::ZERO {
+                memory.refused_until = now + wait;
+                memory.refused_cost = n;
+            }
+            if granted < n {
+                Verdict::Refused(wait)
+            } else {
+                if now >= memory.lease_until {
+                    memory.leased = 0;
+                }
+                if granted > n {
+                    memory.leased += granted - n;
+                    memory.lease_until = now + LEASE_FOR;
+                }
+                Verdict::Allowed
+            }
+        };
+        drop(asking);
+        verdict
     }
 
     /// Forgets clients it has nothing to say about any more.
@@ -241,21 +319,30 @@ mod tests {
         }
     }
 
+    /// Whether `retry_after` is `intervals` seconds, less the little time
+    /// that passed since the allowance was taken.
+    fn seconds(retry_after: u64, intervals: u64) -> bool {
+        (intervals * SECOND - SECOND / 10..=intervals * SECOND).contains(&retry_after)
+    }
+
     #[tokio::test]
     async fn the_burst_passes_at_once_and_the_next_request_waits_one_interval() {
         let redis = testing::redis().await;
-        for remaining in [2, 1, 0] {
+        for remaining in [2, 1] {
             assert_eq!(
                 take(&redis, "a", per_second(3), 1, 1).await,
                 (1, remaining, 0)
             );
         }
         let (granted, remaining, retry_after) = take(&redis, "a", per_second(3), 1, 1).await;
-        assert_eq!((granted, remaining), (0, 0));
+        assert_eq!((granted, remaining), (1, 0));
         assert!(
-            (SECOND * 9 / 10..=SECOND).contains(&retry_after),
-            "{retry_after} µs"
+            seconds(retry_after, 1),
+            "the last of the burst says when the next comes: {retry_after} µs"
         );
+        let (granted, remaining, retry_after) = take(&redis, "a", per_second(3), 1, 1).await;
+        assert_eq!((granted, remaining), (0, 0));
+        assert!(seconds(retry_after, 1), "{retry_after} µs");
         let pttl: i64 = testing::connection(&redis)
             .pttl(format!("{}a", redis.prefix()))
             .await
@@ -274,21 +361,23 @@ mod tests {
     #[tokio::test]
     async fn a_cost_is_taken_whole_or_not_at_all() {
         let redis = testing::redis().await;
-        assert_eq!(take(&redis, "k", per_second(5), 3, 3).await, (3, 2, 0));
+        let (granted, remaining, retry_after) = take(&redis, "k", per_second(5), 3, 3).await;
+        assert_eq!((granted, remaining), (3, 2));
+        assert!(
+            seconds(retry_after, 1),
+            "one more interval makes three: {retry_after} µs"
+        );
         let (granted, remaining, retry_after) = take(&redis, "k", per_second(5), 3, 3).await;
         assert_eq!(
             (granted, remaining),
             (0, 2),
             "two left are not three, and none is taken"
         );
-        assert!(
-            (SECOND * 9 / 10..=SECOND).contains(&retry_after),
-            "one more interval makes three: {retry_after} µs"
-        );
-        assert_eq!(take(&redis, "k", per_second(5), 2, 2).await, (2, 0, 0));
+        assert!(seconds(retry_after, 1), "{retry_after} µs");
+        assert_eq!(take(&redis, "k", per_second(5), 2, 2).await.0, 2);
         let (_, _, retry_after) = take(&redis, "k", per_second(5), 5, 5).await;
         assert!(
-            (SECOND * 49 / 10..=5 * SECOND).contains(&retry_after),
+            seconds(retry_after, 5),
             "five wait for five intervals: {retry_after} µs"
         );
     }
@@ -318,9 +407,10 @@ mod tests {
         assert_eq!(take(&redis, "l", per_second(8), 1, 10).await, (4, 4, 0));
         assert_eq!(take(&redis, "l", per_second(8), 1, 10).await, (2, 2, 0));
         assert_eq!(take(&redis, "l", per_second(8), 1, 10).await, (1, 1, 0));
+        let (granted, remaining, _) = take(&redis, "l", per_second(8), 1, 10).await;
         assert_eq!(
-            take(&redis, "l", per_second(8), 1, 10).await,
-            (1, 0, 0),
+            (granted, remaining),
+            (1, 0),
             "what is needed is granted, even the last"
         );
         assert_eq!(take(&redis, "l", per_second(8), 1, 10).await.0, 0);
@@ -331,26 +421,35 @@ mod tests {
         let redis = testing::redis().await;
         let allowance = Allowance {
             interval_us: 3600 * SECOND,
-            burst: 1,
+            burst: 2,
         };
         let here = SharedLimit::new(&redis, "default", allowance);
         let there = SharedLimit::new(&redis, "default", allowance);
+        let elsewhere = SharedLimit::new(&redis, "default", allowance);
         let client = Client::address("192.0.2.7".parse().unwrap());
         assert_eq!(here.check(&client, 1).await, Verdict::Allowed);
-        let Verdict::Refused(wait) = there.check(&client, 1).await else {
-            panic!("one allowance for both instances");
+        assert_eq!(there.check(&client, 1).await, Verdict::Allowed);
+        let Verdict::Refused(wait) = here.check(&client, 1).await else {
+            panic!("one allowance for every instance");
         };
         assert!(wait > Duration::from_secs(3500), "{wait:?}");
-        // Were the refusal asked of Redis again, the client would pass now.
+        // Were either asked of Redis again, the client would pass now.
         let _: () = testing::connection(&redis)
             .del(format!("{}rl:default:{}", redis.prefix(), client.key()))
             .await
             .unwrap();
-        assert!(matches!(there.check(&client, 1).await, Verdict::Refused(_)));
+        assert!(
+            matches!(here.check(&client, 1).await, Verdict::Refused(_)),
+            "refused, it remembers"
+        );
+        assert!(
+            matches!(there.check(&client, 1).await, Verdict::Refused(_)),
+            "having taken the last request, it knows when the next comes"
+        );
         assert_eq!(
-            here.check(&client, 1).await,
+            elsewhere.check(&client, 1).await,
             Verdict::Allowed,
-            "the instance that was not refused asks Redis"
+            "an instance that knows nothing asks Redis"
         );
     }
 
