@@ -288,10 +288,13 @@ struct Store {
     documents: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Answers this to every lookup instead, as a peer gone wrong would.
     lie: Option<String>,
+    lookups: std::sync::atomic::AtomicUsize,
 }
 
 impl errata_graphql::SharedDocuments for Store {
     fn get<'a>(&'a self, hash: &'a str) -> futures_util::future::BoxFuture<'a, Option<String>> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let found = match &self.lie {
             Some(lie) => Some(lie.clone()),
             None => self.documents.lock().unwrap().get(hash).cloned(),
@@ -350,6 +353,17 @@ async fn a_persisted_query_registered_on_one_pipeline_runs_by_hash_on_another() 
         b.operation_fields(&persisted("", &hash)).await,
         vec![("ok".to_owned(), 1)],
         "per-operation limits see the document another instance registered"
+    );
+
+    let lookups = store.lookups.load(std::sync::atomic::Ordering::Relaxed);
+    let outcome = b
+        .execute(persisted("", &"z".repeat(100_000)), info, |r| r)
+        .await;
+    assert_eq!(outcome.status, 400);
+    assert_eq!(
+        store.lookups.load(std::sync::atomic::Ordering::Relaxed),
+        lookups,
+        "what is no SHA-256 is not looked up"
     );
 
     let alone = pipeline();

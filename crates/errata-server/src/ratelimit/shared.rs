@@ -19,10 +19,8 @@
 //!   only for a client that sent that many requests to this instance in
 //!   the [`LEASE_FOR`] before.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
-
-use std::sync::Arc;
 
 use dashmap::DashMap;
 use tokio::sync::Notify;
@@ -32,10 +30,10 @@ use crate::shared::Redis;
 
 /// The longest a lease lives, and the window over which a client's demand
 /// on this instance sizes its next lease.
-pub(super) const LEASE_FOR: Duration = Duration::from_millis(200);
+const LEASE_FOR: Duration = Duration::from_millis(200);
 
 /// The most requests one round trip leases.
-pub(super) const MAX_LEASE: u64 = 32;
+const MAX_LEASE: u64 = 32;
 
 static SCRIPT: LazyLock<redis::Script> =
     LazyLock::new(|| redis::Script::new(include_str!("gcra.lua")));
@@ -287,8 +285,6 @@ impl SharedLimit {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use redis::AsyncCommands;
 
     use super::*;
