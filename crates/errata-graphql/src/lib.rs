@@ -9,8 +9,10 @@
 //! validation rules.
 //!
 //! Architecture invariant: this crate knows the catalog and the executor and
-//! nothing of wikis, users or storage, and nothing of the HTTP server: it
-//! takes header values and bytes, and returns a status and bytes.
+//! nothing of wikis, users or storage (persisted queries other instances
+//! registered come through [`SharedDocuments`], which the server implements
+//! over Redis), and nothing of the HTTP server: it takes header values and
+//! bytes, and returns a status and bytes.
 
 pub mod bubble;
 pub mod cache;
@@ -26,5 +28,5 @@ pub mod validation;
 pub mod weighed;
 
 pub use limits::Limits;
-pub use pipeline::{Method, Outcome, Pipeline, PipelineOptions, RequestInfo};
+pub use pipeline::{Method, Outcome, Pipeline, PipelineOptions, RequestInfo, SharedDocuments};
 pub use transport::{GraphqlRequest, Media, decode_get, decode_post, negotiate};

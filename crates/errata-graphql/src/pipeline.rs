@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{ObjectType, Pos, Schema, ServerError, SubscriptionType, Variables};
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 
 use errata_catalog::{Class, Error};
@@ -196,6 +197,20 @@ impl Default for PipelineOptions {
     }
 }
 
+/// Persisted queries registered on other instances: a store the server
+/// keeps (in Redis), known here only by this trait. A store that fails
+/// finds nothing and keeps nothing; the pipeline then knows only its own
+/// documents, and a client sending a hash it does not know is told
+/// `PersistedQueryNotFound`, upon which Apollo clients send the document.
+/// What a store finds is run only if its SHA-256 is the hash it was asked
+/// for, so a store cannot put another document under a hash.
+pub trait SharedDocuments: Send + Sync {
+    /// The document registered under `hash`, a lowercase hex SHA-256.
+    fn get<'a>(&'a self, hash: &'a str) -> BoxFuture<'a, Option<String>>;
+    /// Registers `document`, whose SHA-256 is `hash`.
+    fn put<'a>(&'a self, hash: &'a str, document: &'a str) -> BoxFuture<'a, ()>;
+}
+
 /// Prepared documents by the SHA-256 of their text, which is not kept: a
 /// document of a megabyte of comments costs 32 bytes of key.
 type DocumentCache = WeighedLru<[u8; 32], Preparation>;
@@ -207,6 +222,8 @@ pub struct Pipeline<Q, M, S> {
     options: PipelineOptions,
     /// Automatic persisted queries: document text by its SHA-256, hex.
     persisted: Mutex<WeighedLru<String, Arc<str>>>,
+    /// Persisted queries other instances registered.
+    shared: Option<Arc<dyn SharedDocuments>>,
     documents: Mutex<DocumentCache>,
     responses: Option<ResponseCache>,
 }
@@ -281,9 +298,18 @@ where
             model,
             options,
             persisted: Mutex::new(WeighedLru::new(capacity, options.document_cache_bytes)),
+            shared: None,
             documents: Mutex::new(WeighedLru::new(capacity, options.document_cache_bytes)),
             responses: ResponseCache::new(options.response_cache, options.response_cache_bytes),
         }
+    }
+
+    /// Looks up persisted queries this pipeline does not know in `store`,
+    /// and registers there the ones it is sent; without a store, each
+    /// pipeline knows its own.
+    pub fn sharing_documents(mut self, store: Option<Arc<dyn SharedDocuments>>) -> Self {
+        self.shared = store;
+        self
     }
 
     /// Runs one request. `prepare` adds per-request data (the caller's
@@ -324,7 +350,7 @@ where
         info: RequestInfo<'_>,
         prepare: impl FnOnce(async_graphql::Request) -> async_graphql::Request,
     ) -> Outcome {
-        let request = match self.persisted_query(request) {
+        let request = match self.persisted_query(request).await {
             Ok(request) => request,
             Err(e) => return self.request_failure(e.into(), info, None),
         };
@@ -461,7 +487,7 @@ where
     /// b: catalog { ...F }` selects `catalog.error` twice for each `error`
     /// in `F`. Per-operation rate limits charge these counts. Empty when the
     /// document is invalid; execution then reports why.
-    pub fn operation_fields(&self, request: &GraphqlRequest) -> Vec<(String, u64)> {
+    pub async fn operation_fields(&self, request: &GraphqlRequest) -> Vec<(String, u64)> {
         let persisted;
         let query = if request.query.trim().is_empty() {
             let hash = request
@@ -470,8 +496,10 @@ where
                 .and_then(|p| p.get("sha256Hash"))
                 .and_then(Value::as_str)
                 .map(str::to_ascii_lowercase);
-            persisted =
-                hash.and_then(|h| self.persisted.lock().ok().and_then(|c| c.peek(&h).cloned()));
+            persisted = match hash {
+                Some(hash) => self.persisted_text(&hash).await,
+                None => None,
+            };
             match &persisted {
                 Some(q) => &**q,
                 None => return Vec::new(),
@@ -510,7 +538,7 @@ where
     /// Automatic persisted queries (Apollo's protocol, version 1): a hash
     /// alone runs the document registered under it; a document with its
     /// hash registers it, once the hash is checked.
-    fn persisted_query(&self, mut request: GraphqlRequest) -> Result<GraphqlRequest, Error> {
+    async fn persisted_query(&self, mut request: GraphqlRequest) -> Result<GraphqlRequest, Error> {
         let Some(persisted) = request.extensions.get("persistedQuery") else {
             return Ok(request);
         };
@@ -521,12 +549,7 @@ where
         };
         let hash = hash.to_ascii_lowercase();
         if request.query.trim().is_empty() {
-            let known = self
-                .persisted
-                .lock()
-                .ok()
-                .and_then(|mut cache| cache.get(&hash).cloned());
-            return match known {
+            return match self.persisted_text(&hash).await {
                 Some(query) => {
                     request.query = query.to_string();
                     Ok(request)
@@ -537,12 +560,56 @@ where
         if sha256_hex(&request.query) != hash {
             return Err(gql::persisted_query_mismatch());
         }
-        if let Ok(mut cache) = self.persisted.lock() {
-            // The hash is kept as text, beside the document's.
-            let weight = hash.len() + request.query.len();
-            cache.put(hash, Arc::from(request.query.as_str()), weight);
+        let known = self
+            .persisted
+            .lock()
+            .is_ok_and(|mut cache| cache.get(&hash).is_some());
+        if !known {
+            self.keep_persisted(hash.clone(), Arc::from(request.query.as_str()));
+            // Registered once per instance, not once per request: a client
+            // that sends the document with every request costs no write.
+            if let Some(shared) = &self.shared {
+                shared.put(&hash, &request.query).await;
+            }
         }
         Ok(request)
+    }
+
+    /// The document persisted under `hash`: known here, or found in the
+    /// shared store and kept here once its hash is checked.
+    async fn persisted_text(&self, hash: &str) -> Option<Arc<str>> {
+        let known = self
+            .persisted
+            .lock()
+            .ok()
+            .and_then(|mut cache| cache.get(hash).cloned());
+        if known.is_some() {
+            return known;
+        }
+        // No document has another hash: a client's text of any other shape
+        // costs the store nothing.
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let text = self.shared.as_ref()?.get(hash).await?;
+        if sha256_hex(&text) != hash {
+            tracing::warn!(
+                hash,
+                "the shared store holds another document under a persisted query's hash"
+            );
+            return None;
+        }
+        let text: Arc<str> = Arc::from(text);
+        self.keep_persisted(hash.to_owned(), Arc::clone(&text));
+        Some(text)
+    }
+
+    fn keep_persisted(&self, hash: String, text: Arc<str>) {
+        if let Ok(mut cache) = self.persisted.lock() {
+            // The hash is kept as text, beside the document's.
+            let weight = hash.len() + text.len();
+            cache.put(hash, text, weight);
+        }
     }
 
     fn prepare(&self, query: &str) -> Preparation {
@@ -1256,10 +1323,13 @@ mod tests {
                 ..PipelineOptions::default()
             },
         );
-        pipeline.operation_fields(&GraphqlRequest {
-            query: query.to_owned(),
-            ..GraphqlRequest::default()
-        })
+        pipeline
+            .operation_fields(&GraphqlRequest {
+                query: query.to_owned(),
+                ..GraphqlRequest::default()
+            })
+            .now_or_never()
+            .expect("without a shared store, nothing is awaited")
     }
 
     fn counts(pairs: &[(&str, u64)]) -> Vec<(String, u64)> {

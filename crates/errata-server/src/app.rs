@@ -87,12 +87,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         });
     }
-    if let Some(limiter) = state.limiter.clone() {
+    let limiters: Vec<crate::ratelimit::ClientLimiter> = (state.limiter.iter())
+        .chain(state.operation_limiters.iter().map(|(_, l)| l))
+        .cloned()
+        .collect();
+    if !limiters.is_empty() {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                limiter.shrink();
+                for limiter in &limiters {
+                    limiter.shrink();
+                }
             }
         });
     }

@@ -69,6 +69,15 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Users, sessions, tokens and brute-force protection.
     pub auth: errata_identity::AuthConfig,
+    /// Redis, which instances share rate limits and persisted queries
+    /// through: `redis://127.0.0.1:6379/0`. Without it, each instance
+    /// limits on its own.
+    pub redis: Option<crate::shared::RedisUrl>,
+    /// The longest a call to Redis may take, in milliseconds: the most a
+    /// request is slowed when Redis does not answer.
+    pub redis_timeout_ms: u64,
+    /// What every key errata writes in Redis starts with.
+    pub redis_prefix: String,
 }
 
 impl Default for Config {
@@ -98,6 +107,9 @@ impl Default for Config {
             log_format: LogFormat::Json,
             workers: None,
             auth: errata_identity::AuthConfig::default(),
+            redis: None,
+            redis_timeout_ms: 50,
+            redis_prefix: "errata:".to_owned(),
         }
     }
 }
@@ -135,6 +147,11 @@ impl Config {
             max_connections: self.database_connections.max(1),
             insecure_dir: self.insecure_data_dir,
         }
+    }
+
+    /// The Redis timeout, at least a millisecond.
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms.max(1))
     }
 }
 
@@ -221,6 +238,10 @@ pub struct ServeArgs {
     /// Per-client rate limit: `15/s` (the default), `900/m`, or `off`.
     #[arg(long, value_name = "RATE")]
     pub rate_limit: Option<String>,
+    /// Redis, to share rate limits and persisted queries between instances:
+    /// `redis://127.0.0.1:6379/0` [default: none, each instance on its own].
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
     /// Answers the response cache keeps [default: 1024]; 0 turns it off.
     #[arg(long, value_name = "N")]
     pub response_cache: Option<usize>,
@@ -285,6 +306,9 @@ impl ServeArgs {
         }
         if let Some(rate) = &self.rate_limit {
             flag("rate-limit", toml::Value::String(rate.clone()));
+        }
+        if let Some(redis) = &self.redis {
+            flag("redis", toml::Value::String(redis.clone()));
         }
         if let Some(entries) = self.response_cache {
             flag(
@@ -559,6 +583,40 @@ mod tests {
         );
         assert_eq!(smallest_period(&['a', 'b', 'c']), 3);
         assert_eq!(smallest_period(&[]), 0);
+    }
+
+    #[test]
+    fn redis_is_off_unless_set_and_its_url_is_checked() {
+        let config = ServeArgs::default().resolve([]).unwrap();
+        assert!(config.redis.is_none());
+        assert_eq!(config.redis_timeout(), Duration::from_millis(50));
+        assert_eq!(config.redis_prefix, "errata:");
+        let args = ServeArgs {
+            redis: Some("redis://127.0.0.1:6380/1".to_owned()),
+            ..ServeArgs::default()
+        };
+        let config = args
+            .resolve([
+                (
+                    "ERRATA_REDIS".to_owned(),
+                    "redis://127.0.0.1:6379/0".to_owned(),
+                ),
+                ("ERRATA_REDIS_TIMEOUT_MS".to_owned(), "20".to_owned()),
+                ("ERRATA_REDIS_PREFIX".to_owned(), "wiki:".to_owned()),
+            ])
+            .unwrap();
+        let redis = format!("{:?}", config.redis);
+        assert!(redis.contains("6380"), "the flag wins: {redis}");
+        assert_eq!(config.redis_timeout_ms, 20);
+        assert_eq!(config.redis_prefix, "wiki:");
+        let err = ServeArgs::default()
+            .resolve([(
+                "ERRATA_REDIS".to_owned(),
+                "http://user:hunter2@example.com".to_owned(),
+            )])
+            .unwrap_err();
+        assert!(err.0.contains("not a Redis URL"), "{err}");
+        assert!(!err.0.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -208,12 +208,12 @@ where
     let principal = match authenticated {
         Ok(principal) => principal,
         Err(error) => {
-            let limited = state.limiter.as_ref().and_then(|limiter| {
-                limiter
-                    .check(&Client::address(peer))
-                    .err()
-                    .map(|refusal| rate_limited(refusal, limiter, locale, id))
-            });
+            let mut limited = None;
+            if let Some(limiter) = &state.limiter
+                && let Err(refusal) = limiter.check(&Client::address(peer)).await
+            {
+                limited = Some(rate_limited(refusal, limiter, locale, id));
+            }
             let response = limited.unwrap_or_else(|| {
                 let header = request.headers().get(header::AUTHORIZATION);
                 state.refusals.answer(header, &error, locale, id)
@@ -229,7 +229,7 @@ where
         } else {
             Client::Subject(Arc::clone(&principal.subject))
         };
-        if let Err(refusal) = limiter.check(&client) {
+        if let Err(refusal) = limiter.check(&client).await {
             return refuse(request, rate_limited(refusal, limiter, locale, id)).await;
         }
     }

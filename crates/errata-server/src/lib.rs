@@ -1,6 +1,6 @@
 //! The errata service: configuration, the HTTP application and its edge
 //! middleware (request ids, logs, rate and concurrency limits, timeouts),
-//! the GraphQL schema, and storage.
+//! the GraphQL schema, storage, and what instances share through Redis.
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +28,7 @@ pub mod reply;
 pub mod request;
 pub mod routes;
 pub mod schema;
+pub mod shared;
 pub mod state;
 pub mod storage;
 pub mod telemetry;

@@ -38,7 +38,7 @@ pub async fn token(
     request: Request,
 ) -> Response {
     if let Some(limiter) = &state.limiter
-        && let Err(refusal) = limiter.check(&Client::address(peer.ip()))
+        && let Err(refusal) = limiter.check(&Client::address(peer.ip())).await
     {
         let error =
             errata_errors::http::rate_limited().with_detail("retryAfter", refusal.retry_after);

@@ -1,5 +1,9 @@
-//! Rate limiting: GCRA per client identity (governor), checked before the
-//! body is read, and answered with the IETF `RateLimit` headers.
+//! Rate limiting: GCRA per client identity, checked before the body is
+//! read, and answered with the IETF `RateLimit` headers.
+//!
+//! Each limit is counted in this process (governor) unless Redis is set,
+//! in which case it is counted in Redis for every instance at once
+//! ([`shared`]), and in this process only while Redis does not answer.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -13,6 +17,11 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::RateLimit;
+use crate::shared::Redis;
+
+mod shared;
+
+use shared::{Allowance, SharedLimit, Verdict};
 
 /// Who a request counts against: the token's subject once clients
 /// authenticate, otherwise the network it comes from.
@@ -29,6 +38,14 @@ impl Client {
     pub fn address(ip: IpAddr) -> Client {
         Client::Network(Network(client_network(ip)))
     }
+
+    /// Its name in Redis keys: `n:` and the network, or `s:` and the subject.
+    fn key(&self) -> String {
+        match self {
+            Client::Network(network) => format!("n:{}", network.0),
+            Client::Subject(subject) => format!("s:{subject}"),
+        }
+    }
 }
 
 /// The network an address counts as: an IPv4 address, or an IPv6 address's
@@ -41,8 +58,12 @@ pub struct Network(IpAddr);
 /// A rate limiter keyed by client identity.
 #[derive(Debug, Clone)]
 pub struct ClientLimiter {
+    /// The count in this process: the only one without Redis, the fallback with it.
     limiter: Arc<DefaultKeyedRateLimiter<Client>>,
     clock: DefaultClock,
+    /// The count every instance shares, when Redis is set.
+    shared: Option<Arc<SharedLimit>>,
+    allowance: Allowance,
     /// The policy's name in the headers: `default`, or an operation's path.
     name: Arc<str>,
     /// `"default";q=15;w=1`, precomputed.
@@ -60,6 +81,15 @@ pub struct ClientLimiter {
 pub struct Refusal {
     /// Whole seconds to wait, at least 1.
     pub retry_after: u64,
+}
+
+impl Refusal {
+    /// Come back after `wait`, rounded up to whole seconds.
+    fn after(wait: Duration) -> Refusal {
+        Refusal {
+            retry_after: (wait.as_secs_f64().ceil() as u64).max(1),
+        }
+    }
 }
 
 impl ClientLimiter {
@@ -101,6 +131,8 @@ impl ClientLimiter {
         Some(ClientLimiter {
             limiter: Arc::new(RateLimiter::keyed(quota)),
             clock: DefaultClock::default(),
+            shared: None,
+            allowance: Allowance::new(per_second, burst.get()),
             name: Arc::from(name),
             // Names are operation paths from the configuration; a name that
             // is no header text gets a policy without it.
@@ -111,45 +143,59 @@ impl ClientLimiter {
         })
     }
 
+    /// This limit, counted in `redis` for every instance that shares it
+    /// (same name and key prefix); without Redis, counted here.
+    pub fn sharing(mut self, redis: Option<&Redis>) -> ClientLimiter {
+        self.shared =
+            redis.map(|redis| Arc::new(SharedLimit::new(redis, &self.name, self.allowance)));
+        self
+    }
+
     /// Counts one request from `client`.
-    pub fn check(&self, client: &Client) -> Result<(), Refusal> {
-        match self.limiter.check_key(client) {
-            Ok(()) => Ok(()),
-            Err(not_until) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                Err(Refusal {
-                    retry_after: (wait.as_secs_f64().ceil() as u64).max(1),
-                })
-            }
-        }
+    pub async fn check(&self, client: &Client) -> Result<(), Refusal> {
+        self.check_n(client, 1).await
     }
 
     /// Counts `n` requests from `client` at once, as one request that
     /// selects a limited field `n` times: all of them pass or none is
     /// counted. More than the burst can ever allow is refused too, with the
     /// time the whole bucket takes to fill.
-    pub fn check_n(&self, client: &Client, n: u64) -> Result<(), Refusal> {
-        let Some(n) = u32::try_from(n).ok().and_then(NonZeroU32::new) else {
-            return if n == 0 {
-                Ok(())
-            } else {
-                Err(Refusal {
-                    retry_after: self.window,
-                })
-            };
-        };
-        match self.limiter.check_key_n(client, n) {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(not_until)) => {
-                let wait = not_until.wait_time_from(self.clock.now());
-                Err(Refusal {
-                    retry_after: (wait.as_secs_f64().ceil() as u64).max(1),
-                })
-            }
-            Err(_) => Err(Refusal {
-                retry_after: self.window,
-            }),
+    pub async fn check_n(&self, client: &Client, n: u64) -> Result<(), Refusal> {
+        if n == 0 {
+            return Ok(());
         }
+        if n > self.allowance.burst {
+            return Err(Refusal {
+                retry_after: self.window,
+            });
+        }
+        if let Some(shared) = &self.shared {
+            // Boxed, so that a server without Redis does not carry the
+            // call's state in every request's future.
+            match Box::pin(shared.check(client, n)).await {
+                Verdict::Allowed => return Ok(()),
+                Verdict::Refused(wait) => return Err(Refusal::after(wait)),
+                Verdict::Unavailable => {}
+            }
+        }
+        self.check_here(client, n)
+    }
+
+    /// Counts `n` requests, at most the burst, in this process.
+    fn check_here(&self, client: &Client, n: u64) -> Result<(), Refusal> {
+        let counted = match u32::try_from(n).ok().and_then(NonZeroU32::new) {
+            Some(n) if n == NonZeroU32::MIN => self.limiter.check_key(client),
+            Some(n) => match self.limiter.check_key_n(client, n) {
+                Ok(counted) => counted,
+                Err(_) => {
+                    return Err(Refusal {
+                        retry_after: self.window,
+                    });
+                }
+            },
+            None => return Ok(()),
+        };
+        counted.map_err(|not_until| Refusal::after(not_until.wait_time_from(self.clock.now())))
     }
 
     /// The policy's name.
@@ -176,23 +222,35 @@ impl ClientLimiter {
     pub fn shrink(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+        if let Some(shared) = &self.shared {
+            shared.shrink();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
+
+    /// A check by a limiter without Redis, which awaits nothing.
+    fn check(limiter: &ClientLimiter, client: &Client) -> Result<(), Refusal> {
+        limiter
+            .check(client)
+            .now_or_never()
+            .expect("without Redis, nothing is awaited")
+    }
 
     #[test]
     fn a_client_over_its_burst_is_refused_and_others_are_not() {
         let limiter = ClientLimiter::new(RateLimit::PerSecond(2.0), Some(3)).unwrap();
         let a = Client::address("10.0.0.1".parse().unwrap());
         for _ in 0..3 {
-            limiter.check(&a).unwrap();
+            check(&limiter, &a).unwrap();
         }
-        let refusal = limiter.check(&a).unwrap_err();
+        let refusal = check(&limiter, &a).unwrap_err();
         assert!(refusal.retry_after >= 1);
-        limiter.check(&Client::Subject("user-1".into())).unwrap();
+        check(&limiter, &Client::Subject("user-1".into())).unwrap();
         assert_eq!(limiter.policy(), "\"default\";q=3;w=2");
         let body: serde_json::Value =
             serde_json::from_slice(&limiter.body(Some("fr"), "r-1", 3)).unwrap();
@@ -205,17 +263,17 @@ mod tests {
     fn an_ipv6_64_is_one_client_and_ipv4_addresses_are_each_their_own() {
         let limiter = ClientLimiter::new(RateLimit::PerSecond(0.001), Some(2)).unwrap();
         let client = |ip: &str| Client::address(ip.parse().unwrap());
-        limiter.check(&client("2001:db8:1:2::1")).unwrap();
-        limiter.check(&client("2001:db8:1:2:ffff::9")).unwrap();
-        assert!(limiter.check(&client("2001:db8:1:2:abcd::")).is_err());
-        limiter.check(&client("2001:db8:1:3::1")).unwrap();
-        limiter.check(&client("192.0.2.1")).unwrap();
-        limiter.check(&client("::ffff:192.0.2.1")).unwrap();
+        check(&limiter, &client("2001:db8:1:2::1")).unwrap();
+        check(&limiter, &client("2001:db8:1:2:ffff::9")).unwrap();
+        assert!(check(&limiter, &client("2001:db8:1:2:abcd::")).is_err());
+        check(&limiter, &client("2001:db8:1:3::1")).unwrap();
+        check(&limiter, &client("192.0.2.1")).unwrap();
+        check(&limiter, &client("::ffff:192.0.2.1")).unwrap();
         assert!(
-            limiter.check(&client("192.0.2.1")).is_err(),
+            check(&limiter, &client("192.0.2.1")).is_err(),
             "an IPv4-mapped address is its IPv4 address"
         );
-        limiter.check(&client("192.0.2.2")).unwrap();
+        check(&limiter, &client("192.0.2.2")).unwrap();
     }
 
     #[test]

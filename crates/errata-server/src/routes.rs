@@ -179,13 +179,13 @@ async fn run(
     if !state.operation_limiters.is_empty()
         && let Some(ip) = context.ip
     {
-        let fields = state.pipeline.operation_fields(&request);
+        let fields = state.pipeline.operation_fields(&request).await;
         let client = Client::address(ip);
         for (path, limiter) in &state.operation_limiters {
             let Some((_, times)) = fields.iter().find(|(f, _)| f == path) else {
                 continue;
             };
-            if let Err(refusal) = limiter.check_n(&client, *times) {
+            if let Err(refusal) = limiter.check_n(&client, *times).await {
                 return rate_limited(refusal, limiter, info.locale, info.request_id);
             }
         }

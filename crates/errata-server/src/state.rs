@@ -21,6 +21,9 @@ use crate::ratelimit::ClientLimiter;
 use crate::schema::{self, Mutation, Query, ServerFacts};
 use errata_store::Database;
 
+use crate::shared::Redis;
+use crate::shared::documents::SharedDocuments;
+
 /// What the refused bearer tokens' answers may take: a thousand answers of
 /// about a kilobyte each.
 const REFUSALS_BYTES: usize = 2 << 20;
@@ -62,6 +65,15 @@ impl AppState {
         };
         let schema = schema::build(facts, config.introspection(), config.suggestions());
         let catalog = &errata_errors::CATALOG;
+        let redis = match &config.redis {
+            Some(url) => {
+                Some(Redis::connect(url, config.redis_timeout(), &config.redis_prefix).await)
+            }
+            None => None,
+        };
+        let shared_documents = redis.as_ref().map(|redis| {
+            Arc::new(SharedDocuments::new(redis)) as Arc<dyn errata_graphql::SharedDocuments>
+        });
         Ok(Arc::new(AppState {
             pipeline: Pipeline::new(
                 schema,
@@ -75,13 +87,16 @@ impl AppState {
                     suggestions: config.suggestions(),
                     caller_directives: schema::context::CALLER_DIRECTIVES,
                 },
-            ),
-            limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst),
+            )
+            .sharing_documents(shared_documents),
+            limiter: ClientLimiter::new(config.rate_limit, config.rate_limit_burst)
+                .map(|l| l.sharing(redis.as_ref())),
             operation_limiters: config
                 .operation_limits
                 .iter()
                 .filter_map(|(path, rate)| {
-                    ClientLimiter::named(path, *rate, None).map(|l| (path.clone(), l))
+                    ClientLimiter::named(path, *rate, None)
+                        .map(|l| (path.clone(), l.sharing(redis.as_ref())))
                 })
                 .collect(),
             slots: Arc::new(Semaphore::new(config.max_concurrent_requests.max(1))),

@@ -9,6 +9,8 @@
 //! product crate: it panics on anything unexpected, as tests want, and
 //! it carries a fixed JWT key.
 
+#[cfg(feature = "server")]
+pub mod faults;
 pub mod oracle;
 #[cfg(feature = "server")]
 mod server;

@@ -343,3 +343,119 @@ async fn a_field_with_a_caller_directive_makes_the_answer_private() {
         "the pipeline knows no directive it was not told about"
     );
 }
+
+/// A shared store in memory, as the server's Redis would be to two instances.
+#[derive(Default)]
+struct Store {
+    documents: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Answers this to every lookup instead, as a peer gone wrong would.
+    lie: Option<String>,
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+impl errata_graphql::SharedDocuments for Store {
+    fn get<'a>(&'a self, hash: &'a str) -> futures_util::future::BoxFuture<'a, Option<String>> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let found = match &self.lie {
+            Some(lie) => Some(lie.clone()),
+            None => self.documents.lock().unwrap().get(hash).cloned(),
+        };
+        Box::pin(async move { found })
+    }
+
+    fn put<'a>(
+        &'a self,
+        hash: &'a str,
+        document: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, ()> {
+        self.documents
+            .lock()
+            .unwrap()
+            .insert(hash.to_owned(), document.to_owned());
+        Box::pin(async {})
+    }
+}
+
+fn persisted(query: &str, hash: &str) -> GraphqlRequest {
+    let mut extensions = serde_json::Map::new();
+    extensions.insert(
+        "persistedQuery".into(),
+        json!({"version": 1, "sha256Hash": hash}),
+    );
+    GraphqlRequest {
+        query: query.into(),
+        extensions,
+        ..GraphqlRequest::default()
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_persisted_query_registered_on_one_pipeline_runs_by_hash_on_another() {
+    let store: std::sync::Arc<Store> = std::sync::Arc::default();
+    let shared = || Some(store.clone() as std::sync::Arc<dyn errata_graphql::SharedDocuments>);
+    let a = pipeline().sharing_documents(shared());
+    let b = pipeline().sharing_documents(shared());
+    let info = info(Method::Post, Media::GraphqlResponseJson);
+    let hash = sha256_hex("{ ok }");
+    let outcome = a.execute(persisted("{ ok }", &hash), info, |r| r).await;
+    assert_eq!(outcome.status, 200);
+    let outcome = b.execute(persisted("", &hash), info, |r| r).await;
+    let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+    assert_eq!(body["data"]["ok"], "fine", "{body}");
+    assert_eq!(
+        b.operation_fields(&persisted("", &hash)).await,
+        vec![("ok".to_owned(), 1)],
+        "per-operation limits see the document another instance registered"
+    );
+
+    let lookups = store.lookups.load(std::sync::atomic::Ordering::Relaxed);
+    let outcome = b
+        .execute(persisted("", &"z".repeat(100_000)), info, |r| r)
+        .await;
+    assert_eq!(outcome.status, 400);
+    assert_eq!(
+        store.lookups.load(std::sync::atomic::Ordering::Relaxed),
+        lookups,
+        "what is no SHA-256 is not looked up"
+    );
+
+    let alone = pipeline();
+    let outcome = alone.execute(persisted("", &hash), info, |r| r).await;
+    let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+}
+
+#[tokio::test]
+async fn a_store_cannot_put_another_document_under_a_hash() {
+    let liar = std::sync::Arc::new(Store {
+        lie: Some("{ catalogued }".to_owned()),
+        ..Store::default()
+    });
+    let p = pipeline().sharing_documents(Some(liar));
+    let outcome = p
+        .execute(
+            persisted("", &sha256_hex("{ ok }")),
+            info(Method::Post, Media::GraphqlResponseJson),
+            |r| r,
+        )
+        .await;
+    let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+    assert_eq!(
+        (outcome.status, &body["errors"][0]["extensions"]["code"]),
+        (400, &json!("PERSISTED_QUERY_NOT_FOUND")),
+        "{body}"
+    );
+    assert!(body.get("data").is_none());
+}

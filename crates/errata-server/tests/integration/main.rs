@@ -9,5 +9,6 @@ mod graphql_http;
 mod identity;
 mod response_cache;
 mod schema_vs_graphql_js;
+mod shared_limits;
 mod stores;
 mod tokens;
