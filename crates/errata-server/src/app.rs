@@ -559,7 +559,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         });
     }
-    let limiters: Vec<ClientLimiter> = (state.limiter.iter())
+    let limiters: Vec<ClientLimiter> = state
+        .limiter
+        .iter()
         .chain(state.operation_limiters.iter().map(|(_, l)| l))
         .cloned()
         .collect();
