@@ -208,12 +208,11 @@ where
     let principal = match authenticated {
         Ok(principal) => principal,
         Err(error) => {
-            let mut limited = None;
-            if let Some(limiter) = &state.limiter
-                && let Err(refusal) = limiter.check(&Client::address(peer)).await
-            {
-                limited = Some(rate_limited(refusal, limiter, locale, id));
-            }
+            let limited = match &state.limiter {
+                Some(limiter) => (limiter.check(&Client::address(peer)).await.err())
+                    .map(|refusal| rate_limited(refusal, limiter, locale, id)),
+                None => None,
+            };
             let response = limited.unwrap_or_else(|| {
                 let header = request.headers().get(header::AUTHORIZATION);
                 state.refusals.answer(header, &error, locale, id)

@@ -283,7 +283,7 @@ async fn with_redis_broken_requests_succeed_limited_per_instance_and_sharing_com
     let proxy = FaultProxy::start(upstream).await;
     let prefix = prefix();
     let through_proxy = |url: &str| Config {
-        redis_timeout_ms: 100,
+        redis_timeout_ms: 250,
         ..limited(shared(url, &prefix), 3)
     };
     let a = TestServer::start(through_proxy(&format!("redis://{}", proxy.addr()))).await;
