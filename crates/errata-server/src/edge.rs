@@ -1,5 +1,6 @@
 //! What every request goes through at the edge, in one middleware: a
-//! request id, the locale, then, by path, bearer authentication and
+//! request id, the locale, the client's address (`forwarded`), then, by
+//! path, bearer authentication and
 //! admission (the rate limit, before the body is read, the concurrency
 //! limit and the timeout), and a count of the response by status.
 //!
