@@ -12,6 +12,8 @@ use clap::Args;
 use errata_graphql::Limits;
 use serde::Deserialize;
 
+use crate::forwarded::TrustedProxies;
+
 /// The server's settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
@@ -67,6 +69,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Async worker threads; one per core when unset.
     pub workers: Option<usize>,
+    /// Proxies whose `Forwarded` and `X-Forwarded-For` headers name the
+    /// client; from any other peer they are ignored.
+    pub trusted_proxies: TrustedProxies,
     /// Users, sessions, tokens and brute-force protection.
     pub auth: errata_identity::AuthConfig,
     /// Redis, which instances share rate limits and persisted queries
@@ -106,6 +111,7 @@ impl Default for Config {
             response_cache_bytes: 16 << 20,
             log_format: LogFormat::Json,
             workers: None,
+            trusted_proxies: TrustedProxies::default(),
             auth: errata_identity::AuthConfig::default(),
             redis: None,
             redis_timeout_ms: 50,
@@ -254,6 +260,10 @@ pub struct ServeArgs {
     /// Async worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Proxies whose forwarding headers name the client: addresses and
+    /// CIDR blocks, comma-separated [default: none].
+    #[arg(long, value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
 }
 
 /// Why the configuration could not be read.
@@ -327,6 +337,9 @@ impl ServeArgs {
                 "workers",
                 toml::Value::Integer(i64::try_from(workers).unwrap_or(i64::MAX)),
             );
+        }
+        if let Some(proxies) = &self.trusted_proxies {
+            flag("trusted-proxies", toml::Value::String(proxies.clone()));
         }
         if let Some(format) = self.log_format {
             let name = match format {
@@ -617,6 +630,71 @@ mod tests {
             .unwrap_err();
         assert!(err.0.contains("not a Redis URL"), "{err}");
         assert!(!err.0.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file_the_environment_or_the_flag() {
+        let dir = std::env::temp_dir().join(format!("errata-proxies-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("errata.toml");
+        std::fs::write(
+            &file,
+            "trusted-proxies = [\"10.0.0.0/8\", \"2001:db8::1\"]\n",
+        )
+        .unwrap();
+        let from_file = ServeArgs {
+            config: Some(file.clone()),
+            ..ServeArgs::default()
+        };
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let config = from_file.resolve([]).unwrap();
+        assert!(config.trusted_proxies.contains(ip("10.1.2.3")));
+        assert!(config.trusted_proxies.contains(ip("2001:db8::1")));
+        assert!(!config.trusted_proxies.contains(ip("192.0.2.1")));
+        let env = [(
+            "ERRATA_TRUSTED_PROXIES".to_owned(),
+            "192.0.2.0/24, ::1".to_owned(),
+        )];
+        let config = from_file.resolve(env.clone()).unwrap();
+        assert!(config.trusted_proxies.contains(ip("192.0.2.9")));
+        assert!(
+            !config.trusted_proxies.contains(ip("10.1.2.3")),
+            "the environment beats the file"
+        );
+        let flag = ServeArgs {
+            trusted_proxies: Some("127.0.0.1".to_owned()),
+            ..from_file
+        };
+        let config = flag.resolve(env).unwrap();
+        assert!(config.trusted_proxies.contains(ip("127.0.0.1")));
+        assert!(
+            !config.trusted_proxies.contains(ip("192.0.2.9")),
+            "the flag beats both"
+        );
+        assert!(
+            ServeArgs::default()
+                .resolve([])
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
+        for bad in ["10.0.0.0/33", "proxy.example", "0.0.0.0/0"] {
+            let err = ServeArgs::default()
+                .resolve([("ERRATA_TRUSTED_PROXIES".to_owned(), bad.to_owned())])
+                .unwrap_err();
+            assert!(
+                err.0.contains("trusted-proxies") && err.0.contains(bad),
+                "{err}"
+            );
+        }
+        std::fs::write(&file, "trusted-proxies = [\"10.0.0.0/8\", 7]\n").unwrap();
+        let err = ServeArgs {
+            config: Some(file),
+            ..ServeArgs::default()
+        }
+        .resolve([])
+        .unwrap_err();
+        assert!(err.0.starts_with("invalid configuration"), "{err}");
     }
 
     #[test]

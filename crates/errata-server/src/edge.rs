@@ -1,5 +1,6 @@
 //! What every request goes through at the edge, in one middleware: a
-//! request id, the locale, then, by path, bearer authentication and
+//! request id, the locale, the client's address (`forwarded`), then, by
+//! path, bearer authentication and
 //! admission (the rate limit, before the body is read, the concurrency
 //! limit and the timeout), and a count of the response by status.
 //!
@@ -25,10 +26,11 @@ use errata_catalog::{Class, Error};
 use errata_errors::{http, security};
 use errata_graphql::weighed::WeighedLru;
 
+use crate::forwarded;
 use crate::metrics::{count_error, count_response};
 use crate::ratelimit::Client;
 use crate::reply::{JSON_UTF8, error_response, rate_limited};
-use crate::request::RequestMeta;
+use crate::request::{ClientAddr, RequestMeta};
 use crate::state::AppState;
 use crate::telemetry::RequestScope;
 
@@ -131,6 +133,9 @@ where
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    // Resolved once, here: everything after uses this, never the peer.
+    let client = forwarded::from_headers(peer, &state.config.trusted_proxies, request.headers());
+    request.extensions_mut().insert(ClientAddr(client));
     let id: Arc<str> = match request
         .headers()
         .get(&X_REQUEST_ID)
@@ -157,7 +162,7 @@ where
             RequestScope::new(Arc::clone(&id), forward(inner, request)).await
         }
         Gate::Authenticated | Gate::Admitted => {
-            guarded(state, peer, gate, request, inner, &id, locale).await
+            guarded(state, client, gate, request, inner, &id, locale).await
         }
     };
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -168,7 +173,7 @@ where
     // Errors and warnings inside the request are logged at their own level,
     // with the request id.
     if let Some((method, path)) = access {
-        tracing::debug!(request_id = &*id, %method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
+        tracing::debug!(request_id = &*id, %client, %method, path, status = status.as_u16(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "handled");
     }
     count_response(status);
     response
@@ -188,7 +193,7 @@ where
 /// address.
 async fn guarded<S>(
     state: &AppState,
-    peer: IpAddr,
+    client: IpAddr,
     gate: Gate,
     mut request: Request,
     inner: S,
@@ -209,7 +214,7 @@ where
         Ok(principal) => principal,
         Err(error) => {
             let limited = match &state.limiter {
-                Some(limiter) => (limiter.check(&Client::address(peer)).await.err())
+                Some(limiter) => (limiter.check(&Client::address(client)).await.err())
                     .map(|refusal| rate_limited(refusal, limiter, locale, id)),
                 None => None,
             };
@@ -224,7 +229,7 @@ where
         && let Some(limiter) = &state.limiter
     {
         let client = if principal.is_guest() {
-            Client::address(peer)
+            Client::address(client)
         } else {
             Client::Subject(Arc::clone(&principal.subject))
         };

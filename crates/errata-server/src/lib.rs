@@ -21,6 +21,7 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod edge;
+pub mod forwarded;
 pub mod metrics;
 pub mod oauth;
 pub mod ratelimit;

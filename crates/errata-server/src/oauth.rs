@@ -6,11 +6,10 @@
 //! Every answer carries `Cache-Control: no-store`.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -22,7 +21,7 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
 use crate::metrics::count_error;
 use crate::ratelimit::Client;
-use crate::request::RequestMeta;
+use crate::request::{ClientAddr, RequestMeta};
 use crate::state::AppState;
 
 /// Largest token request body.
@@ -33,12 +32,12 @@ const MAX_SCOPE: usize = 1024;
 /// The token endpoint.
 pub async fn token(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    axum::extract::Extension(ClientAddr(client)): axum::extract::Extension<ClientAddr>,
     axum::extract::Extension(meta): axum::extract::Extension<RequestMeta>,
     request: Request,
 ) -> Response {
     if let Some(limiter) = &state.limiter
-        && let Err(refusal) = limiter.check(&Client::address(peer.ip())).await
+        && let Err(refusal) = limiter.check(&Client::address(client)).await
     {
         let error =
             errata_errors::http::rate_limited().with_detail("retryAfter", refusal.retry_after);

@@ -2,7 +2,6 @@
 //! references, the probes and the metrics. Every route is behind the edge,
 //! which decides by path what each needs before the handler runs.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,7 +22,7 @@ use crate::edge::EdgeLayer;
 use crate::metrics::{count_cache, count_error, record_duration};
 use crate::ratelimit::Client;
 use crate::reply::{error_response, rate_limited};
-use crate::request::RequestMeta;
+use crate::request::{ClientAddr, RequestMeta};
 use crate::schema::{Caller, RequestContext};
 use crate::state::AppState;
 
@@ -67,10 +66,10 @@ fn info<'a>(
 async fn graphql_post(
     State(state): State<Arc<AppState>>,
     Extension(meta): Extension<RequestMeta>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     principal: Option<Extension<Principal>>,
     request: Request,
 ) -> Response {
-    let peer = peer_of(&request);
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
@@ -122,7 +121,7 @@ async fn graphql_post(
         started,
         RequestContext {
             locale: meta.locale,
-            ip: peer,
+            ip: Some(client),
         },
         principal.map(|p| p.0),
     )
@@ -132,12 +131,11 @@ async fn graphql_post(
 async fn graphql_get(
     State(state): State<Arc<AppState>>,
     Extension(meta): Extension<RequestMeta>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     principal: Option<Extension<Principal>>,
-    connect: Option<Extension<axum::extract::ConnectInfo<SocketAddr>>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let peer = connect.map(|c| c.0.0.ip());
     let started = Instant::now();
     let accept = header_str(&headers, header::ACCEPT);
     if state.config.graphiql() && query.is_none() && accept.is_some_and(|a| a.contains("text/html"))
@@ -160,7 +158,7 @@ async fn graphql_get(
         started,
         RequestContext {
             locale: meta.locale,
-            ip: peer,
+            ip: Some(client),
         },
         principal.map(|p| p.0),
     )
@@ -282,13 +280,6 @@ async fn graphql_method_not_allowed(
         .headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     response
-}
-
-fn peer_of(request: &Request) -> Option<std::net::IpAddr> {
-    request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
 }
 
 fn too_large(limit: usize) -> Error {
