@@ -111,7 +111,7 @@ impl Identity {
         .bind(&email)
         .fetch_optional(self.pool())
         .await
-        .map_err(|e| auth::generic_error().with_source(e))?;
+        .map_err(login_store_error)?;
         let stored = match &row {
             Some(row) => row
                 .try_get::<Option<String>, _>("password_hash")
@@ -159,7 +159,7 @@ impl Identity {
         .bind(net.to_string())
         .fetch_optional(self.pool())
         .await
-        .map_err(|e| auth::generic_error().with_source(e))
+        .map_err(login_store_error)
     }
 
     /// Remembers that `user` signed in from `ip`'s network.
@@ -649,5 +649,16 @@ mod tests {
             );
         }
         assert!(bearer_token(&format!("Bearer {}", "a".repeat(5000))).is_err());
+    }
+}
+
+/// A failed read during login: `DatabaseUnavailable` (503, retry) when the
+/// database could not be reached, otherwise `AuthGenericError` as Wiki.js
+/// answers a broken user store.
+fn login_store_error(e: sqlx::Error) -> Error {
+    if errata_store::is_unavailable(&e) {
+        errata_store::error(e)
+    } else {
+        auth::generic_error().with_source(e)
     }
 }

@@ -46,7 +46,9 @@ impl Running {
             .task
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = self.state.identity.flush_last_used().await {
+        if let Some(identity) = self.state.identity.get()
+            && let Err(e) = identity.flush_last_used().await
+        {
             tracing::warn!(error = %e, "API tokens' last use could not be saved");
         }
         self.state.storage.close().await;
@@ -102,47 +104,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             }
         });
     }
-    let identity = state.identity.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
-        loop {
-            tick.tick().await;
-            if let Err(e) = identity.flush_last_used().await {
-                tracing::warn!(error = %e, "API tokens' last use could not be saved");
-            }
-        }
-    });
-    if let Some(mut changes) = state.storage.changes() {
-        // Other instances' writes, within a round trip of their commit.
-        // This instance hears its own too, which is harmless.
-        let state = Arc::clone(&state);
-        tokio::spawn(async move {
-            loop {
-                let notice = changes.next().await;
-                let identity = matches!(&notice, Notice::Lost)
-                    || matches!(&notice, Notice::Changed(domain) if domain == "identity");
-                if identity && let Err(e) = state.identity.reload().await {
-                    tracing::warn!(error = %e, "the identity directory could not be reloaded");
-                }
-                state.pipeline.forget_responses();
-            }
-        });
-    }
-    let identity = state.identity.clone();
-    let refresh = Duration::from_secs(state.config.auth.directory_refresh_secs.max(1));
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(refresh);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = identity.reload().await {
-                tracing::warn!(error = %e, "the identity directory could not be reloaded");
-            }
-            if let Err(e) = identity.purge().await {
-                tracing::warn!(error = %e, "expired identity records could not be purged");
-            }
-        }
-    });
+    tokio::spawn(identity_upkeep(Arc::clone(&state)));
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -156,6 +118,52 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         task,
         state,
     })
+}
+
+/// What keeps identity current, once the database answers (at once, or
+/// when PostgreSQL comes back after a start without it): `lastUsed` writes,
+/// other instances' change notices, and the periodic reread and purge.
+async fn identity_upkeep(state: Arc<AppState>) {
+    let identity = state.bring_up().await.clone();
+    let flushing = identity.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            if let Err(e) = flushing.flush_last_used().await {
+                tracing::warn!(error = %e, "API tokens' last use could not be saved");
+            }
+        }
+    });
+    if let Some(mut changes) = state.storage.changes() {
+        // Other instances' writes, within a round trip of their commit.
+        // This instance hears its own too, which is harmless.
+        let identity = identity.clone();
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            loop {
+                let notice = changes.next().await;
+                let reread = matches!(&notice, Notice::Lost)
+                    || matches!(&notice, Notice::Changed(domain) if domain == "identity");
+                if reread && let Err(e) = identity.reload().await {
+                    tracing::warn!(error = %e, "the identity directory could not be reloaded");
+                }
+                state.pipeline.forget_responses();
+            }
+        });
+    }
+    let refresh = Duration::from_secs(state.config.auth.directory_refresh_secs.max(1));
+    let mut tick = tokio::time::interval(refresh);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = identity.reload().await {
+            tracing::warn!(error = %e, "the identity directory could not be reloaded");
+        }
+        if let Err(e) = identity.purge().await {
+            tracing::warn!(error = %e, "expired identity records could not be purged");
+        }
+    }
 }
 
 /// Why the server could not start.

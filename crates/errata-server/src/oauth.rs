@@ -160,7 +160,7 @@ async fn grant(
         }
     }
     state
-        .identity
+        .identity()?
         .issue_client_token(&client_id, &client_secret, get("scope"))
         .await
 }

@@ -190,7 +190,10 @@ async fn run(
     }
     // The route is always behind `edge::authenticate`; without it the caller
     // would be a guest.
-    let principal = principal.unwrap_or_else(|| state.identity.directory().guest.clone());
+    let principal = principal.unwrap_or_else(|| match state.identity() {
+        Ok(identity) => identity.directory().guest.clone(),
+        Err(_) => errata_identity::Directory::default().guest,
+    });
     let outcome = state
         .pipeline
         .execute_post(request, body, info, |r| {
@@ -329,7 +332,11 @@ async fn readyz(
     State(state): State<Arc<AppState>>,
     Extension(meta): Extension<RequestMeta>,
 ) -> Response {
-    match state.storage.ping().await {
+    let ready = match state.identity() {
+        Ok(_) => state.storage.ping().await,
+        Err(e) => Err(e),
+    };
+    match ready {
         Ok(()) => (
             [(header::CONTENT_TYPE, "application/json")],
             "{\"status\":\"ready\"}",

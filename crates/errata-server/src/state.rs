@@ -1,7 +1,8 @@
 //! What the handlers and the edge share: the configuration, the GraphQL
 //! pipeline, identity, storage, the limiters and what is rendered once.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use std::time::Instant;
 
 use async_graphql::EmptySubscription;
@@ -11,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use errata_catalog::Error;
 use errata_catalog::render::{Format, render};
+use errata_errors::system;
 use errata_graphql::{Pipeline, PipelineOptions};
 use errata_identity::Identity;
 
@@ -32,7 +34,9 @@ const REFUSALS_BYTES: usize = 2 << 20;
 pub struct AppState {
     pub(crate) config: Config,
     pub(crate) pipeline: Pipeline<Query, Mutation, EmptySubscription>,
-    pub(crate) identity: Identity,
+    /// Set once the database has been migrated and identity opened: at
+    /// start, or later by [`AppState::bring_up`] when PostgreSQL was down.
+    pub(crate) identity: Arc<OnceLock<Identity>>,
     pub(crate) limiter: Option<ClientLimiter>,
     /// Per-operation limiters, by the field path they watch.
     pub(crate) operation_limiters: Vec<(String, ClientLimiter)>,
@@ -54,14 +58,33 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Opens storage and builds everything the server needs.
+    /// Opens storage and builds everything the server needs. On PostgreSQL
+    /// an unreachable database does not stop the start: the server answers
+    /// what needs no database, `DatabaseUnavailable` to the rest, and
+    /// [`AppState::bring_up`] finishes when the database answers.
     pub async fn new(config: Config) -> Result<Arc<AppState>, Error> {
-        let storage = crate::storage::open(&config).await?;
-        let identity = Identity::open(storage.clone(), config.auth.clone(), &config.data).await?;
+        let storage = crate::storage::connect(&config)?;
+        let identity = Arc::new(OnceLock::new());
+        match open_identity(&storage, &config).await {
+            Ok(opened) => {
+                let _ = identity.set(opened);
+            }
+            Err(e)
+                if storage.backend() == errata_store::Backend::Postgres
+                    && e.id() == "system.database_unavailable" =>
+            {
+                tracing::warn!(
+                    database = %storage.url(),
+                    error = %e,
+                    "the database cannot be reached; serving what needs none until it can"
+                );
+            }
+            Err(e) => return Err(e),
+        }
         let facts = ServerFacts {
             started: Instant::now(),
             storage: storage.clone(),
-            identity: identity.clone(),
+            identity: Arc::clone(&identity),
         };
         let schema = schema::build(facts, config.introspection(), config.suggestions());
         let catalog = &errata_errors::CATALOG;
@@ -113,4 +136,44 @@ impl AppState {
             config,
         }))
     }
+}
+
+impl AppState {
+    /// Identity, once the database has been reached; until then
+    /// `DatabaseUnavailable`.
+    pub(crate) fn identity(&self) -> Result<&Identity, Error> {
+        self.identity.get().ok_or_else(system::database_unavailable)
+    }
+
+    /// Identity, waiting for the database if the start could not reach it:
+    /// retries with a growing pause (at most 5 s) until migrating and
+    /// opening succeed. A database that answers but cannot be used (one a
+    /// newer errata migrated) is logged and retried as slowly.
+    pub(crate) async fn bring_up(&self) -> &Identity {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            if let Some(identity) = self.identity.get() {
+                return identity;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+            match open_identity(&self.storage, &self.config).await {
+                Ok(opened) => {
+                    if self.identity.set(opened).is_ok() {
+                        tracing::info!(database = %self.storage.url(), "the database answers; ready");
+                    }
+                }
+                Err(e) if e.id() == "system.database_unavailable" => {
+                    tracing::debug!(error = %e, "the database still cannot be reached");
+                }
+                Err(e) => tracing::error!(error = %e, "the database cannot be used"),
+            }
+        }
+    }
+}
+
+/// Migrates the database and opens identity over it.
+async fn open_identity(storage: &Database, config: &Config) -> Result<Identity, Error> {
+    storage.migrate(crate::storage::DOMAINS).await?;
+    Identity::open(storage.clone(), config.auth.clone(), &config.data).await
 }

@@ -12,10 +12,18 @@ use crate::Config;
 /// Every domain's storage, parents first.
 pub const DOMAINS: &[&Domain] = &[&errata_store::STORE, &errata_identity::STORAGE];
 
-/// Opens the configured database and migrates it. The data directory is
-/// made private whichever the backend: it holds outgoing mail, with
-/// verification tokens, and on SQLite the database with the signing key.
+/// Opens the configured database and migrates it.
 pub async fn open(config: &Config) -> Result<Database, Error> {
+    let db = connect(config)?;
+    db.migrate(DOMAINS).await?;
+    Ok(db)
+}
+
+/// The configured database's pool, which connects when first used. The
+/// data directory is made private whichever the backend: it holds outgoing
+/// mail, with verification tokens, and on SQLite the database with the
+/// signing key.
+pub fn connect(config: &Config) -> Result<Database, Error> {
     errata_store::private_directory(&config.data, config.insecure_data_dir)?;
-    Database::open(&config.database_url()?, &config.store_options(), DOMAINS).await
+    Database::connect(&config.database_url()?, &config.store_options())
 }

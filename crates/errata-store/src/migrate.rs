@@ -60,13 +60,16 @@ impl Database {
             sqlx::migrate::MigrateError::Execute(e) => error(e),
             other => system::internal().with_source(other),
         };
+        // `run_direct` rather than `run`: `run`'s future is not `Send` for
+        // every lifetime, which a task that waits for the database needs
+        // (sqlx documents `run_direct` as the way around it).
         match &*self.url {
             DatabaseUrl::Sqlite(path) => {
                 let mut conn =
                     sqlx::SqliteConnection::connect_with(&sqlite_migration_options(path))
                         .await
                         .map_err(error)?;
-                migrator.run(&mut conn).await.map_err(failed)?;
+                migrator.run_direct(&mut conn).await.map_err(failed)?;
                 check_references(&mut conn).await?;
                 conn.close().await.map_err(error)?;
             }
@@ -78,7 +81,7 @@ impl Database {
                 .await
                 .map_err(|_| error(sqlx::Error::PoolTimedOut))?
                 .map_err(error)?;
-                migrator.run(&mut conn).await.map_err(failed)?;
+                migrator.run_direct(&mut conn).await.map_err(failed)?;
                 conn.close().await.map_err(error)?;
             }
         }

@@ -53,7 +53,7 @@ async fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
         ServerFacts {
             started: Instant::now(),
             storage,
-            identity,
+            identity: Arc::new(std::sync::OnceLock::from(identity)),
         },
         true,
         true,

@@ -67,7 +67,10 @@ pub fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Principal> {
 
 /// The identity domain.
 pub fn identity<'a>(ctx: &'a Context<'_>) -> Result<&'a Identity> {
-    Ok(&ctx.data::<ServerFacts>()?.identity)
+    ctx.data::<ServerFacts>()?
+        .identity
+        .get()
+        .ok_or_else(|| errata_errors::system::database_unavailable().into())
 }
 
 /// The request's facts.

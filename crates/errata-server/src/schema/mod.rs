@@ -32,8 +32,8 @@ pub struct ServerFacts {
     pub started: Instant,
     /// The storage.
     pub storage: Database,
-    /// The identity domain.
-    pub identity: Identity,
+    /// The identity domain, once the database has been reached.
+    pub identity: std::sync::Arc<std::sync::OnceLock<Identity>>,
 }
 
 /// The schema with its data and async-graphql's defaults.
