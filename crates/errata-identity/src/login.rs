@@ -633,6 +633,17 @@ pub fn bearer_token(header: &str) -> Result<&str, Error> {
     Ok(token)
 }
 
+/// A failed read during login: `DatabaseUnavailable` (503, retry) when the
+/// database could not be reached, otherwise `AuthGenericError` as Wiki.js
+/// answers a broken user store.
+fn login_store_error(e: sqlx::Error) -> Error {
+    if errata_store::is_unavailable(&e) {
+        errata_store::error(e)
+    } else {
+        auth::generic_error().with_source(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,16 +660,5 @@ mod tests {
             );
         }
         assert!(bearer_token(&format!("Bearer {}", "a".repeat(5000))).is_err());
-    }
-}
-
-/// A failed read during login: `DatabaseUnavailable` (503, retry) when the
-/// database could not be reached, otherwise `AuthGenericError` as Wiki.js
-/// answers a broken user store.
-fn login_store_error(e: sqlx::Error) -> Error {
-    if errata_store::is_unavailable(&e) {
-        errata_store::error(e)
-    } else {
-        auth::generic_error().with_source(e)
     }
 }
