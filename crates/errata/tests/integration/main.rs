@@ -3,5 +3,6 @@
 //! generated TypeScript under `tsc`.
 
 mod cli;
+mod durability;
 mod memory;
 mod typescript;
