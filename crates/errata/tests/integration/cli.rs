@@ -383,3 +383,72 @@ fn a_data_directory_other_users_can_read_is_refused_unless_allowed() {
         .expect("the binary runs");
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+#[test]
+fn migrate_shows_and_applies_migrations_and_copy_fills_only_an_empty_database() {
+    let dir = scratch("migrate");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let data = dir.join("data");
+    let data = data.to_str().unwrap();
+    let status = errata(&["migrate", "--status", "--data", data]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&status)).unwrap();
+    assert_eq!(shown["version"], 0, "{shown}");
+    assert!(
+        shown["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["applied"] == false)
+    );
+
+    let applied = errata(&["migrate", "--data", data]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let applied: serde_json::Value = serde_json::from_str(&stdout(&applied)).unwrap();
+    assert_eq!(applied["version"], applied["binaryVersion"], "{applied}");
+    assert!(
+        applied["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["applied"] == true)
+    );
+
+    let user = errata(&[
+        "users",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--password",
+        "a long enough password",
+        "--data",
+        data,
+    ]);
+    assert!(user.status.success(), "{}", stderr(&user));
+    let target = format!("sqlite:{}", dir.join("copy/errata.db").display());
+    let copied = errata(&["copy", "--data", data, "--to", &target]);
+    assert!(copied.status.success(), "{}", stderr(&copied));
+    let copied: serde_json::Value = serde_json::from_str(&stdout(&copied)).unwrap();
+    assert_eq!(copied["rows"]["users"], 2, "the guest and Ada: {copied}");
+    let again = errata(&["copy", "--data", data, "--to", &target]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("CliCopyTargetNotEmpty"),
+        "{}",
+        stderr(&again)
+    );
+
+    let bad = errata(&[
+        "migrate",
+        "--status",
+        "--database",
+        "mysql://root:hunter2@db/x",
+    ]);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(!stderr(&bad).contains("hunter2"), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("not a database errata can use"),
+        "{}",
+        stderr(&bad)
+    );
+}
