@@ -341,6 +341,29 @@ mod tests {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn instances_starting_together_migrate_once() {
+        let scratch = Scratch::new(Backend::Postgres).await;
+        let opening: Vec<_> = (0..4)
+            .map(|_| {
+                let url = scratch.url.clone();
+                tokio::spawn(async move {
+                    Database::open(&url, &Options::default(), &[&STORE, &NOTES]).await
+                })
+            })
+            .collect();
+        for opened in opening {
+            opened.await.unwrap().expect("every instance opens");
+        }
+        let db = open(&scratch, &[&STORE, &NOTES]).await;
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(applied, 2, "each migration once");
+        db.close().await;
+    }
+
     #[tokio::test]
     async fn a_database_a_newer_binary_migrated_is_refused_naming_both_versions() {
         for backend in BACKENDS {
