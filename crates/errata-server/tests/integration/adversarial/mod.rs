@@ -10,4 +10,5 @@ mod host;
 mod identity;
 mod review;
 mod review2;
+mod review3;
 mod world;
