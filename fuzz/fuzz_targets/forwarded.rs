@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-use errata_server::forwarded::{TrustedProxies, client_address};
+use errata_server::forwarded::{ProxyHeader, TrustedProxies, client_address};
 use libfuzzer_sys::fuzz_target;
 
 static TRUSTED: LazyLock<TrustedProxies> = LazyLock::new(|| {
@@ -18,12 +18,16 @@ fuzz_target!(|data: &[u8]| {
     let forwarded: Vec<&[u8]> = forwarded.split(|&b| b == b'\n').collect();
     let x_forwarded_for: Vec<&[u8]> = x_forwarded_for.split(|&b| b == b'\n').collect();
     let stranger: IpAddr = [203, 0, 113, 1].into();
-    assert_eq!(
-        client_address(stranger, &TRUSTED, &forwarded, &x_forwarded_for),
-        stranger,
-        "an untrusted peer's headers are never read"
-    );
     let proxy: IpAddr = [10, 0, 0, 1].into();
-    let _ = client_address(proxy, &TRUSTED, &forwarded, &x_forwarded_for);
-    let _ = client_address(proxy, &TRUSTED, &[], &x_forwarded_for);
+    for (header, lines) in [
+        (ProxyHeader::Forwarded, &forwarded),
+        (ProxyHeader::XForwardedFor, &x_forwarded_for),
+    ] {
+        assert_eq!(
+            client_address(stranger, &TRUSTED, header, lines),
+            stranger,
+            "an untrusted peer's headers are never read"
+        );
+        let _ = client_address(proxy, &TRUSTED, header, lines);
+    }
 });

@@ -72,6 +72,9 @@ pub struct Config {
     /// Proxies whose `Forwarded` and `X-Forwarded-For` headers name the
     /// client; from any other peer they are ignored.
     pub trusted_proxies: TrustedProxies,
+    /// The header those proxies append the client's address to:
+    /// `x-forwarded-for` (the default) or `forwarded`. The other is ignored.
+    pub trusted_proxy_header: crate::forwarded::ProxyHeader,
     /// Users, sessions, tokens and brute-force protection.
     pub auth: errata_identity::AuthConfig,
     /// Redis, which instances share rate limits and persisted queries
@@ -112,6 +115,7 @@ impl Default for Config {
             log_format: LogFormat::Json,
             workers: None,
             trusted_proxies: TrustedProxies::default(),
+            trusted_proxy_header: crate::forwarded::ProxyHeader::default(),
             auth: errata_identity::AuthConfig::default(),
             redis: None,
             redis_timeout_ms: 50,

@@ -134,7 +134,12 @@ where
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     // Resolved once, here: everything after uses this, never the peer.
-    let client = forwarded::from_headers(peer, &state.config.trusted_proxies, request.headers());
+    let client = forwarded::from_headers(
+        peer,
+        &state.config.trusted_proxies,
+        state.config.trusted_proxy_header,
+        request.headers(),
+    );
     request.extensions_mut().insert(ClientAddr(client));
     let id: Arc<str> = match request
         .headers()

@@ -13,6 +13,10 @@
 //! ends the walk at the last trusted hop, and a header that does not parse
 //! counts for nothing: the answer is then the peer. From any other peer
 //! the headers are ignored, so nobody chooses their own rate-limit key.
+//!
+//! Only the one header the proxies write is read (`trusted-proxy-header`):
+//! proxies append to theirs and pass the other through as the client wrote
+//! it, so reading the other would let a client name its own address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -23,6 +27,27 @@ use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
 /// The legacy header most proxies still send.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// Which header the trusted proxies append to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For`, which nginx (`$proxy_add_x_forwarded_for`),
+    /// HAProxy and most load balancers append to.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+}
+
+impl ProxyHeader {
+    fn name(self) -> &'static str {
+        match self {
+            ProxyHeader::XForwardedFor => X_FORWARDED_FOR,
+            ProxyHeader::Forwarded => FORWARDED.as_str(),
+        }
+    }
+}
 
 /// The proxies whose forwarding headers are believed: addresses and CIDR
 /// blocks, IPv4 and IPv6. Empty by default: no header is believed.
@@ -110,40 +135,38 @@ impl<'de> Deserialize<'de> for TrustedProxies {
 }
 
 /// The client's address for a request from `peer` carrying `headers`.
-pub fn from_headers(peer: IpAddr, trusted: &TrustedProxies, headers: &HeaderMap) -> IpAddr {
-    if !trusted.contains(peer) {
-        return peer;
-    }
-    let forwarded: Vec<&[u8]> = headers
-        .get_all(FORWARDED)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    let x_forwarded_for: Vec<&[u8]> = headers
-        .get_all(X_FORWARDED_FOR)
-        .iter()
-        .map(|v| v.as_bytes())
-        .collect();
-    client_address(peer, trusted, &forwarded, &x_forwarded_for)
-}
-
-/// The client's address for a request from `peer`, given the lines of its
-/// `Forwarded` and `X-Forwarded-For` headers in the order they came.
-/// `Forwarded` wins when there is any; either is ignored unless `peer` is
-/// trusted. The answer is `peer` or an address the headers name.
-pub fn client_address(
+pub fn from_headers(
     peer: IpAddr,
     trusted: &TrustedProxies,
-    forwarded: &[&[u8]],
-    x_forwarded_for: &[&[u8]],
+    header: ProxyHeader,
+    headers: &HeaderMap,
 ) -> IpAddr {
     if !trusted.contains(peer) {
         return peer;
     }
-    let chain = if forwarded.is_empty() {
-        x_forwarded_for_chain(x_forwarded_for)
-    } else {
-        forwarded_chain(forwarded)
+    let lines: Vec<&[u8]> = headers
+        .get_all(header.name())
+        .iter()
+        .map(|v| v.as_bytes())
+        .collect();
+    client_address(peer, trusted, header, &lines)
+}
+
+/// The client's address for a request from `peer`, given the lines of its
+/// `header` in the order they came; ignored unless `peer` is trusted. The
+/// answer is `peer` or an address the header names.
+pub fn client_address(
+    peer: IpAddr,
+    trusted: &TrustedProxies,
+    header: ProxyHeader,
+    lines: &[&[u8]],
+) -> IpAddr {
+    if !trusted.contains(peer) {
+        return peer;
+    }
+    let chain = match header {
+        ProxyHeader::XForwardedFor => x_forwarded_for_chain(lines),
+        ProxyHeader::Forwarded => forwarded_chain(lines),
     };
     match chain {
         Some(chain) => walk(peer, trusted, &chain),
@@ -425,12 +448,35 @@ mod tests {
     }
 
     /// The client for a request from `peer` with these header lines,
-    /// behind 10.0.0.0/8 and 2001:db8:ffff::/48.
+    /// behind 10.0.0.0/8 and 2001:db8:ffff::/48: proxies that write
+    /// `Forwarded` when `forwarded` has lines, else `X-Forwarded-For`.
     fn client(peer: &str, forwarded: &[&str], xff: &[&str]) -> IpAddr {
         let trusted = proxies("10.0.0.0/8, 2001:db8:ffff::/48");
-        let forwarded: Vec<&[u8]> = forwarded.iter().map(|l| l.as_bytes()).collect();
-        let xff: Vec<&[u8]> = xff.iter().map(|l| l.as_bytes()).collect();
-        client_address(ip(peer), &trusted, &forwarded, &xff)
+        let (header, lines) = if forwarded.is_empty() {
+            (ProxyHeader::XForwardedFor, xff)
+        } else {
+            (ProxyHeader::Forwarded, forwarded)
+        };
+        let lines: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+        client_address(ip(peer), &trusted, header, &lines)
+    }
+
+    #[test]
+    fn only_the_header_the_proxies_write_is_read() {
+        let trusted = proxies("10.0.0.0/8");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "198.51.100.1".parse().unwrap());
+        headers.insert("forwarded", "for=203.0.113.66".parse().unwrap());
+        let peer = ip("10.0.0.1");
+        assert_eq!(
+            from_headers(peer, &trusted, ProxyHeader::XForwardedFor, &headers),
+            ip("198.51.100.1"),
+            "the client's own Forwarded is not believed"
+        );
+        assert_eq!(
+            from_headers(peer, &trusted, ProxyHeader::Forwarded, &headers),
+            ip("203.0.113.66")
+        );
     }
 
     #[test]
@@ -478,7 +524,12 @@ mod tests {
         );
         let nobody = TrustedProxies::default();
         assert_eq!(
-            client_address(ip("10.0.0.1"), &nobody, &[b"for=198.51.100.1"], &[]),
+            client_address(
+                ip("10.0.0.1"),
+                &nobody,
+                ProxyHeader::Forwarded,
+                &[b"for=198.51.100.1"]
+            ),
             ip("10.0.0.1")
         );
     }
@@ -650,7 +701,7 @@ mod tests {
             client_address(
                 ip("10.0.0.1"),
                 &proxies("10.0.0.0/8"),
-                &[],
+                ProxyHeader::XForwardedFor,
                 &[b"198.51.100.\xff"]
             ),
             ip("10.0.0.1")
@@ -664,16 +715,36 @@ mod tests {
         headers.append("x-forwarded-for", "198.51.100.1".parse().unwrap());
         let trusted = proxies("127.0.0.1");
         assert_eq!(
-            from_headers(ip("127.0.0.1"), &trusted, &headers),
+            from_headers(
+                ip("127.0.0.1"),
+                &trusted,
+                ProxyHeader::XForwardedFor,
+                &headers
+            ),
             ip("198.51.100.1")
         );
         assert_eq!(
-            from_headers(ip("127.0.0.2"), &trusted, &headers),
+            from_headers(
+                ip("127.0.0.2"),
+                &trusted,
+                ProxyHeader::XForwardedFor,
+                &headers
+            ),
             ip("127.0.0.2")
         );
         headers.append("forwarded", "for=203.0.113.1".parse().unwrap());
         assert_eq!(
-            from_headers(ip("127.0.0.1"), &trusted, &headers),
+            from_headers(
+                ip("127.0.0.1"),
+                &trusted,
+                ProxyHeader::XForwardedFor,
+                &headers
+            ),
+            ip("198.51.100.1"),
+            "a Forwarded header the proxies did not write is not read"
+        );
+        assert_eq!(
+            from_headers(ip("127.0.0.1"), &trusted, ProxyHeader::Forwarded, &headers),
             ip("203.0.113.1")
         );
     }
@@ -744,9 +815,9 @@ mod tests {
             let texts = [items[..split].join(", "), items[split..].join(",")];
             let header: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
             let client = if use_forwarded {
-                client_address(peer, &trusted, &header, &[])
+                client_address(peer, &trusted, ProxyHeader::Forwarded, &header)
             } else {
-                client_address(peer, &trusted, &[], &header)
+                client_address(peer, &trusted, ProxyHeader::XForwardedFor, &header)
             };
             if !trusted.contains(peer) {
                 prop_assert_eq!(client, peer);
@@ -794,11 +865,12 @@ mod tests {
             let trusted = proxies("10.0.0.0/8");
             let forwarded: Vec<&[u8]> = forwarded.iter().map(Vec::as_slice).collect();
             let xff: Vec<&[u8]> = xff.iter().map(Vec::as_slice).collect();
-            let from_stranger = client_address(ip("203.0.113.1"), &trusted, &forwarded, &xff);
-            prop_assert_eq!(from_stranger, ip("203.0.113.1"));
-            let _ = client_address(ip("10.0.0.1"), &trusted, &forwarded, &xff);
-            let _ = client_address(ip("10.0.0.1"), &trusted, &[text.as_bytes()], &[]);
-            let _ = client_address(ip("10.0.0.1"), &trusted, &[], &[text.as_bytes()]);
+            for (header, lines) in [(ProxyHeader::Forwarded, &forwarded), (ProxyHeader::XForwardedFor, &xff)] {
+                let from_stranger = client_address(ip("203.0.113.1"), &trusted, header, lines);
+                prop_assert_eq!(from_stranger, ip("203.0.113.1"));
+                let _ = client_address(ip("10.0.0.1"), &trusted, header, lines);
+                let _ = client_address(ip("10.0.0.1"), &trusted, header, &[text.as_bytes()]);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! rate limits and lockouts count that address; from any other peer, the
 //! headers change nothing, so a client cannot choose its own key.
 
-use errata_server::forwarded::TrustedProxies;
+use errata_server::forwarded::{ProxyHeader, TrustedProxies};
 use errata_server::{Config, RateLimit};
 use errata_test_support::{LOGIN, TestServer, config, identity_config, result_of, with_users};
 use serde_json::json;
@@ -15,6 +15,14 @@ fn limited(trusted: &str) -> Config {
         rate_limit_burst: Some(2),
         trusted_proxies: TrustedProxies::parse(trusted).unwrap(),
         ..config()
+    }
+}
+
+/// As [`limited`], behind proxies that write `Forwarded`.
+fn limited_forwarded(trusted: &str) -> Config {
+    Config {
+        trusted_proxy_header: ProxyHeader::Forwarded,
+        ..limited(trusted)
     }
 }
 
@@ -66,13 +74,13 @@ async fn a_trusted_proxy_gives_each_forwarded_client_its_own_budget() {
         status(&s, &[("x-forwarded-for", "198.51.100.2")]).await,
         200
     );
+    // The proxies write X-Forwarded-For: a Forwarded header is the
+    // client's own, passed through, and names nobody.
     assert_eq!(status(&s, &[("forwarded", "for=198.51.100.3")]).await, 200);
-    // Forwarded wins over X-Forwarded-For, so this is 198.51.100.3 again.
     let both = [
-        ("forwarded", "for=198.51.100.3"),
+        ("forwarded", "for=198.51.100.4"),
         ("x-forwarded-for", "198.51.100.1"),
     ];
-    assert_eq!(status(&s, &both).await, 200);
     assert_eq!(status(&s, &both).await, 429);
     // A client prepending another address is still the address its proxy saw.
     assert_eq!(
@@ -80,7 +88,6 @@ async fn a_trusted_proxy_gives_each_forwarded_client_its_own_budget() {
         429
     );
     // A header that does not parse counts for nothing: the peer is the key.
-    assert_eq!(status(&s, &[("forwarded", "for=[2001:db8::1]")]).await, 200);
     assert_eq!(
         status(&s, &[("x-forwarded-for", "not an address")]).await,
         200
@@ -90,6 +97,26 @@ async fn a_trusted_proxy_gives_each_forwarded_client_its_own_budget() {
         429,
         "three requests from the peer itself"
     );
+}
+
+#[tokio::test]
+async fn behind_proxies_that_write_forwarded_the_client_s_x_forwarded_for_is_ignored() {
+    let s = TestServer::start(limited_forwarded("127.0.0.1")).await;
+    let a = [("forwarded", "for=198.51.100.3")];
+    assert_eq!(status(&s, &a).await, 200);
+    let both = [
+        ("forwarded", "for=198.51.100.3"),
+        ("x-forwarded-for", "198.51.100.1"),
+    ];
+    assert_eq!(status(&s, &both).await, 200);
+    assert_eq!(status(&s, &both).await, 429, "198.51.100.3 again");
+    assert_eq!(status(&s, &[("forwarded", "for=[2001:db8::1]")]).await, 200);
+    assert_eq!(
+        status(&s, &[("x-forwarded-for", "198.51.100.9")]).await,
+        200,
+        "the peer's second request"
+    );
+    assert_eq!(status(&s, &[]).await, 429, "the peer's third");
 }
 
 #[tokio::test]
@@ -103,10 +130,14 @@ async fn a_chain_of_two_trusted_proxies_is_walked_to_the_client() {
         ("x-forwarded-for", "10.2.2.2"),
     ];
     assert_eq!(status(&s, &lines).await, 200);
+    assert_eq!(status(&s, &chain).await, 429);
+    let s = TestServer::start(limited_forwarded("127.0.0.1, 10.0.0.0/8")).await;
     let forwarded = [(
         "forwarded",
         "for=198.51.100.1;proto=https, for=10.1.1.1;by=10.2.2.2",
     )];
+    assert_eq!(status(&s, &forwarded).await, 200);
+    assert_eq!(status(&s, &forwarded).await, 200);
     assert_eq!(status(&s, &forwarded).await, 429);
     assert_eq!(
         status(&s, &[("forwarded", "for=198.51.100.2, for=10.1.1.1")]).await,
@@ -119,7 +150,7 @@ async fn a_chain_of_two_trusted_proxies_is_walked_to_the_client() {
 async fn forwarded_ipv6_clients_count_by_their_64() {
     let s = TestServer::start(limited("127.0.0.1")).await;
     assert_eq!(
-        status(&s, &[("forwarded", "for=\"[2001:db8:1:2::1]:4711\"")]).await,
+        status(&s, &[("x-forwarded-for", "2001:db8:1:2::1")]).await,
         200
     );
     assert_eq!(
@@ -128,6 +159,21 @@ async fn forwarded_ipv6_clients_count_by_their_64() {
     );
     assert_eq!(
         status(&s, &[("x-forwarded-for", "[2001:db8:1:2:ffff::1]:443")]).await,
+        429
+    );
+    assert_eq!(
+        status(&s, &[("x-forwarded-for", "2001:db8:1:3::1")]).await,
+        200
+    );
+    let s = TestServer::start(limited_forwarded("127.0.0.1")).await;
+    for _ in 0..2 {
+        assert_eq!(
+            status(&s, &[("forwarded", "for=\"[2001:db8:1:2::1]:4711\"")]).await,
+            200
+        );
+    }
+    assert_eq!(
+        status(&s, &[("forwarded", "for=\"[2001:db8:1:2:ffff::7]\"")]).await,
         429
     );
     assert_eq!(

@@ -35,12 +35,11 @@ async fn status_with(s: &TestServer, headers: &[(&str, String)]) -> u16 {
 /// and passes the client's other headers on (nginx with
 /// `proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for`, HAProxy's
 /// `option forwardfor`, most cloud load balancers), the client adds a
-/// `Forwarded` header of its own: errata prefers `Forwarded` whenever there
-/// is one, so the client names any address it likes, and gets a fresh
+/// `Forwarded` header of its own: errata preferred `Forwarded` whenever there
+/// was one, so the client named any address it liked, and got a fresh
 /// rate-limit allowance (and per-address lockout budget, and registration
 /// budget) for each.
 #[tokio::test]
-#[ignore = "finding: behind an X-Forwarded-For proxy, a client's own Forwarded header names its rate-limit key"]
 async fn a_client_behind_an_x_forwarded_for_proxy_names_its_own_address_in_forwarded() {
     // The peer, 127.0.0.1, is the proxy; a client gets two requests.
     let s = TestServer::start(Config {
