@@ -564,7 +564,9 @@ where
             .persisted
             .lock()
             .is_ok_and(|mut cache| cache.get(&hash).is_some());
-        if !known {
+        // Only a document that could run is registered: anyone can send
+        // one, and what is registered is shared with every instance.
+        if !known && self.prepare(&request.query).is_ok() {
             self.keep_persisted(hash.clone(), Arc::from(request.query.as_str()));
             // Registered once per instance, not once per request: a client
             // that sends the document with every request costs no write.
