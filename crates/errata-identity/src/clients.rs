@@ -286,7 +286,7 @@ impl Identity {
         // A client made by another process may have an owner the snapshot
         // has not seen yet.
         if !self.directory().users.contains_key(&client.owner_id) {
-            self.reload_if_older(now).await?;
+            self.reload_since(crate::now_ms()).await?;
         }
         let owner_generation = match self.directory().users.get(&client.owner_id) {
             Some(o) if o.active && o.verified => o.generation,

@@ -19,9 +19,9 @@ pub struct Directory {
     pub clients: HashMap<String, ClientState>,
     /// The caller without a token, made once per snapshot.
     pub guest: crate::Principal,
-    /// When the snapshot began to be read, in seconds since the epoch: a
-    /// token issued since may name what it has not seen yet.
-    pub loaded_at: i64,
+    /// When the snapshot began to be read, in milliseconds since the
+    /// epoch: a token issued since may name what it has not seen yet.
+    pub loaded_at_ms: i64,
 }
 
 impl Default for Directory {
@@ -33,7 +33,7 @@ impl Default for Directory {
             users,
             api_tokens: HashMap::new(),
             clients: HashMap::new(),
-            loaded_at: i64::MIN,
+            loaded_at_ms: i64::MIN,
         }
     }
 }
@@ -80,7 +80,7 @@ pub struct ClientState {
 impl Directory {
     /// Reads everything from the database.
     pub async fn load(pool: &AnyPool) -> Result<Directory, sqlx::Error> {
-        let loaded_at = crate::now();
+        let loaded_at_ms = crate::now_ms();
         let mut grants: HashMap<i64, Grant> = HashMap::new();
         for row in sqlx::query("SELECT id, permissions, page_rules FROM groups")
             .fetch_all(pool)
@@ -166,7 +166,7 @@ impl Directory {
             api_tokens,
             clients,
             guest,
-            loaded_at,
+            loaded_at_ms,
         })
     }
 }

@@ -160,6 +160,9 @@ struct Inner {
     used: Mutex<std::collections::HashMap<String, i64>>,
     /// Tokens whose signature was checked, by the hash of their text.
     verified: Mutex<VerifiedTokens>,
+    /// Tokens already rechecked against a fresh snapshot, by the hash of
+    /// their text.
+    rechecked: Mutex<lru::LruCache<u64, ()>>,
     /// Tokens refused for good (malformed, badly signed, expired), with the
     /// refusal, so a client retrying a dead token is answered from memory.
     refused: Mutex<RefusedTokens>,
@@ -219,6 +222,9 @@ impl Identity {
                 reloading: tokio::sync::Mutex::new(()),
                 used: Mutex::new(std::collections::HashMap::new()),
                 verified: Mutex::new(lru::LruCache::new(
+                    std::num::NonZeroUsize::new(VERIFIED_TOKENS).expect("a constant above zero"),
+                )),
+                rechecked: Mutex::new(lru::LruCache::new(
                     std::num::NonZeroUsize::new(VERIFIED_TOKENS).expect("a constant above zero"),
                 )),
                 refused: Mutex::new(lru::LruCache::new(
@@ -296,13 +302,13 @@ impl Identity {
         Ok(())
     }
 
-    /// Reloads the directory if its snapshot began at or before `since`
-    /// (seconds since the epoch); tells whether it did. Callers waiting
-    /// together share one reload.
-    pub(crate) async fn reload_if_older(&self, since: i64) -> Result<bool, Error> {
+    /// Reloads the directory unless its snapshot began at or after
+    /// `since_ms` (milliseconds since the epoch). Callers waiting together
+    /// share one reload.
+    pub(crate) async fn reload_since(&self, since_ms: i64) -> Result<(), Error> {
         let _guard = self.inner.reloading.lock().await;
-        if self.directory().loaded_at > since {
-            return Ok(true);
+        if self.directory().loaded_at_ms >= since_ms {
+            return Ok(());
         }
         let fresh = Directory::load(self.pool())
             .await
@@ -312,7 +318,21 @@ impl Identity {
             .directory
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
-        Ok(true)
+        Ok(())
+    }
+
+    /// Whether `token` has not been rechecked against a fresh snapshot
+    /// yet; from now on it has. A token still refused after one recheck is
+    /// refused for good, so each token costs at most one reload.
+    pub(crate) fn first_recheck(&self, token: &str) -> bool {
+        use std::hash::BuildHasher;
+        let key = self.inner.hash_state.hash_one(token);
+        self.inner
+            .rechecked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(key, ())
+            .is_none()
     }
 
     /// Forgets what has expired: one-time tokens, failed-login counters
@@ -377,6 +397,13 @@ impl Identity {
             used.insert(token_id.to_owned(), now());
         }
     }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Seconds since the Unix epoch.

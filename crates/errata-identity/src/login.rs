@@ -419,23 +419,31 @@ impl Identity {
     /// against a fresh one: a user or client created by another process
     /// (the command line, another instance) is not in the snapshot until
     /// it reloads, and its first token must not be refused meanwhile. A
-    /// token causes at most the reloads of the second it was issued in.
+    /// token causes at most one reload, shared by requests waiting with it.
     pub async fn authenticate_fresh(
         &self,
         authorization: Option<&str>,
     ) -> Result<Principal, Error> {
+        let arrived = crate::now_ms();
         let refused = match self.authenticate(authorization) {
             Err(e) if e.id() == "security.token_revoked" => e,
             answer => return answer,
         };
-        let issued = authorization
-            .and_then(|header| bearer_token(header).ok())
-            .and_then(|token| self.verify_token(token).ok())
-            .map(|claims| claims.iat);
-        match issued {
-            Some(iat) if self.reload_if_older(iat).await? => self.authenticate(authorization),
-            _ => Err(refused),
+        let Some(token) = authorization.and_then(|header| bearer_token(header).ok()) else {
+            return Err(refused);
+        };
+        let Ok(claims) = self.verify_token(token) else {
+            return Err(refused);
+        };
+        // A snapshot begun after the second the token was issued in ends
+        // has seen everything the token names.
+        let issued_by = claims.iat.saturating_mul(1000).saturating_add(999);
+        if self.directory().loaded_at_ms > issued_by || !self.first_recheck(token) {
+            return Err(refused);
         }
+        // A snapshot begun after this request arrived has seen it too.
+        self.reload_since(arrived).await?;
+        self.authenticate(authorization)
     }
 
     /// The caller for an `Authorization` header value (or none).
