@@ -437,8 +437,9 @@ async fn seed(db: &Database) -> Result<(), sqlx::Error> {
             ],
         ),
     ];
+    let mut seeded = 0;
     for (id, name, permissions) in groups {
-        sqlx::query(
+        seeded += sqlx::query(
             "INSERT INTO groups (id, name, permissions, page_rules, is_system, created_at, updated_at) VALUES ($1, $2, $3, '[]', $4, $5, $6) ON CONFLICT DO NOTHING",
         )
         .bind(id)
@@ -448,16 +449,18 @@ async fn seed(db: &Database) -> Result<(), sqlx::Error> {
         .bind(now)
         .bind(now)
         .execute(pool)
-        .await?;
+        .await?
+        .rows_affected();
     }
-    sqlx::query(
+    seeded += sqlx::query(
         "INSERT INTO users (id, email, name, provider, is_active, is_verified, is_system, created_at, updated_at) VALUES ($1, 'guest@errata.invalid', 'Guest', 'local', 1, 1, 1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(GUEST_USER)
     .bind(now)
     .bind(now)
     .execute(pool)
-    .await?;
+    .await?
+    .rows_affected();
     sqlx::query(
         "INSERT INTO user_groups (user_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
@@ -465,15 +468,16 @@ async fn seed(db: &Database) -> Result<(), sqlx::Error> {
     .bind(GUESTS)
     .execute(pool)
     .await?;
-    if db.backend() == Backend::Postgres {
+    if db.backend() == Backend::Postgres && seeded > 0 {
         // The rows above name their ids, which PostgreSQL's sequences do
-        // not see; the sequences move past them, and never back.
+        // not see. They are only inserted into a new database, whose
+        // sequences have given nothing yet; afterwards the sequences are
+        // never set again, so they never move back (a copy sets them past
+        // every id the source gave).
         for (table, column) in STORAGE.generated {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
-                 GREATEST(COALESCE(MAX({column}), 1), \
-                 COALESCE(pg_sequence_last_value(pg_get_serial_sequence('{table}', '{column}')::regclass), 1))) \
-                 FROM {table}"
+                 GREATEST(COALESCE(MAX({column}), 1), 1)) FROM {table}"
             ))
             .execute(pool)
             .await?;

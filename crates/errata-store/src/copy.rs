@@ -85,15 +85,55 @@ pub async fn copy(
         }
         copied.push((*table, rows.len() as u64));
     }
-    if to.backend() == Backend::Postgres {
-        for domain in domains {
-            for (table, column) in domain.generated {
-                sqlx::query(&format!(
-                    "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 0) + 1, false) FROM {table}"
-                ))
-                .execute(&mut *target)
+    // Ids are never given twice: the target's counters start past the
+    // highest id the source ever gave, deleted rows' included, not only
+    // past the rows copied.
+    for domain in domains {
+        for (table, column) in domain.generated {
+            let highest_copied: i64 =
+                sqlx::query_scalar(&format!("SELECT COALESCE(MAX({column}), 0) FROM {table}"))
+                    .fetch_one(&mut *source)
+                    .await
+                    .map_err(error)?;
+            let highest_given: i64 = match from.backend() {
+                Backend::Sqlite => sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = $1",
+                )
+                .bind(*table)
+                .fetch_one(&mut *source)
                 .await
-                .map_err(error)?;
+                .map_err(error)?,
+                Backend::Postgres => sqlx::query_scalar(&format!(
+                    "SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('{table}', '{column}')::regclass), 0)"
+                ))
+                .fetch_one(&mut *source)
+                .await
+                .map_err(error)?,
+            };
+            let highest = highest_copied.max(highest_given);
+            match to.backend() {
+                Backend::Postgres => {
+                    sqlx::query(&format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), $1, false)"
+                    ))
+                    .bind(highest + 1)
+                    .execute(&mut *target)
+                    .await
+                    .map_err(error)?;
+                }
+                Backend::Sqlite => {
+                    sqlx::query("DELETE FROM sqlite_sequence WHERE name = $1")
+                        .bind(*table)
+                        .execute(&mut *target)
+                        .await
+                        .map_err(error)?;
+                    sqlx::query("INSERT INTO sqlite_sequence (name, seq) VALUES ($1, $2)")
+                        .bind(*table)
+                        .bind(highest)
+                        .execute(&mut *target)
+                        .await
+                        .map_err(error)?;
+                }
             }
         }
     }

@@ -246,7 +246,6 @@ async fn a_token_revoked_in_its_first_second_reloads_the_directory_on_every_requ
 /// to the new user, and only the random generation still tells the
 /// deleted user's tokens apart.
 #[tokio::test]
-#[ignore = "finding: errata copy gives a deleted user's id to the next user created on the copy"]
 async fn a_copy_gives_a_deleted_users_id_to_the_next_user() {
     let config = identity_config_for(Backend::Sqlite);
     with_users(
