@@ -318,7 +318,6 @@ async fn a_copy_gives_a_deleted_users_id_to_the_next_user() {
 /// PostgreSQL at all: the copy fails on the index, with an internal error
 /// that names neither the table nor the rows.
 #[tokio::test]
-#[ignore = "finding: errata copy fails on a SQLite database holding two group names that differ only in non-ASCII case"]
 async fn group_names_differing_only_in_accented_case_make_the_copy_to_postgres_fail() {
     let config = identity_config_for(Backend::Sqlite);
     with_users(&config, &[]).await;
