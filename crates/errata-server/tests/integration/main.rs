@@ -7,6 +7,7 @@ mod audit;
 mod edges;
 mod graphql_http;
 mod identity;
+mod nginx;
 mod proxies;
 mod response_cache;
 mod schema_vs_graphql_js;
