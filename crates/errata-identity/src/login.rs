@@ -25,6 +25,17 @@ pub enum LoginOutcome {
 /// The TFA login token's life, in seconds.
 const TFA_LOGIN_TTL: i64 = 300;
 
+/// A login whose user lookup failed: `DatabaseUnavailable` (503, retry)
+/// when the database could not be reached in time, as every other request
+/// that needs it; otherwise Wiki.js's `AuthGenericError`.
+fn user_store_failed(e: sqlx::Error) -> Error {
+    if errata_store::is_unavailable(&e) {
+        errata_store::error(e)
+    } else {
+        auth::generic_error().with_source(e)
+    }
+}
+
 impl Identity {
     pub(crate) fn brute_keys(&self, account: String, ip: Option<IpAddr>) -> Vec<Key> {
         let config = &self.config().brute_force;
@@ -111,7 +122,7 @@ impl Identity {
         .bind(&email)
         .fetch_optional(self.pool())
         .await
-        .map_err(|e| auth::generic_error().with_source(e))?;
+        .map_err(user_store_failed)?;
         let stored = match &row {
             Some(row) => row
                 .try_get::<Option<String>, _>("password_hash")
@@ -159,7 +170,7 @@ impl Identity {
         .bind(net.to_string())
         .fetch_optional(self.pool())
         .await
-        .map_err(|e| auth::generic_error().with_source(e))
+        .map_err(user_store_failed)
     }
 
     /// Remembers that `user` signed in from `ip`'s network.

@@ -134,11 +134,6 @@ impl Nginx {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-
-    /// The access log so far.
-    pub fn access_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default()
-    }
 }
 
 impl Drop for Nginx {

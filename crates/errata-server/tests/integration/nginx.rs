@@ -18,6 +18,7 @@ use errata_server::forwarded::TrustedProxies;
 use errata_server::{Config, RateLimit};
 use errata_store::Backend;
 use errata_store::testing::Scratch;
+use errata_test_support::faults::{Fault, FaultProxy};
 use errata_test_support::nginx::Nginx;
 use errata_test_support::{
     ADMIN_EMAIL, ADMIN_PASSWORD, LOGIN, Reply, TestServer, data_dir, identity_config_for,
@@ -71,6 +72,14 @@ impl Deployment {
     /// reread on a timer during a test: what one instance learns of the
     /// other's writes comes from change notices.
     async fn start(tune: impl FnOnce(&mut Config)) -> Deployment {
+        Deployment::start_with(tune, |_| {}).await
+    }
+
+    /// As [`Deployment::start`], with what `tune_a` changes for A alone.
+    async fn start_with(
+        tune: impl FnOnce(&mut Config),
+        tune_a: impl FnOnce(&mut Config),
+    ) -> Deployment {
         let database = Scratch::new(Backend::Postgres).await;
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).expect("random bytes");
@@ -85,7 +94,9 @@ impl Deployment {
         config.auth.directory_refresh_secs = 3600;
         tune(&mut config);
         with_users(&config, &[(USER, PASSWORD, false)]).await;
-        let a = TestServer::start(config.clone()).await;
+        let mut config_a = config.clone();
+        tune_a(&mut config_a);
+        let a = TestServer::start(config_a).await;
         let b = TestServer::start(Config {
             data: data_dir(),
             ..config
@@ -573,5 +584,157 @@ rusty_fork_test! {
                 }
             }
         });
+    }
+}
+
+/// Where the tests' PostgreSQL listens, from `ERRATA_TEST_POSTGRES`.
+fn postgres_addr() -> SocketAddr {
+    let url = errata_store::testing::postgres_admin_url();
+    url.rsplit_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|host| host.parse().ok())
+        .unwrap_or_else(|| panic!("the tests' PostgreSQL URL is postgres://user@ip:port/db: {url}"))
+}
+
+/// A guest's `SMALL` on `s`, with a bearer token when given.
+async fn small_on(s: &TestServer, token: Option<&str>) -> Reply {
+    s.gql(SMALL, json!({}), token).await
+}
+
+/// Asserts that `r` is the database's 503, which clients retry.
+fn database_unavailable(r: &Reply, what: &str) {
+    assert_eq!(
+        (r.status, r.slug()),
+        (503, "DatabaseUnavailable"),
+        "{what}: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn postgres_unreachable_from_one_instance_is_its_503_until_it_is_back() {
+    let upstream = postgres_addr();
+    let proxy = FaultProxy::start(upstream).await;
+    let d = Deployment::start_with(
+        |_| {},
+        |a| {
+            a.database = a
+                .database
+                .replace(&upstream.to_string(), &proxy.addr().to_string());
+            a.database_timeout_ms = 500;
+        },
+    )
+    .await;
+    let admin = d.b.session(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let client = client_at([127, 0, 0, 2]);
+    // A bound on waiting for the database, not a measurement: 500 ms of
+    // database-timeout-ms, and room for a loaded machine.
+    let bound = Duration::from_secs(3);
+
+    for fault in [Fault::Refuse, Fault::Blackhole] {
+        let r =
+            d.b.gql(
+                CREATE_TOKEN,
+                json!({"n": format!("{fault:?}")}),
+                Some(&admin),
+            )
+            .await;
+        let created = &r.body["data"]["createApiToken"];
+        let secret = created["secret"].as_str().unwrap_or_default().to_owned();
+        let id = created["token"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            small_on(&d.a, Some(&secret)).await.status,
+            200,
+            "{fault:?}: A knows the token: {}",
+            r.body
+        );
+
+        proxy.set(fault);
+        // On A, what needs the database is its 503, within the timeout.
+        let started = Instant::now();
+        let r = Reply::read(d.a.client.get(d.a.url("/readyz")).send().await.unwrap()).await;
+        database_unavailable(&r, &format!("{fault:?}: /readyz"));
+        assert!(
+            started.elapsed() < bound,
+            "{fault:?}: {:?}",
+            started.elapsed()
+        );
+        let started = Instant::now();
+        let r =
+            d.a.gql(LOGIN, json!({"u": USER, "p": PASSWORD}), None)
+                .await;
+        database_unavailable(&r, &format!("{fault:?}: a login"));
+        assert_eq!(r.header("retry-after"), Some("1"), "{fault:?}");
+        assert!(
+            started.elapsed() < bound,
+            "{fault:?}: {:?}",
+            started.elapsed()
+        );
+        let r = d.a.gql(LIST_USERS, json!({}), Some(&admin)).await;
+        database_unavailable(&r, &format!("{fault:?}: a read"));
+        // What needs none still works there: bearer checks read A's
+        // snapshot, and the catalog is compiled in.
+        let r = small_on(&d.a, Some(&admin)).await;
+        assert_eq!(r.status, 200, "{fault:?}: {}", r.body);
+
+        // B is untouched; nginx keeps sending requests to A, whose 503 is
+        // an answer, not a failure to connect.
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            let body = json!({ "query": LOGIN, "variables": { "u": USER, "p": PASSWORD } });
+            let (r, at) = d.through(&client, body, &[], None).await;
+            seen.push((at, r.status));
+        }
+        seen.sort();
+        assert_eq!(seen, [(Instance::A, 503), (Instance::B, 200)], "{fault:?}");
+
+        // A cannot hear B's writes meanwhile: it keeps its snapshot, so a
+        // token B revokes is still accepted there...
+        let r = d
+            .b
+            .gql(
+                "mutation($id: String!) { revokeApiToken(id: $id) { responseResult { succeeded } } }",
+                json!({"id": id}),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(
+            r.body["data"]["revokeApiToken"]["responseResult"]["succeeded"], true,
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            small_on(&d.a, Some(&secret)).await.status,
+            200,
+            "{fault:?}: A's snapshot is as it was"
+        );
+
+        // ...until the database is back: a reopened channel rereads
+        // everything, a held notice arrives. The channel is retried with
+        // a backoff of at most 5 s.
+        proxy.set(Fault::None);
+        let back = Instant::now();
+        loop {
+            let r = small_on(&d.a, Some(&secret)).await;
+            if r.status == 401 {
+                assert_eq!(r.slug(), "TokenRevoked");
+                break;
+            }
+            assert!(
+                back.elapsed() < Duration::from_secs(10),
+                "{fault:?}: A never learned of the revocation"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let login = d.a.login(USER, PASSWORD).await;
+        assert_eq!(
+            login["responseResult"]["succeeded"], true,
+            "{fault:?}: {login}"
+        );
+        let r = d.a.client.get(d.a.url("/readyz")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{fault:?}");
     }
 }
