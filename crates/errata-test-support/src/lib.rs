@@ -2,8 +2,10 @@
 //! one binary and no test file includes another by path: with the `server`
 //! feature, a real server on 127.0.0.1:0 with a fresh data directory and a
 //! client for it ([`TestServer`]), the identity fixtures (an administrator,
-//! logins, TFA, mailed tokens); always, graphql-js as an oracle
-//! ([`oracle`]), which the pipeline's and the server's tests both ask.
+//! logins, TFA, mailed tokens), a proxy that breaks on purpose ([`faults`])
+//! and a real nginx in front of two instances ([`nginx`]); always,
+//! graphql-js as an oracle ([`oracle`]), which the pipeline's and the
+//! server's tests both ask.
 //!
 //! It is a dev-dependency and must never be a normal dependency of a
 //! product crate: it panics on anything unexpected, as tests want, and
@@ -11,6 +13,8 @@
 
 #[cfg(feature = "server")]
 pub mod faults;
+#[cfg(feature = "server")]
+pub mod nginx;
 pub mod oracle;
 #[cfg(feature = "server")]
 mod server;

@@ -7,6 +7,7 @@ mod audit;
 mod edges;
 mod graphql_http;
 mod identity;
+mod nginx;
 mod outages;
 mod proxies;
 mod response_cache;
