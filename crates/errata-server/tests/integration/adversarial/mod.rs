@@ -11,4 +11,5 @@ mod identity;
 mod review;
 mod review2;
 mod review3;
+mod review4;
 mod world;
