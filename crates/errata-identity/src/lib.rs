@@ -162,7 +162,7 @@ struct Inner {
     verified: Mutex<VerifiedTokens>,
     /// Tokens already rechecked against a fresh snapshot, by the hash of
     /// their text.
-    rechecked: Mutex<lru::LruCache<u64, ()>>,
+    rechecked: Mutex<lru::LruCache<u64, Arc<tokio::sync::OnceCell<()>>>>,
     /// Tokens refused for good (malformed, badly signed, expired), with the
     /// refusal, so a client retrying a dead token is answered from memory.
     refused: Mutex<RefusedTokens>,
@@ -321,18 +321,19 @@ impl Identity {
         Ok(())
     }
 
-    /// Whether `token` has not been rechecked against a fresh snapshot
-    /// yet; from now on it has. A token still refused after one recheck is
-    /// refused for good, so each token costs at most one reload.
-    pub(crate) fn first_recheck(&self, token: &str) -> bool {
+    /// The recheck of `token` against a fresh snapshot: one per token,
+    /// which every request carrying it awaits, so each token costs at most
+    /// one reload and requests sent together with a fresh token all see
+    /// it. A token still refused after its recheck is refused for good.
+    pub(crate) fn recheck_of(&self, token: &str) -> Arc<tokio::sync::OnceCell<()>> {
         use std::hash::BuildHasher;
         let key = self.inner.hash_state.hash_one(token);
-        self.inner
+        let mut rechecked = self
+            .inner
             .rechecked
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put(key, ())
-            .is_none()
+            .unwrap_or_else(|e| e.into_inner());
+        Arc::clone(rechecked.get_or_insert(key, || Arc::new(tokio::sync::OnceCell::new())))
     }
 
     /// Forgets what has expired: one-time tokens, failed-login counters

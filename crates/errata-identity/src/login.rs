@@ -438,11 +438,14 @@ impl Identity {
         // A snapshot begun after the second the token was issued in ends
         // has seen everything the token names.
         let issued_by = claims.iat.saturating_mul(1000).saturating_add(999);
-        if self.directory().loaded_at_ms > issued_by || !self.first_recheck(token) {
+        if self.directory().loaded_at_ms > issued_by {
             return Err(refused);
         }
-        // A snapshot begun after this request arrived has seen it too.
-        self.reload_since(arrived).await?;
+        // A snapshot begun after the first request with the token arrived
+        // has seen it too.
+        self.recheck_of(token)
+            .get_or_try_init(|| self.reload_since(arrived))
+            .await?;
         self.authenticate(authorization)
     }
 

@@ -37,6 +37,10 @@ pub struct AppState {
     /// Set once the database has been migrated and identity opened: at
     /// start, or later by [`AppState::bring_up`] when PostgreSQL was down.
     pub(crate) identity: Arc<OnceLock<Identity>>,
+    /// Why the database, reached, could not be used (one a newer errata
+    /// migrated): what the server answers instead of `DatabaseUnavailable`
+    /// while identity is not set.
+    unusable: std::sync::Mutex<Option<Error>>,
     pub(crate) limiter: Option<ClientLimiter>,
     /// Per-operation limiters, by the field path they watch.
     pub(crate) operation_limiters: Vec<(String, ClientLimiter)>,
@@ -130,6 +134,7 @@ impl AppState {
             locales: catalog.locales.iter().map(|l| &**l).collect(),
             storage,
             identity,
+            unusable: std::sync::Mutex::new(None),
             errors_html: Bytes::from(render(catalog, Format::Html)),
             errors_json: Bytes::from(render(catalog, Format::Json)),
             metrics: prometheus(),
@@ -142,7 +147,13 @@ impl AppState {
     /// Identity, once the database has been reached; until then
     /// `DatabaseUnavailable`.
     pub(crate) fn identity(&self) -> Result<&Identity, Error> {
-        self.identity.get().ok_or_else(system::database_unavailable)
+        self.identity.get().ok_or_else(|| {
+            self.unusable
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map_or_else(system::database_unavailable, Error::clone_without_source)
+        })
     }
 
     /// Identity, waiting for the database if the start could not reach it:
@@ -166,7 +177,10 @@ impl AppState {
                 Err(e) if e.id() == "system.database_unavailable" => {
                     tracing::debug!(error = %e, "the database still cannot be reached");
                 }
-                Err(e) => tracing::error!(error = %e, "the database cannot be used"),
+                Err(e) => {
+                    tracing::error!(error = %e, "the database cannot be used");
+                    *self.unusable.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+                }
             }
         }
     }

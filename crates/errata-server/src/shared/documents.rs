@@ -9,13 +9,16 @@ use super::Redis;
 
 /// The largest document shared: a client registering a heavier one runs it
 /// on the instance it sent it to, and sends it again to the others when
-/// they do not know its hash. Documents past the token limit could not run
-/// anyway, and Redis's memory is every instance's.
-pub const MAX_SHARED_DOCUMENT: usize = 64 * 1024;
+/// they do not know its hash. Anyone may register documents, and a valid
+/// one may carry any amount of comment up to the body limit, so this and
+/// the life below bound what one client can store in Redis, whose memory
+/// is every instance's: at most its rate limit times 16 KiB times an hour.
+pub const MAX_SHARED_DOCUMENT: usize = 16 * 1024;
 
-/// How long a shared document lives after it was last registered: a
-/// client that still uses it registers it again once it has expired.
-pub const SHARED_DOCUMENT_SECS: u64 = 24 * 3600;
+/// How long a shared document lives after it was last registered or run
+/// by its hash (each lookup renews it): a client that still uses it
+/// registers it again once it has expired.
+pub const SHARED_DOCUMENT_SECS: u64 = 3600;
 
 /// The persisted queries every instance sees, under `{prefix}apq:{hash}`.
 #[derive(Debug)]
@@ -42,9 +45,11 @@ impl errata_graphql::SharedDocuments for SharedDocuments {
         async move {
             let text: String = self
                 .redis
-                .call(
-                    |mut connection| async move { connection.get::<_, Option<String>>(key).await },
-                )
+                .call(|mut connection| async move {
+                    connection
+                        .get_ex::<_, Option<String>>(key, redis::Expiry::EX(SHARED_DOCUMENT_SECS))
+                        .await
+                })
                 .await??;
             // Anything may have written the key; only what this store
             // would have kept is taken.
