@@ -32,13 +32,15 @@
 #
 # Needs: cargo, wrk, curl, taskset, redis-server, redis-cli, createdb, dropdb.
 # Usage: bench/instances.sh  (WARM, DUR, RUNS, CONNS, LOGIN_CONNS, TRIALS to
-# change the method; results in bench/results/<date>-instances/)
+# change the method; ROWS="x1 x4" for some rows, PARTS="pairs redis two" for
+# some parts; results in bench/results/<date>-instances/)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/errata-target}
 WARM=${WARM:-3}; DUR=${DUR:-10}; RUNS=${RUNS:-3}; CONNS=${CONNS:-50}; LOGIN_CONNS=${LOGIN_CONNS:-8}
 TRIALS=${TRIALS:-100}
+ROWS=${ROWS:-"x1 x2 x4 x6 x5"}; PARTS=${PARTS:-"pairs redis two"}
 SERVER_CPU=${SERVER_CPU:-0}; WRK_CPU=${WRK_CPU:-1}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 REDIS_PORT=${REDIS_PORT:-6392}
@@ -160,19 +162,37 @@ done
 to_us() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); print v+0} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v*1000} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000000} }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{ if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 
-printf 'row\tworkload\ttarget\tsqlite_rps\tpg_rps\tratio_of_medians\tpair_ratio_median\tpair_ratios\tsqlite_p99_us\tpg_p99_us\tsqlite_non2xx\tpg_non2xx\tpg_requests\tpg_admitted\tredis_commands\tper_admitted\tper_request\tmet\n' > "$OUT/summary.tsv"
+printf 'row\tworkload\ttarget\tsqlite_rps\tpg_rps\tratio_of_medians\tpair_ratio_median\tpair_ratios\tsqlite_p99_us\tpg_p99_us\tsqlite_non2xx\tpg_non2xx\tpg_requests\tpg_admitted\tredis_commands\tper_admitted\tper_request\tsqlite_cpu_us\tpg_errata_cpu_us\tpg_postgres_cpu_us\tpg_redis_cpu_us\tpg_total_cpu_us\tcpu_ratio\tmet\n' > "$OUT/summary.tsv"
 
 wrk_run() { # file conns lua url env...
   local f=$1 conns=$2 lua=$3 url=$4; shift 4
   env "$@" taskset -c "$WRK_CPU" wrk -t1 -c"$conns" -d"$DUR"s --latency -s "$lua" "$url" > "$f"
 }
 
+# CPU time (user and system, in clock ticks) the processes have used so
+# far; one gone since counts nothing. PostgreSQL's backends are those
+# connected to this run's database (its background writers are not).
+HZ=$(getconf CLK_TCK)
+ticks() {
+  local pid t=0
+  for pid in "$@"; do
+    t=$((t + $(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{n += $12 + $13} END {print n + 0}')))
+  done
+  echo "$t"
+}
+backends() {
+  psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -At -c "SELECT pid FROM pg_stat_activity WHERE datname = '$DB'" postgres
+}
+
 # pair row workload target conns lua path s-env p-env: the warm-ups, then
-# RUNS interleaved pairs; one summary line.
+# RUNS interleaved pairs; one summary line. Besides wrk's figures, the CPU
+# time each side spent per request: errata's in SQLite mode; errata's,
+# PostgreSQL's backends' and Redis's in PostgreSQL mode.
 pair() {
   local row=$1 workload=$2 target=$3 conns=$4 lua=$5 path=$6 s_env=$7 p_env=$8 i mode f
   local -A rps=() p99=() non2xx=()
-  local ratios="" cmds=0 requests=0 refused=0 before after
+  local ratios="" cmds=0 requests=0 refused=0 s_requests=0 before after
+  local s_cpu=0 e_cpu=0 pg_cpu=0 r_cpu=0 pg_before pg_after e0 pg0 r0
   load "$row"
   env $s_env taskset -c "$WRK_CPU" wrk -t1 -c"$conns" -d"$WARM"s -s "$lua" "$S$path" > "$OUT/raw/${row}_s_warmup.txt"
   env $p_env taskset -c "$WRK_CPU" wrk -t1 -c"$conns" -d"$WARM"s -s "$lua" "$P$path" > "$OUT/raw/${row}_p_warmup.txt"
@@ -181,10 +201,17 @@ pair() {
     for mode in $order; do
       f=$OUT/raw/${row}_${mode}_run$i.txt
       if [ "$mode" = s ]; then
+        e0=$(ticks "${PIDS[s]}")
         wrk_run "$f" "$conns" "$lua" "$S$path" $s_env
+        s_cpu=$((s_cpu + $(ticks "${PIDS[s]}") - e0))
+        s_requests=$((s_requests + $(awk '/requests in/{print $1}' "$f")))
       else
-        before=$(commands)
+        pg_before=$(backends)
+        before=$(commands); e0=$(ticks "${PIDS[p]}"); pg0=$(ticks $pg_before); r0=$(ticks "$RPID")
         wrk_run "$f" "$conns" "$lua" "$P$path" $p_env
+        pg_after=$(printf '%s\n%s\n' "$pg_before" "$(backends)" | sort -u)
+        e_cpu=$((e_cpu + $(ticks "${PIDS[p]}") - e0)); pg_cpu=$((pg_cpu + $(ticks $pg_after) - pg0))
+        r_cpu=$((r_cpu + $(ticks "$RPID") - r0))
         after=$(commands)
         cmds=$((cmds + after - before))
         requests=$((requests + $(awk '/requests in/{print $1}' "$f")))
@@ -202,10 +229,14 @@ pair() {
   admitted=$((requests - refused))
   awk -v row="$row" -v w="$workload" -v t="$target" -v s="$s_med" -v p="$p_med" -v pm="$pair_med" \
     -v rs="$(echo $ratios | tr ' ' ',')" -v s99="$(echo "${p99[s]}" | median)" -v p99="$(echo "${p99[p]}" | median)" \
-    -v sn="${non2xx[s]}" -v pn="${non2xx[p]}" -v r="$requests" -v a="$admitted" -v c="$cmds" 'BEGIN {
-      printf "%s\t%s\t%s\t%.0f\t%.0f\t%.3f\t%.3f\t%s\t%.0f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%s\t%.4f\t%s\n",
+    -v sn="${non2xx[s]}" -v pn="${non2xx[p]}" -v r="$requests" -v a="$admitted" -v c="$cmds" \
+    -v hz="$HZ" -v sr="$s_requests" -v sc="$s_cpu" -v ec="$e_cpu" -v gc="$pg_cpu" -v rc="$r_cpu" 'BEGIN {
+      us = 1e6 / hz; scpu = sr ? sc * us / sr : 0; ecpu = r ? ec * us / r : 0; gcpu = r ? gc * us / r : 0; rcpu = r ? rc * us / r : 0
+      printf "%s\t%s\t%s\t%.0f\t%.0f\t%.3f\t%.3f\t%s\t%.0f\t%.0f\t%d\t%d\t%d\t%d\t%d\t%s\t%.4f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%s\n",
         row, w, t, s, p, p / s, pm, rs, s99, p99, sn, pn, r, a, c,
-        (a ? sprintf("%.4f", c / a) : "-"), (r ? c / r : 0), (pm >= t ? "yes" : "no") }' | tee -a "$OUT/summary.tsv"
+        (a ? sprintf("%.4f", c / a) : "-"), (r ? c / r : 0),
+        scpu, ecpu, gcpu, rcpu, ecpu + gcpu + rcpu, (ecpu + gcpu + rcpu ? scpu / (ecpu + gcpu + rcpu) : 0),
+        (pm >= t ? "yes" : "no") }' | tee -a "$OUT/summary.tsv"
 }
 
 for mode in s p; do
@@ -217,15 +248,18 @@ for mode in s p; do
     -H "Authorization: Basic ${BASIC[$mode]}" --data 'grant_type=client_credentials'
   check "$mode-login" "$u/graphql" 200 '"succeeded":true' -H 'Content-Type: application/json' --data-binary "$LOGIN_JSON"
 done
-pair x1 small 0.9 "$CONNS" "$LUA/small.lua" /graphql "" ""
-pair x2 small-jwt 0.9 "$CONNS" "$LUA/small-bearer.lua" /graphql "TOKEN=${JWT[s]}" "TOKEN=${JWT[p]}"
-pair x4 token-endpoint 0.8 "$CONNS" "$LUA/token.lua" /oauth/token "BASIC=${BASIC[s]}" "BASIC=${BASIC[p]}"
-pair x6 login 0.95 "$LOGIN_CONNS" "$LUA/login.lua" /graphql "" ""
+want() { [[ " $ROWS $PARTS " == *" $1 "* ]]; }
+if want pairs; then
+want x1 && pair x1 small 0.9 "$CONNS" "$LUA/small.lua" /graphql "" ""
+want x2 && pair x2 small-jwt 0.9 "$CONNS" "$LUA/small-bearer.lua" /graphql "TOKEN=${JWT[s]}" "TOKEN=${JWT[p]}"
+want x4 && pair x4 token-endpoint 0.8 "$CONNS" "$LUA/token.lua" /oauth/token "BASIC=${BASIC[s]}" "BASIC=${BASIC[p]}"
+want x6 && pair x6 login 0.95 "$LOGIN_CONNS" "$LUA/login.lua" /graphql "" ""
 grep -E '^(VmRSS|VmHWM)' "/proc/${PIDS[s]}/status" | sed 's/^/sqlite /' > "$OUT/rss.txt"
 grep -E '^(VmRSS|VmHWM)' "/proc/${PIDS[p]}/status" | sed 's/^/postgres /' >> "$OUT/rss.txt"
 stop s; stop p
 
 # The 429: a limit of 1/h, spent by one request before the checks.
+if want x5; then
 start s 8111 "$SERVER_CPU" "$ERRATA" serve --addr 127.0.0.1:8111 --data "$SQ" --workers 1 --rate-limit 1/h
 start p 8112 "$SERVER_CPU" env ERRATA_REDIS_PREFIX="$TAG:l:" "$ERRATA" serve --addr 127.0.0.1:8112 --data "$PQ" \
   --database "$PGURL" --redis "$REDIS" --workers 1 --rate-limit 1/h
@@ -235,14 +269,19 @@ for mode in s p; do
 done
 pair x5 ratelimited 0.8 "$CONNS" "$LUA/small.lua" /graphql "" ""
 stop s; stop p
+fi
+fi
 
 # Redis commands per admitted request, as measured before (a limit no
 # request reaches, and one most requests exceed), on this run's Redis.
-load redis-commands
-ERRATA=$ERRATA REDIS_URL=$REDIS DUR=$DUR CONNS=$CONNS SERVER_CPU=$SERVER_CPU WRK_CPU=$WRK_CPU \
-  OUT=$OUT/redis-commands "$HERE/redis-commands.sh"
+if want redis; then
+  load redis-commands
+  ERRATA=$ERRATA REDIS_URL=$REDIS DUR=$DUR CONNS=$CONNS SERVER_CPU=$SERVER_CPU WRK_CPU=$WRK_CPU \
+    OUT=$OUT/redis-commands "$HERE/redis-commands.sh"
+fi
 
 # Two instances on one fresh database and one Redis.
+want two || { load end; echo "results in $OUT"; exit 0; }
 load two-instances
 createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB_TWO"
 TWO=$PG/$DB_TWO
