@@ -15,11 +15,16 @@
 #    credentials, HTTP Basic), login (argon2id; LOGIN_CONNS connections, as
 #    more would queue past the password slots), and the 429 of run.sh (a
 #    limit of 1/h, spent by one request first). Targets (PostgreSQL+Redis
-#    over SQLite): 0.9, 0.9, 0.8, 0.95 and 0.8.
+#    over SQLite): 0.9, 0.9, 0.8, 0.95 and 0.8. A last row, with no target,
+#    sends the small query from 65,536 client addresses (X-Forwarded-For
+#    from a trusted proxy) at the default limit, where no client is busy
+#    enough for a lease.
 # 2. Redis commands per admitted request in each PostgreSQL run, from
 #    `INFO commandstats` before and after it (counted as
 #    bench/redis-commands.sh does), then bench/redis-commands.sh itself.
-# 3. Two instances, A and B, on one fresh PostgreSQL database and one Redis:
+# 3. (PARTS=instructions, not run by default) errata's own instructions per
+#    request in both modes, under callgrind (bench/instructions.sh).
+# 4. Two instances, A and B, on one fresh PostgreSQL database and one Redis:
 #    the invalidation delay from A to B over TRIALS trials (the
 #    `invalidation` program of errata-bench), and whether the two together
 #    keep to one rate-limit allowance (a correctness result, not a ratio:
@@ -30,17 +35,20 @@
 # REDIS_PORT, so that its command counts are errata's alone. Keys start with
 # a prefix of this run's own.
 #
-# Needs: cargo, wrk, curl, taskset, redis-server, redis-cli, createdb, dropdb.
-# Usage: bench/instances.sh  (WARM, DUR, RUNS, CONNS, LOGIN_CONNS, TRIALS to
-# change the method; ROWS="x1 x4" for some rows, PARTS="pairs redis two" for
-# some parts; results in bench/results/<date>-instances/)
+# Needs: cargo, wrk, curl, taskset, redis-server, redis-cli, createdb, dropdb,
+# psql (and valgrind for the instruction counts).
+# Usage: bench/instances.sh  (WARM, DUR, RUNS, CONNS, LOGIN_CONNS, TRIALS,
+# CG_N, CG_ROWS to change the method; ERRATA=path to use a built binary; ROWS="x1 x4" for some rows,
+# PARTS="pairs redis instructions two" for some parts; results in
+# bench/results/<date>-instances/)
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/errata-target}
 WARM=${WARM:-3}; DUR=${DUR:-10}; RUNS=${RUNS:-3}; CONNS=${CONNS:-50}; LOGIN_CONNS=${LOGIN_CONNS:-8}
 TRIALS=${TRIALS:-100}
-ROWS=${ROWS:-"x1 x2 x4 x6 x5"}; PARTS=${PARTS:-"pairs redis two"}
+ROWS=${ROWS:-"x1 x2 x4 x6 x5 x7"}; PARTS=${PARTS:-"pairs redis two"}
+CG_ROWS=${CG_ROWS:-"e1 i2 i4 e5"}; CG_N=${CG_N:-1000}
 SERVER_CPU=${SERVER_CPU:-0}; WRK_CPU=${WRK_CPU:-1}
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 REDIS_PORT=${REDIS_PORT:-6392}
@@ -51,13 +59,15 @@ mkdir -p "$OUT/raw"
 # Built one package at a time: built together, errata would get the
 # features errata-bench's HTTP client turns on in shared dependencies, and
 # be another binary than run.sh measures.
-( cd "$ROOT" && cargo build --release --locked -p errata )
+if [ -z "${ERRATA:-}" ]; then
+  ( cd "$ROOT" && cargo build --release --locked -p errata )
+  ERRATA=$CARGO_TARGET_DIR/release/errata
+fi
 ( cd "$ROOT" && cargo build --release --locked -p errata-bench --bin invalidation )
-ERRATA=$CARGO_TARGET_DIR/release/errata
 INVALIDATION=$CARGO_TARGET_DIR/release/invalidation
 
 TAG=errata_bench_$$
-DB=$TAG; DB_TWO=${TAG}_two
+DB=$TAG; DB_TWO=${TAG}_two; DB_CG=${TAG}_cg
 PG_HOST=$(echo "$PG" | sed -E 's#^postgres(ql)?://([^@/]*@)?([^:/]*).*#\3#')
 PG_PORT=$(echo "$PG" | sed -nE 's#^postgres(ql)?://([^@/]*@)?[^:/]*:([0-9]+).*#\3#p'); PG_PORT=${PG_PORT:-5432}
 PG_USER=$(echo "$PG" | sed -nE 's#^postgres(ql)?://([^:@/]*)(:[^@]*)?@.*#\2#p'); PG_USER=${PG_USER:-postgres}
@@ -81,6 +91,7 @@ cleanup() {
   [ -n "$RPID" ] && { kill "$RPID" 2>/dev/null || true; wait "$RPID" 2>/dev/null || true; }
   dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB" 2>/dev/null || true
   dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB_TWO" 2>/dev/null || true
+  dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB_CG" 2>/dev/null || true
   rm -rf "$SCRATCH"
 }
 trap cleanup EXIT
@@ -136,6 +147,8 @@ for _ in $(seq 100); do redis-cli -u "$REDIS" ping > /dev/null 2>&1 && break; sl
 createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
 PGURL=$PG/$DB
 
+want() { [[ " $ROWS $PARTS " == *" $1 "* ]]; }
+if want pairs; then
 # The same identity data in both modes: an administrator, and a client.
 SQ=$SCRATCH/sqlite; PQ=$SCRATCH/postgres; mkdir -m 700 "$SQ" "$PQ"
 declare -A BASIC=() JWT=()
@@ -236,7 +249,7 @@ pair() {
         row, w, t, s, p, p / s, pm, rs, s99, p99, sn, pn, r, a, c,
         (a ? sprintf("%.4f", c / a) : "-"), (r ? c / r : 0),
         scpu, ecpu, gcpu, rcpu, ecpu + gcpu + rcpu, (ecpu + gcpu + rcpu ? scpu / (ecpu + gcpu + rcpu) : 0),
-        (pm >= t ? "yes" : "no") }' | tee -a "$OUT/summary.tsv"
+        (t == "-" ? "-" : pm >= t ? "yes" : "no") }' | tee -a "$OUT/summary.tsv"
 }
 
 for mode in s p; do
@@ -248,8 +261,6 @@ for mode in s p; do
     -H "Authorization: Basic ${BASIC[$mode]}" --data 'grant_type=client_credentials'
   check "$mode-login" "$u/graphql" 200 '"succeeded":true' -H 'Content-Type: application/json' --data-binary "$LOGIN_JSON"
 done
-want() { [[ " $ROWS $PARTS " == *" $1 "* ]]; }
-if want pairs; then
 want x1 && pair x1 small 0.9 "$CONNS" "$LUA/small.lua" /graphql "" ""
 want x2 && pair x2 small-jwt 0.9 "$CONNS" "$LUA/small-bearer.lua" /graphql "TOKEN=${JWT[s]}" "TOKEN=${JWT[p]}"
 want x4 && pair x4 token-endpoint 0.8 "$CONNS" "$LUA/token.lua" /oauth/token "BASIC=${BASIC[s]}" "BASIC=${BASIC[p]}"
@@ -270,6 +281,23 @@ done
 pair x5 ratelimited 0.8 "$CONNS" "$LUA/small.lua" /graphql "" ""
 stop s; stop p
 fi
+
+# Many clients, each under its limit: the small query from 65,536
+# addresses behind a trusted proxy, at the default limit (15/s). A client
+# this slow gets no lease, so every request it sends is a round trip to
+# Redis. No target: issue 9's are for one busy client.
+if want x7; then
+start s 8111 "$SERVER_CPU" "$ERRATA" serve --addr 127.0.0.1:8111 --data "$SQ" --workers 1 --rate-limit 15/s \
+  --trusted-proxies 127.0.0.1
+start p 8112 "$SERVER_CPU" env ERRATA_REDIS_PREFIX="$TAG:m:" "$ERRATA" serve --addr 127.0.0.1:8112 --data "$PQ" \
+  --database "$PGURL" --redis "$REDIS" --workers 1 --rate-limit 15/s --trusted-proxies 127.0.0.1
+for mode in s p; do
+  check "$mode-many" "${URL[$mode]}/graphql" 200 '"name":"errata"' -H 'Content-Type: application/json' \
+    -H 'X-Forwarded-For: 10.0.0.1' --data-binary "@$LUA/small.json"
+done
+pair x7 small-many-clients - "$CONNS" "$LUA/many-clients.lua" /graphql "" ""
+stop s; stop p
+fi
 fi
 
 # Redis commands per admitted request, as measured before (a limit no
@@ -278,6 +306,21 @@ if want redis; then
   load redis-commands
   ERRATA=$ERRATA REDIS_URL=$REDIS DUR=$DUR CONNS=$CONNS SERVER_CPU=$SERVER_CPU WRK_CPU=$WRK_CPU \
     OUT=$OUT/redis-commands "$HERE/redis-commands.sh"
+fi
+
+# Instructions per request of errata itself in both modes (PARTS=instructions):
+# bench/instructions.sh's rows CG_ROWS with the rate limit on, on SQLite,
+# then on a fresh PostgreSQL database with this run's Redis.
+if want instructions; then
+  load instructions
+  createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB_CG"
+  ROWS=$CG_ROWS N=$CG_N LIMIT=1000000/s OUT=$OUT/instructions-sqlite "$HERE/instructions.sh"
+  ERRATA_REDIS_PREFIX="$TAG:cg:" DATABASE=$PG/$DB_CG REDIS_URL=$REDIS ROWS=$CG_ROWS N=$CG_N LIMIT=1000000/s \
+    OUT=$OUT/instructions-postgres "$HERE/instructions.sh"
+  join -t $'\t' <(tail -n +2 "$OUT/instructions-sqlite/summary.tsv" | cut -f1,2 | sort) \
+    <(tail -n +2 "$OUT/instructions-postgres/summary.tsv" | cut -f1,2 | sort) |
+    awk -F'\t' 'BEGIN { print "row\tsqlite\tpostgres_redis\tratio" } { printf "%s\t%s\t%s\t%.3f\n", $1, $2, $3, $2 / $3 }' |
+    tee "$OUT/instructions.tsv"
 fi
 
 # Two instances on one fresh database and one Redis.
