@@ -165,9 +165,8 @@ start s 8111 "$SERVER_CPU" "$ERRATA" serve --addr 127.0.0.1:8111 --data "$SQ" --
 start p 8112 "$SERVER_CPU" env ERRATA_REDIS_PREFIX="$TAG:p:" "$ERRATA" serve --addr 127.0.0.1:8112 --data "$PQ" \
   --database "$PGURL" --redis "$REDIS" --workers 1 --rate-limit 1000000/s
 declare -A URL=([s]=$S [p]=$P)
-LOGIN_JSON='{"query":"mutation { authentication { login(username: \"bench@example.com\", password: \"bench password 1\") { responseResult { succeeded } jwt } } }"}'
 for mode in s p; do
-  JWT[$mode]=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary "$LOGIN_JSON" "${URL[$mode]}/graphql" |
+  JWT[$mode]=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary "@$LUA/login.json" "${URL[$mode]}/graphql" |
     sed -n 's/.*"jwt":"\([^"]*\)".*/\1/p')
   [ -n "${JWT[$mode]}" ] || { echo "CHECK FAILED: no session token from $mode" >&2; exit 1; }
 done
@@ -259,7 +258,7 @@ for mode in s p; do
     -H "Authorization: Bearer ${JWT[$mode]}" --data-binary "@$LUA/small.json"
   check "$mode-token" "$u/oauth/token" 200 '"token_type":"Bearer"' -H 'Content-Type: application/x-www-form-urlencoded' \
     -H "Authorization: Basic ${BASIC[$mode]}" --data 'grant_type=client_credentials'
-  check "$mode-login" "$u/graphql" 200 '"succeeded":true' -H 'Content-Type: application/json' --data-binary "$LOGIN_JSON"
+  check "$mode-login" "$u/graphql" 200 '"succeeded":true' -H 'Content-Type: application/json' --data-binary "@$LUA/login.json"
 done
 want x1 && pair x1 small 0.9 "$CONNS" "$LUA/small.lua" /graphql "" ""
 want x2 && pair x2 small-jwt 0.9 "$CONNS" "$LUA/small-bearer.lua" /graphql "TOKEN=${JWT[s]}" "TOKEN=${JWT[p]}"

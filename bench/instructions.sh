@@ -9,7 +9,9 @@
 # N requests. Rows: the plain axum handler and bare async-graphql (the
 # peers), errata's workloads of run.sh with and without the response cache,
 # the rate-limited request, and the identity paths (small query with a
-# session JWT, with a tampered one, and the token endpoint).
+# session JWT, with a tampered one, and the token endpoint). Row `login`
+# (argon2id, about a second a request under callgrind; not in the default
+# rows: ask for it with a small N) logs the benchmark user in.
 #
 # DATABASE=postgres://... (an empty database) and REDIS_URL=redis://... run
 # errata's rows on PostgreSQL with Redis instead of SQLite, and LIMIT=RATE
@@ -101,6 +103,7 @@ for row in $ROWS; do
     e5) measure e5 $(serve --rate-limit 1/h) -- /graphql $JSON < "$LUA/small.json" ;;
     i2) measure i2 $(serve --rate-limit "$LIMIT") -- /graphql $JSON "Authorization:Bearer $JWT" < "$LUA/small.json" ;;
     i3) measure i3 $(serve --rate-limit "$LIMIT") -- /graphql $JSON "Authorization:Bearer $BAD" < "$LUA/small.json" ;;
+    login) measure login $(serve --rate-limit "$LIMIT") -- /graphql $JSON < "$LUA/login.json" ;;
     i4) printf 'grant_type=client_credentials' | measure i4 $(serve --rate-limit "$LIMIT") -- /oauth/token \
           Content-Type:application/x-www-form-urlencoded "Authorization:Basic $BASIC" ;;
     *) echo "unknown row $row" >&2; exit 1 ;;
