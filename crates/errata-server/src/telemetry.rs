@@ -281,15 +281,17 @@ fn is_invisible_layout(c: char) -> bool {
     )
 }
 
+/// Log lines written to memory, for tests that read what was logged.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod captured {
     use std::io::Write;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
+
     use tracing_subscriber::fmt::MakeWriter;
 
+    /// What a subscriber wrote, shared with the test.
     #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -307,6 +309,13 @@ mod tests {
             self.clone()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::captured::Captured;
 
     fn lines(captured: &Captured) -> Vec<serde_json::Value> {
         String::from_utf8(captured.0.lock().unwrap().clone())
