@@ -49,6 +49,20 @@ fn fresh_postgres() -> String {
     url
 }
 
+/// The Redis tests share limits through: `ERRATA_TEST_REDIS`, by default
+/// the machine's.
+pub fn redis_url() -> String {
+    std::env::var("ERRATA_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A Redis key prefix no other test uses, so that tests running at once on
+/// the one Redis never see each other's keys.
+pub fn redis_prefix() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("random bytes");
+    format!("errata-test:{:016x}:", u64::from_le_bytes(bytes))
+}
+
 /// A fresh data directory for one test server.
 pub fn data_dir() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);

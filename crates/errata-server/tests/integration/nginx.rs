@@ -62,10 +62,6 @@ struct Deployment {
     _database: Scratch,
 }
 
-fn redis_url() -> String {
-    std::env::var("ERRATA_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
 impl Deployment {
     /// Starts both instances and nginx, with the administrator and `USER`,
     /// after `tune` has changed what the test needs. The directory is not
@@ -81,12 +77,14 @@ impl Deployment {
         tune_a: impl FnOnce(&mut Config),
     ) -> Deployment {
         let database = Scratch::new(Backend::Postgres).await;
-        let mut random = [0u8; 8];
-        getrandom::fill(&mut random).expect("random bytes");
-        let prefix = format!("errata-test:{:016x}:", u64::from_le_bytes(random));
+        let prefix = errata_test_support::redis_prefix();
         let mut config = identity_config_for(Backend::Sqlite);
         config.database = database.url.to_string_unredacted();
-        config.redis = Some(redis_url().parse().expect("a Redis URL"));
+        config.redis = Some(
+            errata_test_support::redis_url()
+                .parse()
+                .expect("a Redis URL"),
+        );
         config.redis_prefix = prefix.clone();
         // Generous, so that a loaded machine does not make Redis look down.
         config.redis_timeout_ms = 2000;
@@ -318,7 +316,7 @@ async fn nginx_names_each_client_and_no_client_names_another_address() {
 
     // The shared limit counted the addresses nginx saw, and none a
     // client wrote.
-    let mut redis = redis::Client::open(redis_url())
+    let mut redis = redis::Client::open(errata_test_support::redis_url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await

@@ -14,20 +14,9 @@ use std::time::{Duration, Instant};
 
 use errata_server::{Config, RateLimit};
 use errata_test_support::faults::{Fault, FaultProxy};
-use errata_test_support::{Reply, TestServer, config};
+use errata_test_support::{Reply, TestServer, config, redis_prefix, redis_url};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
-
-fn redis_url() -> String {
-    std::env::var("ERRATA_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-/// A key prefix no other test uses.
-fn prefix() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("random bytes");
-    format!("errata-test:{:016x}:", u64::from_le_bytes(bytes))
-}
 
 /// A configuration sharing Redis at `url` under `prefix`, with a timeout
 /// generous enough that a loaded machine does not make Redis look down.
@@ -97,7 +86,7 @@ async fn persisted(
 
 #[tokio::test]
 async fn requests_alternating_between_two_instances_share_one_allowance() {
-    let prefix = prefix();
+    let prefix = redis_prefix();
     let a = TestServer::start(limited(shared(&redis_url(), &prefix), 4)).await;
     let b = TestServer::start(limited(shared(&redis_url(), &prefix), 4)).await;
     let client = reqwest::Client::new();
@@ -138,7 +127,7 @@ async fn requests_alternating_between_two_instances_share_one_allowance() {
 
 #[tokio::test]
 async fn an_operation_limit_is_shared_too_even_through_a_persisted_query() {
-    let prefix = prefix();
+    let prefix = redis_prefix();
     let with_limit = || {
         let mut limits = BTreeMap::new();
         limits.insert("catalog.error".to_owned(), RateLimit::parse("1/h").unwrap());
@@ -183,7 +172,7 @@ async fn an_operation_limit_is_shared_too_even_through_a_persisted_query() {
 
 #[tokio::test]
 async fn a_persisted_query_registered_on_one_instance_runs_on_another() {
-    let prefix = prefix();
+    let prefix = redis_prefix();
     let a = TestServer::start(shared(&redis_url(), &prefix)).await;
     let b = TestServer::start(shared(&redis_url(), &prefix)).await;
     let alone = TestServer::default().await;
@@ -281,7 +270,7 @@ async fn with_redis_broken_requests_succeed_limited_per_instance_and_sharing_com
         .parse()
         .expect("the tests' Redis URL is redis://ip:port");
     let proxy = FaultProxy::start(upstream).await;
-    let prefix = prefix();
+    let prefix = redis_prefix();
     let through_proxy = |url: &str| Config {
         redis_timeout_ms: 250,
         ..limited(shared(url, &prefix), 3)

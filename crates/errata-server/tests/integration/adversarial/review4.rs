@@ -29,11 +29,8 @@ fn sha256_hex(text: &str) -> String {
 /// request the rate limit admits, every one of them different.
 #[tokio::test]
 async fn anyone_still_fills_redis_with_persisted_documents_padded_with_a_comment() {
-    let url =
-        std::env::var("ERRATA_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("random bytes");
-    let prefix = format!("errata-test:{:016x}:", u64::from_le_bytes(bytes));
+    let url = errata_test_support::redis_url();
+    let prefix = errata_test_support::redis_prefix();
     let s = TestServer::start(Config {
         redis: Some(url.parse().expect("a Redis URL")),
         redis_prefix: prefix.clone(),
