@@ -190,10 +190,7 @@ async fn run(
     }
     // The route is always behind `edge::authenticate`; without it the caller
     // would be a guest.
-    let principal = principal.unwrap_or_else(|| match state.identity() {
-        Ok(identity) => identity.directory().guest.clone(),
-        Err(_) => errata_identity::Directory::default().guest,
-    });
+    let principal = principal.unwrap_or_else(|| state.guest());
     let outcome = state
         .pipeline
         .execute_post(request, body, info, |r| {

@@ -156,6 +156,16 @@ impl AppState {
         })
     }
 
+    /// The caller without a token: identity's guest, or, until the database
+    /// answers, a guest with no permission, to whom what needs no caller
+    /// (the catalog, health) is still served.
+    pub(crate) fn guest(&self) -> errata_identity::Principal {
+        match self.identity.get() {
+            Some(identity) => identity.directory().guest.clone(),
+            None => errata_identity::Directory::default().guest,
+        }
+    }
+
     /// Identity, waiting for the database if the start could not reach it:
     /// retries with a growing pause (at most 5 s) until migrating and
     /// opening succeed. A database that answers but cannot be used (one a
