@@ -9,3 +9,310 @@
 //! Must never depend on the HTTP or GraphQL layers (axum, async-graphql,
 //! `errata-graphql`, `errata-server`): the API and the command line make
 //! the same calls.
+
+mod access;
+mod cache;
+pub mod date;
+mod seed;
+mod history;
+mod list;
+mod model;
+mod search;
+mod store;
+mod tags;
+mod tree;
+
+use errata_catalog::Error;
+use errata_store::{Database, Domain, Migration};
+
+pub use access::PageRef;
+pub use model::*;
+pub use search::{Engine, EngineInfo, SearchHit, SearchHits};
+pub use seed::seeded_path;
+pub use tree::TreeQuery;
+pub use history::parse_duration;
+
+/// Pages' tables and their migrations, for each backend.
+pub const STORAGE: Domain = Domain {
+    name: "pages",
+    sqlite: &[Migration {
+        version: 4,
+        description: "pages",
+        sql: include_str!("../migrations/sqlite/0004_pages.sql"),
+    }],
+    postgres: &[Migration {
+        version: 4,
+        description: "pages",
+        sql: include_str!("../migrations/postgres/0004_pages.sql"),
+    }],
+    // Search indexes are not copied: `rebuild_index` makes them again from
+    // the pages, in the target database's own engine.
+    tables: &[
+        "pages",
+        "page_tags",
+        "page_tag_links",
+        "page_history",
+        "page_links",
+        "page_tree",
+        "search_engines",
+    ],
+    generated: &[
+        ("pages", "id"),
+        ("page_tags", "id"),
+        ("page_history", "id"),
+        ("page_tree", "id"),
+    ],
+};
+
+/// The name change notices about pages carry (`Database::announce`).
+pub const CHANNEL: &str = "pages";
+
+/// The pages domain: every operation on pages, their history, tree, tags,
+/// links and search, over one database.
+#[derive(Debug, Clone)]
+pub struct Pages {
+    db: Database,
+    limits: Limits,
+    changes: tokio::sync::broadcast::Sender<()>,
+    cache: std::sync::Arc<cache::PageCache>,
+}
+
+impl Pages {
+    /// Pages stored in `db`, whose migrations have run.
+    pub fn new(db: Database, limits: Limits) -> Pages {
+        Pages {
+            db,
+            limits,
+            changes: tokio::sync::broadcast::channel(16).0,
+            cache: std::sync::Arc::new(cache::PageCache::new(4096, 64 << 20)),
+        }
+    }
+
+    /// Hears every change this process makes to pages, once committed:
+    /// what keeps answers about pages (the response cache) drops them.
+    /// Other instances' changes arrive as change notices instead.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<()> {
+        self.changes.subscribe()
+    }
+
+    /// Drops the pages this process keeps: another instance changed some.
+    pub fn forget(&self) {
+        self.cache.clear();
+    }
+
+    /// Tells everyone keeping answers about pages to drop them.
+    pub async fn flush(&self) {
+        self.changed().await;
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// The limits arguments are held to.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Tells other instances that pages changed, once the change committed.
+    async fn changed(&self) {
+        self.cache.clear();
+        // No one listening is fine: nothing is kept.
+        let _ = self.changes.send(());
+        if let Err(e) = self.db.announce(CHANNEL).await {
+            tracing::warn!(error = %e, "could not announce a change to pages");
+        }
+    }
+}
+
+/// The limits every argument is held to (`[pages]` in the configuration).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Limits {
+    /// Longest title, in characters.
+    pub max_title: usize,
+    /// Longest description, in characters.
+    pub max_description: usize,
+    /// Largest content, in bytes.
+    pub max_content_bytes: usize,
+    /// Most tags on one page.
+    pub max_tags: usize,
+    /// Longest tag, in characters.
+    pub max_tag: usize,
+    /// Largest `scriptCss` or `scriptJs`, in bytes.
+    pub max_script_bytes: usize,
+    /// Longest search query, in characters.
+    pub max_query: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_title: 255,
+            max_description: 1024,
+            max_content_bytes: 1024 * 1024,
+            max_tags: 50,
+            max_tag: 64,
+            max_script_bytes: 64 * 1024,
+            max_query: 256,
+        }
+    }
+}
+
+/// A store failure inside a page operation: unreachable or busy databases
+/// are the system's 503, anything else a page operation that failed for a
+/// reason with no code of its own (6001); the cause goes to the log only.
+fn failed(e: sqlx::Error) -> Error {
+    if errata_store::is_unavailable(&e) {
+        errata_errors::system::database_unavailable().with_source(e)
+    } else {
+        errata_errors::pages::generic_error().with_source(e)
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> i64 {
+    errata_identity::now_ms()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The store on both backends: concurrent writers, and the tree kept by
+    //! writes equal to the tree made again from the pages.
+
+    use std::sync::Arc;
+
+    use errata_identity::{Grant, Permissions, Principal, PrincipalKind};
+    use errata_store::testing::{BACKENDS, Scratch};
+    use errata_store::{Backend, Database};
+
+    use super::*;
+
+    async fn store(backend: Backend) -> (Pages, Scratch) {
+        let scratch = Scratch::new(backend).await;
+        let db = Database::open(
+            &scratch.url,
+            &errata_store::Options::default(),
+            &[&errata_store::STORE, &STORAGE],
+        )
+        .await
+        .unwrap();
+        (Pages::new(db, Limits::default()), scratch)
+    }
+
+    fn writer() -> Principal {
+        Principal::new(
+            PrincipalKind::Session,
+            1,
+            Permissions::all(),
+            None,
+            Arc::from([Grant {
+                permissions: Permissions::all(),
+                rules: Arc::from([]),
+            }]),
+            0,
+        )
+    }
+
+    fn page(path: &str) -> NewPage {
+        NewPage {
+            content: format!("# {path}\n\ntext"),
+            editor: "markdown".to_owned(),
+            is_published: true,
+            locale: "en".to_owned(),
+            path: path.to_owned(),
+            title: path.to_owned(),
+            tags: vec!["t".to_owned()],
+            ..NewPage::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_updates_each_leave_a_version() {
+        for backend in BACKENDS {
+            let (pages, _scratch) = store(backend).await;
+            let id = pages.create(&writer(), page("docs/hot")).await.unwrap().id;
+            let mut tasks = Vec::new();
+            for n in 0..8 {
+                let pages = pages.clone();
+                tasks.push(tokio::spawn(async move {
+                    let changes = PageChanges {
+                        content: Some(format!("version {n}")),
+                        ..PageChanges::default()
+                    };
+                    pages.update(&writer(), id, changes).await
+                }));
+            }
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            let history = pages.history(&writer(), id, None, None).await.unwrap();
+            assert_eq!(history.total, 8, "{backend:?}");
+            let now = pages.load(id).await.unwrap().unwrap();
+            assert!(now.content.starts_with("version "), "{backend:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_creates_at_one_path_make_one_page() {
+        for backend in BACKENDS {
+            let (pages, _scratch) = store(backend).await;
+            let mut tasks = Vec::new();
+            for _ in 0..6 {
+                let pages = pages.clone();
+                tasks.push(tokio::spawn(async move {
+                    pages.create(&writer(), page("docs/race")).await
+                }));
+            }
+            let mut made = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => made += 1,
+                    Err(e) => assert_eq!(e.id(), "pages.duplicate_create", "{backend:?}"),
+                }
+            }
+            assert_eq!(made, 1, "{backend:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_kept_tree_is_the_rebuilt_tree() {
+        for backend in BACKENDS {
+            let (pages, _scratch) = store(backend).await;
+            let who = writer();
+            let mut ids = Vec::new();
+            for path in ["a", "a/b", "a/b/c", "a/d", "e/f/g", "e/h"] {
+                ids.push(pages.create(&who, page(path)).await.unwrap().id);
+            }
+            pages.delete(&who, ids[1]).await.unwrap();
+            pages.move_page(&who, ids[4], "a/g", "en").await.unwrap();
+            pages.delete(&who, ids[5]).await.unwrap();
+            let kept = all_entries(&pages).await;
+            pages.rebuild_tree().await.unwrap();
+            let rebuilt = all_entries(&pages).await;
+            assert_eq!(kept, rebuilt, "{backend:?}");
+            assert!(!kept.iter().any(|(p, _, _)| p.starts_with("e")), "{kept:?}");
+        }
+    }
+
+    async fn all_entries(pages: &Pages) -> Vec<(String, bool, Option<i64>)> {
+        use sqlx::Row;
+        let mut out: Vec<(String, bool, Option<i64>)> =
+            sqlx::query("SELECT path, is_folder, page_id FROM page_tree")
+                .fetch_all(pages.database().pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<String, _>("path"),
+                        r.get::<i64, _>("is_folder") != 0,
+                        r.get::<Option<i64>, _>("page_id"),
+                    )
+                })
+                .collect();
+        out.sort();
+        out
+    }
+}

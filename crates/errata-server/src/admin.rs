@@ -18,6 +18,7 @@ use errata_store::{Database, DatabaseUrl};
 pub struct Admin {
     storage: Database,
     identity: Identity,
+    pages: errata_pages::Pages,
 }
 
 impl Admin {
@@ -25,7 +26,12 @@ impl Admin {
     pub async fn open(config: &Config) -> Result<Admin, Error> {
         let storage = crate::storage::open(config).await?;
         let identity = Identity::open(storage.clone(), config.auth.clone(), &config.data).await?;
-        Ok(Admin { storage, identity })
+        let pages = errata_pages::Pages::new(storage.clone(), config.pages.clone());
+        Ok(Admin {
+            storage,
+            identity,
+            pages,
+        })
     }
 
     /// Creates a verified user, in Administrators with `admin`, else in Users.
@@ -54,6 +60,30 @@ impl Admin {
             "email": user.email,
             "name": user.name,
             "groups": user.groups.iter().map(|(_, name)| name).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// Adds `count` made-up pages after those already seeded, authored by
+    /// `author` (an email; the first administrator when absent).
+    pub async fn bench_seed(&self, count: usize, author: Option<&str>) -> Result<Value, Error> {
+        let author = match author {
+            Some(email) => self.identity.user_by_email(email).await?.id,
+            None => self
+                .identity
+                .users()
+                .await?
+                .into_iter()
+                .find(|u| u.groups.iter().any(|(id, _)| *id == ADMINISTRATORS))
+                .ok_or_else(errata_errors::auth::user_not_found)?
+                .id,
+        };
+        let first = self.pages.count().await?;
+        let started = std::time::Instant::now();
+        self.pages.seed(author, first, count, 1000).await?;
+        Ok(json!({
+            "pages": count,
+            "first": first,
+            "seconds": started.elapsed().as_secs_f64(),
         }))
     }
 
@@ -160,7 +190,14 @@ pub async fn copy(config: &Config, from: &str, to: &str) -> Result<Value, Error>
             return Err(e);
         }
     };
-    let copied = errata_store::copy(&source, &target, DOMAINS).await;
+    let mut copied = errata_store::copy(&source, &target, DOMAINS).await;
+    if copied.is_ok() {
+        // Search indexes are not copied: the target builds its own.
+        let pages = errata_pages::Pages::new(target.clone(), config.pages.clone());
+        if let Err(e) = pages.rebuild_index().await {
+            copied = Err(e);
+        }
+    }
     source.close().await;
     target.close().await;
     let copied = copied?;

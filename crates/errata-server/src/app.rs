@@ -105,6 +105,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         });
     }
     tokio::spawn(identity_upkeep(Arc::clone(&state)));
+    tokio::spawn(forget_on_page_changes(
+        state.pages.subscribe(),
+        Arc::downgrade(&state),
+    ));
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -148,6 +152,11 @@ async fn identity_upkeep(state: Arc<AppState>) {
                 if reread && let Err(e) = identity.reload().await {
                     tracing::warn!(error = %e, "the identity directory could not be reloaded");
                 }
+                if matches!(&notice, Notice::Lost)
+                    || matches!(&notice, Notice::Changed(domain) if domain == errata_pages::CHANNEL)
+                {
+                    state.pages.forget();
+                }
                 state.pipeline.forget_responses();
             }
         });
@@ -162,6 +171,24 @@ async fn identity_upkeep(state: Arc<AppState>) {
         }
         if let Err(e) = identity.purge().await {
             tracing::warn!(error = %e, "expired identity records could not be purged");
+        }
+    }
+}
+
+/// Drops kept answers when this process changes pages (other instances'
+/// changes come as notices). The task ends with the state.
+async fn forget_on_page_changes(
+    mut changes: tokio::sync::broadcast::Receiver<()>,
+    state: std::sync::Weak<AppState>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match changes.recv().await {
+            Ok(()) | Err(RecvError::Lagged(_)) => match state.upgrade() {
+                Some(state) => state.pipeline.forget_responses(),
+                None => return,
+            },
+            Err(RecvError::Closed) => return,
         }
     }
 }

@@ -77,6 +77,9 @@ pub struct Config {
     pub trusted_proxy_header: crate::forwarded::ProxyHeader,
     /// Users, sessions, tokens and brute-force protection.
     pub auth: errata_identity::AuthConfig,
+    /// The limits of page arguments: title, description, content, tags,
+    /// scripts and search queries.
+    pub pages: errata_pages::Limits,
     /// Redis, which instances share rate limits and persisted queries
     /// through: `redis://127.0.0.1:6379/0`. Without it, each instance
     /// limits on its own.
@@ -117,6 +120,7 @@ impl Default for Config {
             trusted_proxies: TrustedProxies::default(),
             trusted_proxy_header: crate::forwarded::ProxyHeader::default(),
             auth: errata_identity::AuthConfig::default(),
+            pages: errata_pages::Limits::default(),
             redis: None,
             redis_timeout_ms: 50,
             redis_prefix: "errata:".to_owned(),

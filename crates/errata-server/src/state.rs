@@ -37,6 +37,8 @@ pub struct AppState {
     /// Set once the database has been migrated and identity opened: at
     /// start, or later by [`AppState::bring_up`] when PostgreSQL was down.
     pub(crate) identity: Arc<OnceLock<Identity>>,
+    /// The pages domain (the schema holds the same).
+    pub(crate) pages: errata_pages::Pages,
     /// Why the database, reached, could not be used (one a newer errata
     /// migrated): what the server answers instead of `DatabaseUnavailable`
     /// while identity is not set.
@@ -89,7 +91,9 @@ impl AppState {
             started: Instant::now(),
             storage: storage.clone(),
             identity: Arc::clone(&identity),
+            pages: errata_pages::Pages::new(storage.clone(), config.pages.clone()),
         };
+        let pages = facts.pages.clone();
         let schema = schema::build(facts, config.introspection(), config.suggestions());
         let catalog = &errata_errors::CATALOG;
         let redis = match &config.redis {
@@ -134,6 +138,7 @@ impl AppState {
             locales: catalog.locales.iter().map(|l| &**l).collect(),
             storage,
             identity,
+            pages,
             unusable: std::sync::Mutex::new(None),
             errors_html: Bytes::from(render(catalog, Format::Html)),
             errors_json: Bytes::from(render(catalog, Format::Json)),

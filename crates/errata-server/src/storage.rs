@@ -10,7 +10,11 @@ use errata_store::{Database, Domain};
 use crate::Config;
 
 /// Every domain's storage, parents first.
-pub const DOMAINS: &[&Domain] = &[&errata_store::STORE, &errata_identity::STORAGE];
+pub const DOMAINS: &[&Domain] = &[
+    &errata_store::STORE,
+    &errata_identity::STORAGE,
+    &errata_pages::STORAGE,
+];
 
 /// Opens the configured database and migrates it.
 pub async fn open(config: &Config) -> Result<Database, Error> {

@@ -63,6 +63,18 @@ enum Command {
         #[arg(long, value_name = "URL")]
         to: String,
     },
+    /// Add made-up pages for benchmarks: a tree of sections with tags,
+    /// links, searchable words and a version each.
+    BenchSeed {
+        #[command(flatten)]
+        data: DataArgs,
+        /// How many pages.
+        #[arg(long, default_value_t = 100_000)]
+        pages: usize,
+        /// The author: a user's email [default: the first administrator].
+        #[arg(long, value_name = "EMAIL")]
+        author: Option<String>,
+    },
     /// Print one catalog entry, found by id, slug or code (6003, 0x0101000b).
     Explain {
         /// An id (`pages.not_found`), a slug (`PageNotFound`) or a code (`6003`, `0x0101000b`).
@@ -249,6 +261,15 @@ fn main() -> ExitCode {
         Command::Clients(command) => admin(AdminCommand::Clients(command)),
         Command::Migrate { data, status } => admin(AdminCommand::Migrate { data, status }),
         Command::Copy { data, from, to } => admin(AdminCommand::Copy { data, from, to }),
+        Command::BenchSeed {
+            data,
+            pages,
+            author,
+        } => admin(AdminCommand::BenchSeed {
+            data,
+            pages,
+            author,
+        }),
         command => run(command),
     };
     match result {
@@ -362,6 +383,11 @@ enum AdminCommand {
         from: String,
         to: String,
     },
+    BenchSeed {
+        data: DataArgs,
+        pages: usize,
+        author: Option<String>,
+    },
 }
 
 /// Runs an administration command against a data directory.
@@ -375,7 +401,8 @@ fn admin(command: AdminCommand) -> Result<(), Failure> {
             | ClientsCommand::Rotate { data, .. },
         )
         | AdminCommand::Migrate { data, .. }
-        | AdminCommand::Copy { data, .. } => data,
+        | AdminCommand::Copy { data, .. }
+        | AdminCommand::BenchSeed { data, .. } => data,
     };
     let args = errata_server::ServeArgs {
         config: data.config.clone(),
@@ -437,6 +464,9 @@ fn admin(command: AdminCommand) -> Result<(), Failure> {
             AdminCommand::Clients(ClientsCommand::Rotate { client_id, .. }) => {
                 admin.rotate_client(client_id).await
             }
+            AdminCommand::BenchSeed { pages, author, .. } => {
+                admin.bench_seed(*pages, author.as_deref()).await
+            }
             AdminCommand::Migrate { .. } | AdminCommand::Copy { .. } => {
                 unreachable!("migrate and copy are answered above")
             }
@@ -454,7 +484,8 @@ fn run(command: Command) -> Result<(), Failure> {
         | Command::Users(_)
         | Command::Clients(_)
         | Command::Migrate { .. }
-        | Command::Copy { .. } => {
+        | Command::Copy { .. }
+        | Command::BenchSeed { .. } => {
             unreachable!("serve and the administration commands are handled before run")
         }
         Command::Catalog(CatalogCommand::Check { dir }) => {

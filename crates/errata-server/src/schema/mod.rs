@@ -10,6 +10,8 @@ pub mod catalog;
 pub mod clients;
 pub mod context;
 pub mod groups;
+pub mod pages;
+pub mod search;
 pub mod tokens;
 pub mod users;
 
@@ -34,6 +36,9 @@ pub struct ServerFacts {
     pub storage: Database,
     /// The identity domain, once the database has been reached.
     pub identity: std::sync::Arc<std::sync::OnceLock<Identity>>,
+    /// The pages domain; usable once identity is set, which means the
+    /// database has been migrated.
+    pub pages: errata_pages::Pages,
 }
 
 /// The schema with its data and async-graphql's defaults.
@@ -101,6 +106,16 @@ impl Query {
         tokens::list(ctx).await
     }
 
+    /// Pages, as Wiki.js 2.5 serves them.
+    async fn pages(&self) -> Option<pages::PageQuery> {
+        Some(pages::PageQuery)
+    }
+
+    /// Search engines.
+    async fn search(&self) -> Option<search::SearchQuery> {
+        Some(search::SearchQuery)
+    }
+
     /// The permissions a group, a token or a client can hold.
     async fn permissions(&self) -> Vec<&'static str> {
         errata_identity::Permission::ALL
@@ -134,6 +149,16 @@ impl Mutation {
     /// OAuth client administration.
     async fn oauth_clients(&self) -> clients::ClientMutation {
         clients::ClientMutation
+    }
+
+    /// Pages.
+    async fn pages(&self) -> Option<pages::PageMutation> {
+        Some(pages::PageMutation)
+    }
+
+    /// Search engines.
+    async fn search(&self) -> Option<search::SearchMutation> {
+        Some(search::SearchMutation)
     }
 
     /// Creates an API token for the signed-in user, limited to

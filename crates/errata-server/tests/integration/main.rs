@@ -9,6 +9,7 @@ mod graphql_http;
 mod identity;
 mod nginx;
 mod outages;
+mod pages;
 mod proxies;
 mod response_cache;
 mod schema_vs_graphql_js;

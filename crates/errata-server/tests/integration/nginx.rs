@@ -739,3 +739,49 @@ async fn postgres_unreachable_from_one_instance_is_its_503_until_it_is_back() {
         assert_eq!(r.status(), 200, "{fault:?}");
     }
 }
+
+#[tokio::test]
+async fn a_page_changed_on_one_instance_is_read_new_on_the_other_within_a_second() {
+    let d = Deployment::start(|_| {}).await;
+    let admin = d.a.session(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let r = d
+        .a
+        .gql(
+            crate::pages::CREATE,
+            json!({"content": "first", "path": "shared/page", "locale": "en", "title": "First", "tags": [], "pub": true}),
+            Some(&admin),
+        )
+        .await;
+    let id = r.body["data"]["pages"]["create"]["page"]["id"].as_i64().unwrap_or_else(|| panic!("{}", r.body));
+    let read = "{ pages { singleByPath(path: \"shared/page\", locale: \"en\") { title } } }";
+    // B reads it, and now keeps it.
+    for _ in 0..2 {
+        let r = d.b.gql(read, json!({}), None).await;
+        assert_eq!(r.body["data"]["pages"]["singleByPath"]["title"], "First", "{}", r.body);
+    }
+    let r = d
+        .a
+        .gql(
+            "mutation($id: Int!) { pages { update(id: $id, title: \"Second\") { responseResult { succeeded } } } }",
+            json!({"id": id}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.body["data"]["pages"]["update"]["responseResult"]["succeeded"], true, "{}", r.body);
+    // A, which wrote, never answers the old title.
+    let r = d.a.gql(read, json!({}), None).await;
+    assert_eq!(r.body["data"]["pages"]["singleByPath"]["title"], "Second", "{}", r.body);
+    let changed = Instant::now();
+    loop {
+        let r = d.b.gql(read, json!({}), None).await;
+        if r.body["data"]["pages"]["singleByPath"]["title"] == "Second" {
+            break;
+        }
+        assert!(
+            changed.elapsed() < Duration::from_secs(1),
+            "B still answers the old title after a second: {}",
+            r.body
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

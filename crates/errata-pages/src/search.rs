@@ -1,0 +1,672 @@
+//! Search engines: `db` (Wiki.js's basic engine, LIKE over title,
+//! description and path), `sqlite` (FTS5, BM25) and `postgres` (a weighted
+//! tsvector). The backend's own index is kept in the same transaction as
+//! every page write whichever engine is active, so activating an engine
+//! never finds it stale. User text reaches an engine only as quoted words
+//! (`query.rs`), never as query syntax.
+
+use errata_catalog::Error;
+use errata_errors::search as errors;
+use errata_identity::{Permission, Principal};
+use errata_store::Backend;
+use sqlx::Row;
+
+use crate::access::PageRef;
+use crate::query::{fts5_match, like_pattern, tsquery, words};
+use crate::store::Tx;
+use crate::{Pages, failed, now_ms};
+
+/// A search engine errata has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// LIKE over title, description and path.
+    Db,
+    /// SQLite's FTS5.
+    Sqlite,
+    /// PostgreSQL's full-text search.
+    Postgres,
+}
+
+impl Engine {
+    /// Every engine, in the order `searchEngines` lists them.
+    pub const ALL: [Engine; 3] = [Engine::Db, Engine::Postgres, Engine::Sqlite];
+
+    /// Its key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Engine::Db => "db",
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// The engine with this key.
+    pub fn parse(key: &str) -> Option<Engine> {
+        Engine::ALL.into_iter().find(|e| e.key() == key)
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Engine::Db => "Database - Basic",
+            Engine::Sqlite => "SQLite - FTS5",
+            Engine::Postgres => "Database - PostgreSQL",
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Engine::Db => "Default basic database-based search engine: matches words in titles, descriptions and paths.",
+            Engine::Sqlite => "Full-text search with SQLite's FTS5: BM25 ranking, prefix matching and suggestions. SQLite only.",
+            Engine::Postgres => "Full-text search with PostgreSQL: a weighted tsvector (title, description, content) and pg_trgm suggestions. PostgreSQL only.",
+        }
+    }
+
+    fn website(self) -> &'static str {
+        match self {
+            Engine::Db => "https://docs.requarks.io/search/db",
+            Engine::Sqlite => "https://www.sqlite.org/fts5.html",
+            Engine::Postgres => "https://www.postgresql.org/docs/current/textsearch.html",
+        }
+    }
+
+    fn runs_on(self, backend: Backend) -> bool {
+        match self {
+            Engine::Db => true,
+            Engine::Sqlite => backend == Backend::Sqlite,
+            Engine::Postgres => backend == Backend::Postgres,
+        }
+    }
+}
+
+/// An engine as `searchEngines` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    /// Which.
+    pub engine: Engine,
+    /// Whether it is the active one.
+    pub is_enabled: bool,
+    /// Whether it can run on this database.
+    pub is_available: bool,
+    /// Title.
+    pub title: &'static str,
+    /// Description.
+    pub description: &'static str,
+    /// Website.
+    pub website: &'static str,
+    /// Its settings.
+    pub config: Vec<(String, String)>,
+}
+
+/// What a search found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchHits {
+    /// The pages, best first: (id, title, description, path, locale).
+    pub results: Vec<SearchHit>,
+    /// Words from the index near the query's, when it found little.
+    pub suggestions: Vec<String>,
+    /// How many pages matched that the caller may read.
+    pub total_hits: i64,
+}
+
+/// One page a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    /// Page id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// Path.
+    pub path: String,
+    /// Locale.
+    pub locale: String,
+}
+
+/// The `postgres` engine's dictionary, as a one-row table `dictionary`.
+macro_rules! dictionary {
+    () => {
+        "SELECT COALESCE((SELECT CAST(config AS json)->>'dictionary' FROM search_engines \
+         WHERE key = 'postgres'), 'english')::regconfig AS dictionary"
+    };
+}
+
+/// A page's weighted tsvector: title A, description B, content C, in the
+/// engine's dictionary; the page is `p`.
+macro_rules! vector {
+    () => {
+        concat!(
+            "SELECT p.id, setweight(to_tsvector(e.dictionary, p.title), 'A') \
+             || setweight(to_tsvector(e.dictionary, p.description), 'B') \
+             || setweight(to_tsvector(e.dictionary, p.content), 'C') FROM pages p, (",
+            dictionary!(),
+            ") e"
+        )
+    };
+}
+
+/// Pages an engine considers before filtering by permission.
+const CANDIDATES: i64 = 500;
+/// Pages a search answers.
+const MAX_RESULTS: usize = 100;
+/// Below this many hits, the full-text engines suggest words.
+const SUGGEST_BELOW: usize = 5;
+
+/// A failed search is the engine's failure (4001), or the database's 503.
+fn engine_failed(e: sqlx::Error) -> Error {
+    if errata_store::is_unavailable(&e) {
+        errata_errors::system::database_unavailable().with_source(e)
+    } else {
+        errors::generic_error().with_source(e)
+    }
+}
+
+/// Indexes page `id` again in the backend's own engine (or drops it from
+/// the index when it is unpublished or private).
+pub(crate) async fn index(tx: &mut Tx, backend: Backend, id: i64) -> Result<(), Error> {
+    remove(tx, backend, id).await?;
+    let sql = match backend {
+        Backend::Sqlite => {
+            "INSERT INTO pages_fts (rowid, title, description, content) \
+             SELECT id, title, description, content FROM pages \
+             WHERE id = $1 AND is_published = 1 AND is_private = 0"
+        }
+        Backend::Postgres => {
+            concat!(
+                "INSERT INTO pages_vector (page_id, tokens) ",
+                vector!(),
+                " WHERE p.id = $1 AND p.is_published = 1 AND p.is_private = 0"
+            )
+        }
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(failed)?;
+    if backend == Backend::Postgres {
+        sqlx::query(
+            "INSERT INTO pages_words (word) SELECT unnest(tsvector_to_array(tokens)) \
+             FROM pages_vector WHERE page_id = $1 ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Drops page `id` from the backend's index.
+pub(crate) async fn remove(tx: &mut Tx, backend: Backend, id: i64) -> Result<(), Error> {
+    let sql = match backend {
+        Backend::Sqlite => "DELETE FROM pages_fts WHERE rowid = $1",
+        Backend::Postgres => "DELETE FROM pages_vector WHERE page_id = $1",
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(failed)?;
+    Ok(())
+}
+
+impl Pages {
+    /// The active engine and its settings.
+    async fn active_engine(&self) -> Result<(Engine, serde_json::Value), Error> {
+        let row = sqlx::query("SELECT key, config FROM search_engines WHERE is_enabled = 1 LIMIT 1")
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
+        let Some(row) = row else {
+            return Ok((Engine::Db, serde_json::Value::Null));
+        };
+        let key: String = row.try_get("key").map_err(engine_failed)?;
+        let config: String = row.try_get("config").map_err(engine_failed)?;
+        let engine = Engine::parse(&key)
+            .filter(|e| e.runs_on(self.db.backend()))
+            .unwrap_or(Engine::Db);
+        Ok((engine, serde_json::from_str(&config).unwrap_or_default()))
+    }
+
+    /// Searches published, public pages, leaving out those the caller may
+    /// not read; `path` limits to pages under it, `locale` to one locale.
+    pub async fn search(
+        &self,
+        caller: &Principal,
+        query: &str,
+        path: Option<&str>,
+        locale: Option<&str>,
+    ) -> Result<SearchHits, Error> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Err(errors::query_invalid("it is empty".to_owned()));
+        }
+        if query.chars().count() > self.limits.max_query {
+            return Err(errors::query_invalid(format!(
+                "it is longer than {} characters",
+                self.limits.max_query
+            )));
+        }
+        let locale = locale
+            .filter(|l| !l.is_empty())
+            .map(crate::path::parse_locale)
+            .transpose()?;
+        let prefix = path
+            .map(|p| p.trim_matches('/'))
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("{}%", like_pattern(p).trim_start_matches('%').trim_end_matches('%')));
+        let (engine, _) = self.active_engine().await?;
+        let candidates = match engine {
+            Engine::Db => self.search_db(query, locale.as_deref(), prefix.as_deref()).await?,
+            Engine::Sqlite => match fts5_match(query) {
+                Some(expression) => {
+                    self.search_sqlite(&expression, locale.as_deref(), prefix.as_deref())
+                        .await?
+                }
+                None => Vec::new(),
+            },
+            Engine::Postgres => match tsquery(query) {
+                Some(expression) => {
+                    self.search_postgres(&expression, locale.as_deref(), prefix.as_deref())
+                        .await?
+                }
+                None => Vec::new(),
+            },
+        };
+        let ids: Vec<i64> = candidates.iter().map(|(hit, _)| hit.id).collect();
+        let tags = self.tags_of_many(&ids).await?;
+        let now = now_ms();
+        let readable: Vec<SearchHit> = candidates
+            .into_iter()
+            .filter(|(hit, window)| {
+                let at = PageRef::at(
+                    &hit.locale,
+                    &hit.path,
+                    tags.get(&hit.id).map(Vec::as_slice).unwrap_or_default(),
+                );
+                at.allows(caller, Permission::ReadPages)
+                    && (window.contains(now) || at.allows(caller, Permission::WritePages))
+            })
+            .map(|(hit, _)| hit)
+            .collect();
+        let total_hits = readable.len() as i64;
+        let suggestions = if readable.len() < SUGGEST_BELOW {
+            match engine {
+                Engine::Db => Vec::new(),
+                Engine::Sqlite => self.suggest_sqlite(query).await?,
+                Engine::Postgres => self.suggest_postgres(query).await?,
+            }
+        } else {
+            Vec::new()
+        };
+        Ok(SearchHits {
+            results: readable.into_iter().take(MAX_RESULTS).collect(),
+            suggestions,
+            total_hits,
+        })
+    }
+
+    async fn search_db(
+        &self,
+        query: &str,
+        locale: Option<&str>,
+        prefix: Option<&str>,
+    ) -> Result<Vec<(SearchHit, Window)>, Error> {
+        let like = match self.db.backend() {
+            Backend::Sqlite => "LIKE",
+            Backend::Postgres => "ILIKE",
+        };
+        let mut sql = format!(
+            "SELECT id, title, description, path, locale, publish_start, publish_end FROM pages \
+             WHERE is_published = 1 AND is_private = 0 AND (title {like} $1 ESCAPE '\\' \
+             OR description {like} $1 ESCAPE '\\' OR path {like} $1 ESCAPE '\\')"
+        );
+        let mut n = 1;
+        if locale.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND locale = ${n}"));
+        }
+        if prefix.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND path LIKE ${n} ESCAPE '\\'"));
+        }
+        sql.push_str(&format!(" ORDER BY updated_at DESC LIMIT {CANDIDATES}"));
+        let mut select = sqlx::query(&sql).bind(like_pattern(query));
+        if let Some(locale) = locale {
+            select = select.bind(locale);
+        }
+        if let Some(prefix) = prefix {
+            select = select.bind(prefix);
+        }
+        let rows = select.fetch_all(self.db.pool()).await.map_err(engine_failed)?;
+        rows.iter().map(hit_from).collect()
+    }
+
+    async fn search_sqlite(
+        &self,
+        expression: &str,
+        locale: Option<&str>,
+        prefix: Option<&str>,
+    ) -> Result<Vec<(SearchHit, Window)>, Error> {
+        // Title weighs most, then description, then content; bm25 is lower
+        // for better matches.
+        let mut sql = format!(
+            "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, p.publish_end \
+             FROM (SELECT rowid AS id, bm25(pages_fts, 10.0, 5.0, 1.0) AS score FROM pages_fts \
+             WHERE pages_fts MATCH $1 ORDER BY score LIMIT {CANDIDATES}) f \
+             JOIN pages p ON p.id = f.id WHERE 1 = 1"
+        );
+        let mut n = 1;
+        if locale.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND p.locale = ${n}"));
+        }
+        if prefix.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND p.path LIKE ${n} ESCAPE '\\'"));
+        }
+        sql.push_str(" ORDER BY f.score");
+        let mut select = sqlx::query(&sql).bind(expression);
+        if let Some(locale) = locale {
+            select = select.bind(locale);
+        }
+        if let Some(prefix) = prefix {
+            select = select.bind(prefix);
+        }
+        let rows = select.fetch_all(self.db.pool()).await.map_err(engine_failed)?;
+        rows.iter().map(hit_from).collect()
+    }
+
+    async fn search_postgres(
+        &self,
+        expression: &str,
+        locale: Option<&str>,
+        prefix: Option<&str>,
+    ) -> Result<Vec<(SearchHit, Window)>, Error> {
+        let mut sql = format!(
+            "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, p.publish_end \
+             FROM pages_vector v JOIN pages p ON p.id = v.page_id, \
+             (SELECT to_tsquery(e.dictionary, $1) AS q FROM ({}) e) s \
+             WHERE v.tokens @@ s.q",
+            dictionary!()
+        );
+        let mut n = 1;
+        if locale.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND p.locale = ${n}"));
+        }
+        if prefix.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND p.path LIKE ${n} ESCAPE '\\'"));
+        }
+        sql.push_str(&format!(
+            " ORDER BY ts_rank(v.tokens, s.q) DESC, p.id LIMIT {CANDIDATES}"
+        ));
+        let mut select = sqlx::query(&sql).bind(expression);
+        if let Some(locale) = locale {
+            select = select.bind(locale);
+        }
+        if let Some(prefix) = prefix {
+            select = select.bind(prefix);
+        }
+        let rows = select.fetch_all(self.db.pool()).await.map_err(engine_failed)?;
+        rows.iter().map(hit_from).collect()
+    }
+
+    /// Words of the index within two edits of the query's words.
+    async fn suggest_sqlite(&self, query: &str) -> Result<Vec<String>, Error> {
+        let mut found: Vec<(usize, i64, String)> = Vec::new();
+        for word in words(query) {
+            let Some(first) = word.chars().next() else { continue };
+            let len = word.chars().count();
+            let mut upper = first.to_string();
+            upper.push(char::MAX);
+            let rows = sqlx::query(
+                "SELECT term, doc FROM pages_fts_words WHERE term >= $1 AND term < $2",
+            )
+            .bind(first.to_string())
+            .bind(&upper)
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
+            for row in rows {
+                let term: String = row.try_get("term").map_err(engine_failed)?;
+                let docs: i64 = row.try_get("doc").map_err(engine_failed)?;
+                if term == word || term.chars().count().abs_diff(len) > 2 {
+                    continue;
+                }
+                let distance = strsim::levenshtein(&word, &term);
+                if distance <= 2 {
+                    found.push((distance, -docs, term));
+                }
+            }
+        }
+        found.sort();
+        let mut out: Vec<String> = Vec::new();
+        for (_, _, term) in found {
+            if !out.contains(&term) {
+                out.push(term);
+            }
+            if out.len() == SUGGEST_BELOW {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Words of the index similar to the query's (pg_trgm).
+    async fn suggest_postgres(&self, query: &str) -> Result<Vec<String>, Error> {
+        let mut out: Vec<String> = Vec::new();
+        for word in words(query) {
+            let rows: Vec<String> = sqlx::query_scalar(
+                "SELECT word FROM pages_words WHERE word <> $1 AND similarity(word, $1) > 0.2 \
+                 ORDER BY similarity(word, $1) DESC, word LIMIT 5",
+            )
+            .bind(&word)
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
+            for w in rows {
+                if !out.contains(&w) && out.len() < SUGGEST_BELOW {
+                    out.push(w);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every engine, with which is active and which can run here.
+    pub async fn search_engines(&self) -> Result<Vec<EngineInfo>, Error> {
+        let rows = sqlx::query("SELECT key, is_enabled, config FROM search_engines")
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
+        let (active, _) = self.active_engine().await?;
+        let mut out = Vec::new();
+        for engine in Engine::ALL {
+            let mut config = Vec::new();
+            if engine == Engine::Postgres {
+                let stored = rows
+                    .iter()
+                    .find(|r| r.try_get::<String, _>("key").is_ok_and(|k| k == "postgres"))
+                    .and_then(|r| r.try_get::<String, _>("config").ok())
+                    .and_then(|c| serde_json::from_str::<serde_json::Value>(&c).ok());
+                let dictionary = stored
+                    .as_ref()
+                    .and_then(|c| c.get("dictionary"))
+                    .and_then(|d| d.as_str())
+                    .unwrap_or("english");
+                config.push(("dictionary".to_owned(), dictionary.to_owned()));
+            }
+            out.push(EngineInfo {
+                engine,
+                is_enabled: engine == active,
+                is_available: engine.runs_on(self.db.backend()),
+                title: engine.title(),
+                description: engine.description(),
+                website: engine.website(),
+                config,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Activates `engine` with `config`: 4102 for an unknown engine, 4002
+    /// when it cannot run here (another backend, pg_trgm missing, an unknown
+    /// dictionary). On failure the active engine and its settings stay.
+    pub async fn activate_engine(
+        &self,
+        key: &str,
+        config: &[(String, String)],
+    ) -> Result<(), Error> {
+        let engine = Engine::parse(key).ok_or_else(|| errors::engine_unknown(key.to_owned()))?;
+        let refuse = |reason: String| errors::activation_failed().with_detail("reason", reason);
+        if !engine.runs_on(self.db.backend()) {
+            return Err(refuse(format!(
+                "the {} engine cannot run on {}",
+                engine.key(),
+                match self.db.backend() {
+                    Backend::Sqlite => "SQLite",
+                    Backend::Postgres => "PostgreSQL",
+                }
+            )));
+        }
+        let mut stored = serde_json::Map::new();
+        for (k, v) in config {
+            match (engine, k.as_str()) {
+                (Engine::Postgres, "dictionary") => {
+                    if v.is_empty() || v.len() > 63 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        return Err(refuse(format!("\"{v}\" is not a text search dictionary")));
+                    }
+                    stored.insert(k.clone(), serde_json::Value::String(v.clone()));
+                }
+                _ => {
+                    return Err(refuse(format!(
+                        "the {} engine has no setting \"{k}\"",
+                        engine.key()
+                    )));
+                }
+            }
+        }
+        if engine == Engine::Postgres {
+            let dictionary = stored
+                .get("dictionary")
+                .and_then(|d| d.as_str())
+                .unwrap_or("english")
+                .to_owned();
+            let known: Option<String> =
+                sqlx::query_scalar("SELECT cfgname::text FROM pg_ts_config WHERE cfgname = $1")
+                    .bind(&dictionary)
+                    .fetch_optional(self.db.pool())
+                    .await
+                    .map_err(engine_failed)?;
+            if known.is_none() {
+                return Err(refuse(format!("\"{dictionary}\" is not a text search dictionary")));
+            }
+            stored.insert("dictionary".to_owned(), serde_json::Value::String(dictionary));
+            if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+                .execute(self.db.pool())
+                .await
+            {
+                tracing::warn!(error = %e, "pg_trgm could not be created");
+                return Err(refuse("the pg_trgm extension is not available".to_owned()));
+            }
+            sqlx::query(
+                "CREATE INDEX IF NOT EXISTS pages_words_trgm ON pages_words USING GIN (word gin_trgm_ops)",
+            )
+            .execute(self.db.pool())
+            .await
+            .map_err(|e| refuse_source(e, "the trigram index could not be built"))?;
+        }
+        let config = serde_json::Value::Object(stored).to_string();
+        let mut tx = self.begin().await.map_err(|_| refuse("the database did not answer".to_owned()))?;
+        sqlx::query("UPDATE search_engines SET is_enabled = 0")
+            .execute(&mut *tx)
+            .await
+            .map_err(engine_failed)?;
+        sqlx::query(
+            "INSERT INTO search_engines (key, is_enabled, config) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET is_enabled = 1, config = $2",
+        )
+        .bind(engine.key())
+        .bind(&config)
+        .execute(&mut *tx)
+        .await
+        .map_err(engine_failed)?;
+        rebuild_in(&mut tx, self.db.backend()).await?;
+        tx.commit().await.map_err(engine_failed)?;
+        self.changed().await;
+        Ok(())
+    }
+
+    /// Builds the backend's index again from the pages.
+    pub async fn rebuild_index(&self) -> Result<(), Error> {
+        let mut tx = self.begin().await?;
+        rebuild_in(&mut tx, self.db.backend()).await?;
+        tx.commit().await.map_err(engine_failed)?;
+        self.changed().await;
+        Ok(())
+    }
+}
+
+fn refuse_source(e: sqlx::Error, reason: &str) -> Error {
+    errors::activation_failed()
+        .with_detail("reason", reason.to_owned())
+        .with_source(e)
+}
+
+async fn rebuild_in(tx: &mut Tx, backend: Backend) -> Result<(), Error> {
+    let statements: &[&str] = match backend {
+        Backend::Sqlite => &[
+            "DELETE FROM pages_fts",
+            "INSERT INTO pages_fts (rowid, title, description, content) \
+             SELECT id, title, description, content FROM pages \
+             WHERE is_published = 1 AND is_private = 0",
+        ],
+        Backend::Postgres => &[
+            "DELETE FROM pages_vector",
+            "DELETE FROM pages_words",
+            concat!(
+                "INSERT INTO pages_vector (page_id, tokens) ",
+                vector!(),
+                " WHERE p.is_published = 1 AND p.is_private = 0"
+            ),
+            "INSERT INTO pages_words (word) SELECT DISTINCT unnest(tsvector_to_array(tokens)) \
+             FROM pages_vector ON CONFLICT DO NOTHING",
+        ],
+    };
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut **tx)
+            .await
+            .map_err(engine_failed)?;
+    }
+    Ok(())
+}
+
+/// When a page is shown to readers: published, from and until.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Window(pub(crate) Option<i64>, pub(crate) Option<i64>);
+
+impl Window {
+    pub(crate) fn contains(self, now: i64) -> bool {
+        self.0.is_none_or(|s| s <= now) && self.1.is_none_or(|e| e > now)
+    }
+}
+
+fn hit_from(row: &sqlx::any::AnyRow) -> Result<(SearchHit, Window), Error> {
+    let get = || -> Result<(SearchHit, Window), sqlx::Error> {
+        Ok((
+            SearchHit {
+                id: row.try_get("id")?,
+                title: row.try_get("title")?,
+                description: row.try_get("description")?,
+                path: row.try_get("path")?,
+                locale: row.try_get("locale")?,
+            },
+            Window(row.try_get("publish_start")?, row.try_get("publish_end")?),
+        ))
+    };
+    get().map_err(engine_failed)
+}
