@@ -9,3 +9,7 @@
 //! Must never depend on the HTTP or GraphQL layers (axum, async-graphql,
 //! `errata-graphql`, `errata-server`): the API and the command line make
 //! the same calls.
+
+pub mod path;
+pub mod query;
+pub mod render;
