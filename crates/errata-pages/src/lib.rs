@@ -11,6 +11,9 @@
 //! the same calls.
 
 mod access;
+pub mod path;
+pub mod query;
+pub mod render;
 mod cache;
 pub mod date;
 mod seed;
