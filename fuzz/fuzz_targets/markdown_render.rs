@@ -6,7 +6,10 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|content: &str| {
     for editor in [Editor::Markdown, Editor::Code, Editor::Ckeditor] {
-        let rendered = render(editor, content, "en");
+        // Content nested too deep is refused, which is fine.
+        let Ok(rendered) = render(editor, content, "en") else {
+            continue;
+        };
         assert!(
             !rendered.html.to_ascii_lowercase().contains("<script"),
             "{editor:?} let a script through: {:?}",

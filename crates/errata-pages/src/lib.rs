@@ -285,17 +285,17 @@ mod tests {
             let (pages, _scratch) = store(backend).await;
             let who = writer();
             let mut ids = Vec::new();
-            for path in ["a", "a/b", "a/b/c", "a/d", "e/f/g", "e/h"] {
+            for path in ["alpha", "alpha/b", "alpha/b/c", "alpha/d", "echo/f/g", "echo/h"] {
                 ids.push(pages.create(&who, page(path)).await.unwrap().id);
             }
             pages.delete(&who, ids[1]).await.unwrap();
-            pages.move_page(&who, ids[4], "a/g", "en").await.unwrap();
+            pages.move_page(&who, ids[4], "alpha/g", "en").await.unwrap();
             pages.delete(&who, ids[5]).await.unwrap();
             let kept = all_entries(&pages).await;
             pages.rebuild_tree().await.unwrap();
             let rebuilt = all_entries(&pages).await;
             assert_eq!(kept, rebuilt, "{backend:?}");
-            assert!(!kept.iter().any(|(p, _, _)| p.starts_with("e")), "{kept:?}");
+            assert!(!kept.iter().any(|(p, _, _)| p.starts_with("echo")), "{kept:?}");
         }
     }
 

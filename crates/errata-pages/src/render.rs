@@ -12,6 +12,8 @@ use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
+use errata_catalog::Error;
+
 use ammonia::{Builder, UrlRelative};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 use scan::Token;
@@ -80,21 +82,79 @@ pub struct Link {
 
 /// Renders `content`, written with `editor`, for a page in `locale` (the
 /// locale of links that name none).
-pub fn render(editor: Editor, content: &str, locale: &str) -> Rendered {
+pub fn render(editor: Editor, content: &str, locale: &str) -> Result<Rendered, Error> {
     let html = match editor {
         Editor::Markdown => Cow::Owned(markdown_html(content)),
         Editor::Code => Cow::Owned(code_html(content)),
         Editor::Ckeditor => Cow::Borrowed(content),
     };
-    let html = SANITIZER.clean(&html).to_string();
+    let html = sanitize(&html)?;
     let (toc, links) = outline::read(&html, locale);
-    Rendered { html, toc, links }
+    Ok(Rendered { html, toc, links })
+}
+
+/// The deepest nesting of elements a page may have. html5ever, under
+/// ammonia, takes time quadratic in the depth of the elements it holds
+/// open (a quarter of a megabyte of nested `<div>` took 28 s), so deeper
+/// content is refused before it is parsed.
+pub const MAX_DEPTH: usize = 256;
+
+/// `html` sanitized, unless its elements nest deeper than [`MAX_DEPTH`].
+fn sanitize(html: &str) -> Result<String, Error> {
+    if nests_deeper_than(html, MAX_DEPTH) {
+        return Err(errata_errors::pages::argument_invalid(
+            "content",
+            format!("its elements nest deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    Ok(SANITIZER.clean(html).to_string())
+}
+
+/// Whether the elements of untrusted `html` may nest deeper than `limit`.
+/// It errs towards yes: every start tag of a non-void element opens one
+/// (html5ever closes some by itself; here only a `p`, `li`, `dt`, `dd`,
+/// `tr`, `td`, `th` or `option` right inside its own kind is closed), and an
+/// end tag closes only an element of its name that is open, as html5ever
+/// ignores the others.
+fn nests_deeper_than(html: &str, limit: usize) -> bool {
+    const SELF_ENDING: [&str; 8] = ["p", "li", "dt", "dd", "tr", "td", "th", "option"];
+    let bytes = html.as_bytes();
+    let mut open: Vec<String> = Vec::new();
+    let mut at = 0;
+    while let Some(found) = html[at..].find('<') {
+        let start = at + found + 1;
+        let closing = bytes.get(start) == Some(&b'/');
+        let name_start = start + usize::from(closing);
+        let name_len = bytes[name_start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        at = name_start + name_len;
+        if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = html[name_start..at].to_ascii_lowercase();
+        if closing {
+            if let Some(position) = open.iter().rposition(|n| *n == name) {
+                open.truncate(position);
+            }
+        } else if !scan::is_void(&name) {
+            if SELF_ENDING.contains(&name.as_str()) && open.last() == Some(&name) {
+                open.pop();
+            }
+            open.push(name);
+            if open.len() > limit {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Markdown for a page moving from an HTML editor to the Markdown one.
 /// The HTML is sanitized first, as it would be for readers.
-pub fn to_markdown(html: &str) -> String {
-    let html = unwrap_deep(&SANITIZER.clean(html).to_string());
+pub fn to_markdown(html: &str) -> Result<String, Error> {
+    let html = unwrap_deep(&sanitize(html)?);
     let converter = htmd::HtmlToMarkdown::builder()
         .options(htmd::options::Options {
             bullet_list_marker: htmd::options::BulletListMarker::Dash,
@@ -104,7 +164,7 @@ pub fn to_markdown(html: &str) -> String {
         })
         .build();
     // htmd 0.5 parses a `&str` in one call and never returns its `Err`.
-    converter.convert(&html).unwrap_or_default()
+    Ok(converter.convert(&html).unwrap_or_default())
 }
 
 /// The deepest nesting `to_markdown` hands to htmd, which recurses once
@@ -141,8 +201,8 @@ fn unwrap_deep(html: &str) -> String {
 }
 
 /// Sanitized HTML for a page moving from the Markdown editor to an HTML one.
-pub fn to_html(markdown: &str) -> String {
-    SANITIZER.clean(&markdown_html(markdown)).to_string()
+pub fn to_html(markdown: &str) -> Result<String, Error> {
+    sanitize(&markdown_html(markdown))
 }
 
 const MARKDOWN: Options = Options::ENABLE_TABLES

@@ -220,7 +220,7 @@ impl Pages {
         creator: i64,
         now: i64,
     ) -> Result<i64, Error> {
-        let rendered = render::render(fields.editor, &fields.content, locale);
+        let rendered = rendered(fields.editor, &fields.content, locale).await?;
         let hash = page_hash(locale, path, None);
         let columns = "locale, path, hash, title, description, is_private, is_published, \
              private_ns, publish_start, publish_end, content, render, toc, content_type, editor, \
@@ -384,7 +384,7 @@ impl Pages {
         author: i64,
         now: i64,
     ) -> Result<(), Error> {
-        let rendered = render::render(fields.editor, &fields.content, locale);
+        let rendered = rendered(fields.editor, &fields.content, locale).await?;
         let hash = page_hash(locale, path, old.private_ns.as_deref());
         sqlx::query(
             "UPDATE pages SET locale = $1, path = $2, hash = $3, title = $4, description = $5, \
@@ -527,8 +527,8 @@ impl Pages {
         }
         let from = Editor::parse(&old.editor).unwrap_or(Editor::Markdown);
         let content = match (from.content_type(), target.content_type()) {
-            ("markdown", "html") => render::to_html(&old.content),
-            ("html", "markdown") => render::to_markdown(&old.content),
+            ("markdown", "html") => off_the_workers(&old.content, render::to_html).await?,
+            ("html", "markdown") => off_the_workers(&old.content, render::to_markdown).await?,
             _ => old.content.clone(),
         };
         self.check_content(&content)?;
@@ -642,7 +642,7 @@ impl Pages {
         let mut tx = self.begin_for(id).await?;
         let page = self.load_in(&mut tx, id).await?.ok_or_else(pages::not_found)?;
         let editor = Editor::parse(&page.editor).unwrap_or(Editor::Markdown);
-        let rendered = render::render(editor, &page.content, &page.locale);
+        let rendered = rendered(editor, &page.content, &page.locale).await?;
         sqlx::query("UPDATE pages SET render = $1, toc = $2, content_type = $3 WHERE id = $4")
             .bind(&rendered.html)
             .bind(&rendered.toc)
@@ -879,6 +879,23 @@ impl Pages {
     ) -> Result<HashMap<i64, Vec<String>>, Error> {
         tags::of_many(self.db.pool(), ids).await
     }
+}
+
+/// Renders on the blocking pool: a large page takes milliseconds of CPU,
+/// which would stall the requests sharing an async worker.
+async fn rendered(editor: Editor, content: &str, locale: &str) -> Result<render::Rendered, Error> {
+    let locale = locale.to_owned();
+    off_the_workers(content, move |c| render::render(editor, c, &locale)).await
+}
+
+async fn off_the_workers<T: Send + 'static>(
+    content: &str,
+    work: impl FnOnce(&str) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let content = content.to_owned();
+    tokio::task::spawn_blocking(move || work(&content))
+        .await
+        .map_err(|e| pages::generic_error().with_source(e))?
 }
 
 /// A tag as the API shows it.

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use super::*;
 
 fn markdown(content: &str) -> Rendered {
-    render(Editor::Markdown, content, "en")
+    render(Editor::Markdown, content, "en").unwrap()
 }
 
 fn link(locale: &str, path: &str) -> Link {
@@ -62,7 +62,7 @@ fn task_lists_are_disabled_checkboxes() {
         Editor::Ckeditor,
         "<input type=\"text\" name=\"q\" value=\"x\">",
         "en",
-    );
+    ).unwrap();
     assert_eq!(
         r.html, "<input type=\"checkbox\">",
         "no form field survives"
@@ -105,7 +105,7 @@ fn code_blocks_keep_their_language_class_only() {
         Editor::Ckeditor,
         "<code class=\"language-c++ app-admin\">x</code><p class=\"app-admin\">y</p>",
         "en",
-    );
+    ).unwrap();
     assert_eq!(r.html, "<code class=\"language-c++\">x</code><p>y</p>");
 }
 
@@ -150,7 +150,7 @@ fn html_headings_count_when_they_have_an_id() {
         Editor::Ckeditor,
         "<h2 id=\"a\">A <em>b</em></h2><h3>No id</h3><h3 id=\"c\">C</h3>",
         "en",
-    );
+    ).unwrap();
     assert_eq!(
         r.toc,
         r##"[{"title":"A b","anchor":"#a","children":[{"title":"C","anchor":"#c","children":[]}]}]"##
@@ -177,7 +177,7 @@ fn links_name_pages_with_their_locale() {
             link("en", "docs/raw"),
         ]
     );
-    let r = render(Editor::Ckeditor, "<a href=\"/guide\">x</a>", "de");
+    let r = render(Editor::Ckeditor, "<a href=\"/guide\">x</a>", "de").unwrap();
     assert_eq!(r.links, vec![link("de", "guide")]);
 }
 
@@ -187,7 +187,7 @@ fn links_get_noopener_noreferrer() {
         Editor::Ckeditor,
         "<a href=\"https://example.com\" rel=\"opener\">x</a>",
         "en",
-    );
+    ).unwrap();
     assert_eq!(
         r.html,
         "<a href=\"https://example.com\" rel=\"noopener noreferrer\">x</a>"
@@ -200,7 +200,7 @@ fn code_is_escaped_whole() {
         Editor::Code,
         "<script>alert(\"x\")</script>\n# not a heading",
         "en",
-    );
+    ).unwrap();
     assert_eq!(
         r.html,
         "<pre><code>&lt;script&gt;alert(\"x\")&lt;/script&gt;\n# not a heading</code></pre>\n"
@@ -215,7 +215,7 @@ fn html_is_only_sanitized() {
         Editor::Ckeditor,
         "<h2 id=\"x\" onclick=\"y()\">T</h2><script>alert(1)</script><p>**not markdown**</p>",
         "en",
-    );
+    ).unwrap();
     assert_eq!(r.html, "<h2 id=\"x\">T</h2><p>**not markdown**</p>");
 }
 
@@ -224,18 +224,20 @@ fn editors_convert_both_ways() {
     assert_eq!(
         to_markdown(
             "<h1>Title</h1><ul><li>one</li><li><strong>two</strong></li></ul><p><a href=\"/docs\">docs</a></p>"
-        ),
+        )
+        .unwrap(),
         "# Title\n\n- one\n- **two**\n\n[docs](/docs)"
     );
     assert_eq!(
         to_markdown(
             "<script>alert(1)</script><p onclick=\"y()\"><a href=\"javascript:x\">x</a></p>"
-        ),
+        )
+        .unwrap(),
         "x",
         "what is converted is sanitized first"
     );
     assert_eq!(
-        to_html("# Title\n\n<script>x</script>\n\n[a](javascript:alert(1))"),
+        to_html("# Title\n\n<script>x</script>\n\n[a](javascript:alert(1))").unwrap(),
         "<h1 id=\"title\">Title</h1>\n\n<p><a rel=\"noopener noreferrer\">a</a></p>\n"
     );
 }
@@ -368,7 +370,7 @@ fn adversarial() -> impl Strategy<Value = String> {
 fn every_adversarial_fragment_is_defused() {
     for fragment in ADVERSARIAL {
         for editor in [Editor::Markdown, Editor::Code, Editor::Ckeditor] {
-            let html = render(editor, fragment, "en").html;
+            let html = render(editor, fragment, "en").unwrap().html;
             assert_eq!(
                 unsafe_because(&html),
                 None,
@@ -391,7 +393,8 @@ proptest! {
     #[test]
     fn adversarial_html_never_renders_unsafe(content in adversarial()) {
         for editor in [Editor::Markdown, Editor::Code, Editor::Ckeditor] {
-            let html = render(editor, &content, "en").html;
+            let Ok(rendered) = render(editor, &content, "en") else { continue };
+            let html = rendered.html;
             prop_assert_eq!(unsafe_because(&html), None, "{:?}: {:?}", editor, html);
         }
     }
@@ -399,7 +402,7 @@ proptest! {
     #[test]
     fn any_text_renders_safe_html_and_valid_toc(content in any::<String>()) {
         for editor in [Editor::Markdown, Editor::Code, Editor::Ckeditor] {
-            let rendered = render(editor, &content, "en");
+            let Ok(rendered) = render(editor, &content, "en") else { continue };
             prop_assert_eq!(unsafe_because(&rendered.html), None, "{:?}: {:?}", editor, rendered.html);
             prop_assert!(serde_json::from_str::<serde_json::Value>(&rendered.toc).is_ok_and(|v| v.is_array()));
             for link in &rendered.links {
@@ -411,21 +414,41 @@ proptest! {
 
     #[test]
     fn markdown_and_html_convert_without_panicking(content in adversarial()) {
-        let _ = to_html(&to_markdown(&content));
+        if let Ok(markdown) = to_markdown(&content) {
+            let _ = to_html(&markdown);
+        }
     }
 }
 
 #[test]
 fn deep_html_converts_without_overflowing_the_stack() {
-    let deep = format!(
-        "{}text{}",
-        "<span>".repeat(20_000),
-        "</span>".repeat(20_000)
-    );
-    assert_eq!(to_markdown(&deep), "text");
     let nested = "<blockquote>".repeat(70) + "quoted";
     assert_eq!(
-        to_markdown(&nested).matches('>').count(),
+        to_markdown(&nested).unwrap().matches('>').count(),
         MAX_CONVERTED_DEPTH
     );
+}
+
+#[test]
+fn content_nested_deeper_than_the_limit_is_refused_before_it_is_parsed() {
+    let deep = |n: usize, open: &str, close: &str| format!("{}text{}", open.repeat(n), close.repeat(n));
+    for editor in [Editor::Markdown, Editor::Ckeditor] {
+        let refused = render(editor, &deep(20_000, "<div>", "</div>"), "en").unwrap_err();
+        assert_eq!(refused.id(), "pages.argument_invalid");
+        assert!(render(editor, &deep(MAX_DEPTH, "<div>", "</div>"), "en").is_ok());
+    }
+    // Stray end tags do not hide depth: html5ever ignores them.
+    let hidden = "<div></span>".repeat(MAX_DEPTH + 1);
+    assert!(render(Editor::Ckeditor, &hidden, "en").is_err());
+    // Formatting elements left open nest too.
+    let formatting: String = (0..=MAX_DEPTH).map(|n| format!("<b id=\"{n}\">x")).collect();
+    assert!(render(Editor::Ckeditor, &formatting, "en").is_err());
+    // Markdown's own nesting is counted after rendering.
+    assert!(render(Editor::Markdown, &">".repeat(MAX_DEPTH + 10), "en").is_err());
+    // Paragraphs and list items that end themselves do not add up.
+    let items = "<ul>".to_owned() + &"<li>item".repeat(5000) + "</ul>";
+    assert!(render(Editor::Ckeditor, &items, "en").is_ok());
+    assert!(to_markdown(&deep(20_000, "<span>", "</span>")).is_err());
+    // Code is escaped: its angle brackets are text.
+    assert!(render(Editor::Code, &deep(20_000, "<div>", "</div>"), "en").is_ok());
 }

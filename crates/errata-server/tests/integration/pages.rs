@@ -190,9 +190,9 @@ async fn update_move_delete_restore_and_history() {
     let r = w.mutate(Some(&w.editor), UPDATE, "update", json!({"id": id, "content": "# Changed", "title": "New title"})).await;
     assert_eq!(r["succeeded"], true, "{r}");
     // Move: not found, illegal, forbidden, collision, then a real move.
-    refused(&w.mutate(Some(&w.editor), MOVE, "move", json!({"id": 999_999, "p": "x/y", "l": "en"})).await, 6003, "PageNotFound");
-    refused(&w.mutate(Some(&w.editor), MOVE, "move", json!({"id": id, "p": "x//y", "l": "en"})).await, 6005, "PageIllegalPath");
-    refused(&w.mutate(Some(&w.reader), MOVE, "move", json!({"id": id, "p": "x/y", "l": "en"})).await, 6007, "PageMoveForbidden");
+    refused(&w.mutate(Some(&w.editor), MOVE, "move", json!({"id": 999_999, "p": "other/y", "l": "en"})).await, 6003, "PageNotFound");
+    refused(&w.mutate(Some(&w.editor), MOVE, "move", json!({"id": id, "p": "other//y", "l": "en"})).await, 6005, "PageIllegalPath");
+    refused(&w.mutate(Some(&w.reader), MOVE, "move", json!({"id": id, "p": "other/y", "l": "en"})).await, 6007, "PageMoveForbidden");
     refused(&w.mutate(Some(&w.editor), MOVE, "move", json!({"id": id, "p": "locked/y", "l": "en"})).await, 6007, "PageMoveForbidden");
     refused(&w.mutate(Some(&w.editor), MOVE, "move", json!({"id": id, "p": "docs/b", "l": "en"})).await, 6006, "PagePathCollision");
     let r = w.mutate(Some(&w.editor), MOVE, "move", json!({"id": id, "p": "guides/a", "l": "en"})).await;
