@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use sqlx::{AnyPool, Row};
 
-use crate::permissions::{CheckedRule, Grant, PageRule, Permissions};
+use crate::page_rules::{CheckedRule, Grant, PageRule};
+use crate::permissions::Permissions;
 
 /// What a token's validity depends on.
 #[derive(Debug)]
@@ -175,7 +176,7 @@ impl Directory {
 /// rules name, valid or not, so that reach is never underestimated.
 pub fn stored_reach(permissions: &str, page_rules: &str) -> Permissions {
     let rules: Vec<PageRule> = serde_json::from_str(page_rules).unwrap_or_default();
-    crate::permissions::reach(Permissions::from_stored(permissions), &rules)
+    crate::page_rules::reach(Permissions::from_stored(permissions), &rules)
 }
 
 /// A group's grant from its stored JSON. The JSON was checked when it was

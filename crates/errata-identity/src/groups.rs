@@ -5,7 +5,8 @@ use errata_errors::security;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::permissions::{PageRule, Permissions};
+use crate::page_rules::PageRule;
+use crate::permissions::Permissions;
 use crate::users::db;
 use crate::{ADMINISTRATORS, GUESTS, Identity, Principal, now};
 
@@ -65,7 +66,7 @@ pub const MAX_PAGE_RULES: usize = 100;
 impl Group {
     /// Every permission the group has a say in: its own and its rules'.
     pub fn reach(&self) -> Permissions {
-        crate::permissions::reach(self.permissions, &self.page_rules)
+        crate::page_rules::reach(self.permissions, &self.page_rules)
     }
 }
 
@@ -159,7 +160,7 @@ impl Identity {
             by.check_grant(permissions)?;
         }
         if let Some(rules) = &page_rules {
-            by.check_grant(crate::permissions::reach(Permissions::NONE, rules))?;
+            by.check_grant(crate::page_rules::reach(Permissions::NONE, rules))?;
         }
         self.check_group_reach(by, &group)?;
         if id == ADMINISTRATORS

@@ -21,6 +21,7 @@ pub mod groups;
 pub mod jwt;
 pub mod login;
 pub mod mail;
+pub mod page_rules;
 pub mod password;
 pub mod permissions;
 pub mod principal;
@@ -39,7 +40,8 @@ use serde::Deserialize;
 use sqlx::AnyPool;
 
 pub use directory::Directory;
-pub use permissions::{Grant, PageRule, Permission, Permissions};
+pub use page_rules::{Grant, PageRule, PageTarget, RuleMatch};
+pub use permissions::{Permission, Permissions};
 pub use principal::{Principal, PrincipalKind};
 
 /// Identity's tables and their migrations, for each backend.

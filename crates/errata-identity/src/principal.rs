@@ -5,7 +5,8 @@ use std::sync::Arc;
 use errata_catalog::Error;
 use errata_errors::security;
 
-use crate::permissions::{Grant, Permission, Permissions};
+use crate::page_rules::{Grant, PageTarget};
+use crate::permissions::{Permission, Permissions};
 
 /// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,18 +211,19 @@ impl Principal {
         }
     }
 
-    /// Whether the caller has `p` on the page at `path`, page rules applied.
-    pub fn has_on(&self, p: Permission, path: &str) -> bool {
+    /// Whether the caller has `p` on `page`, page rules applied
+    /// ([`crate::page_rules::grants_on`]).
+    pub fn has_on(&self, p: Permission, page: &PageTarget<'_>) -> bool {
         if self.kind == PrincipalKind::Operator {
             return true;
         }
         self.scope.is_none_or(|s| s.grants(p))
-            && crate::permissions::grants_on(&self.grants, p, path)
+            && crate::page_rules::grants_on(&self.grants, p, page)
     }
 
-    /// `Ok` when the caller has `p` on the page at `path`.
-    pub fn require_on(&self, p: Permission, path: &str) -> Result<(), Error> {
-        if self.has_on(p, path) {
+    /// `Ok` when the caller has `p` on `page`.
+    pub fn require_on(&self, p: Permission, page: &PageTarget<'_>) -> Result<(), Error> {
+        if self.has_on(p, page) {
             Ok(())
         } else {
             Err(self.missing(p))
@@ -241,7 +243,7 @@ impl Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::permissions::PageRule;
+    use crate::page_rules::PageRule;
 
     fn grant(perms: &[&str], rules: Vec<PageRule>) -> Grant {
         Grant {
@@ -294,6 +296,7 @@ mod tests {
                 permissions: vec!["write:pages".into()],
                 path: "/docs".into(),
                 deny: true,
+                ..PageRule::default()
             }],
         )]);
         let user_perms = Permissions::parse(&["read:pages", "write:pages"]).unwrap();
@@ -311,10 +314,22 @@ mod tests {
             !token.has(Permission::ManageUsers),
             "a scope never exceeds its user"
         );
-        assert!(!token.has_on(Permission::WritePages, "/home"));
+        let page = |path| PageTarget {
+            path,
+            locale: "en",
+            tags: &[],
+        };
+        assert!(!token.has_on(Permission::WritePages, &page("/home")));
         let session = Principal::new(PrincipalKind::Session, 5, user_perms, None, grants, 0);
-        assert!(session.has_on(Permission::WritePages, "/home"));
-        assert!(!session.has_on(Permission::WritePages, "/docs/x"));
+        assert!(session.has_on(Permission::WritePages, &page("/home")));
+        assert!(!session.has_on(Permission::WritePages, &page("/docs/x")));
+        assert_eq!(
+            session
+                .require_on(Permission::WritePages, &page("/docs/x"))
+                .unwrap_err()
+                .id(),
+            "security.permission_missing"
+        );
         assert_eq!(&*session.subject, "user:5");
         let token = Principal::new(
             PrincipalKind::ApiToken("t".into()),

@@ -1,6 +1,7 @@
 //! `groups { ... }`: groups, their permissions and page rules.
 
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use errata_errors::security;
 use errata_identity::{PageRule, Permission};
 
 use super::auth::DefaultResponse;
@@ -24,14 +25,18 @@ impl Group {
     async fn permissions(&self) -> Vec<String> {
         self.0.permissions.names()
     }
-    /// Page rules, most specific path first at check time.
+    /// Page rules; at check time the most specific matching one decides.
     async fn page_rules(&self) -> Vec<PageRuleOutput> {
         self.0
             .page_rules
             .iter()
             .map(|r| PageRuleOutput {
+                id: r.id.clone(),
                 permissions: r.permissions.clone(),
+                roles: r.permissions.clone(),
+                matching: r.matching.into(),
                 path: r.path.clone(),
+                locales: r.locales.clone(),
                 deny: r.deny,
             })
             .collect()
@@ -54,28 +59,98 @@ impl Group {
     }
 }
 
-/// A page rule: page permissions allowed or denied under a path prefix.
+/// How a page rule's `path` picks pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
+#[graphql(remote = "errata_identity::RuleMatch")]
+pub enum PageRuleMatch {
+    /// The page is at the path or under it: `/docs` covers `/docs` and
+    /// `/docs/a`, not `/docsx`.
+    #[default]
+    Start,
+    /// The page is at the path.
+    Exact,
+    /// The page's path ends with the path's segments: `/intro` covers
+    /// `/docs/intro`, not `/docs/xintro`.
+    End,
+    /// The path is a pattern (Rust's regex syntax) the page's path,
+    /// without its leading `/` (`docs/intro`), matches.
+    Regex,
+    /// The page carries the path as a tag, in any case.
+    Tag,
+}
+
+/// A page rule: page permissions allowed or denied on the pages it
+/// matches.
 #[derive(Debug, Clone, SimpleObject)]
 #[graphql(name = "PageRule")]
 pub struct PageRuleOutput {
+    /// The client's name for the rule.
+    pub id: String,
     /// Page permissions, such as `write:pages`.
     pub permissions: Vec<String>,
-    /// Path prefix: `/docs` covers `/docs` and `/docs/a`.
+    /// The same permissions, under Wiki.js's name.
+    pub roles: Vec<String>,
+    /// How `path` picks pages.
+    #[graphql(name = "match")]
+    pub matching: PageRuleMatch,
+    /// A path (START, EXACT, END), a pattern (REGEX) or a tag (TAG).
     pub path: String,
-    /// Deny instead of allow; at equal prefix length, deny wins.
+    /// Locale codes the rule is limited to; none for every locale.
+    pub locales: Vec<String>,
+    /// Deny instead of allow. The longest matching rule decides; at equal
+    /// length EXACT > TAG > REGEX > END > START, then deny wins.
     pub deny: bool,
 }
 
-/// A page rule to set.
+/// A page rule to set. Its permissions are named in `permissions` or, as
+/// Wiki.js's client sends them, `roles`: exactly one of the two.
 #[derive(Debug, Clone, InputObject)]
 pub struct PageRuleInput {
+    /// The client's name for the rule, kept as sent.
+    #[graphql(default)]
+    pub id: String,
     /// Page permissions, such as `write:pages`.
-    pub permissions: Vec<String>,
-    /// Path prefix, starting with `/`.
+    pub permissions: Option<Vec<String>>,
+    /// Page permissions, under Wiki.js's name.
+    pub roles: Option<Vec<String>>,
+    /// How `path` picks pages.
+    #[graphql(name = "match", default)]
+    pub matching: PageRuleMatch,
+    /// A path starting with `/` (START, EXACT, END), a pattern (REGEX) or a
+    /// tag (TAG).
     pub path: String,
+    /// Locale codes (`en`, `pt-br`) to limit the rule to; none for every
+    /// locale.
+    #[graphql(default)]
+    pub locales: Vec<String>,
     /// Deny instead of allow.
     #[graphql(default)]
     pub deny: bool,
+}
+
+impl PageRuleInput {
+    /// The rule, `index` naming it when its permissions are given twice or
+    /// not at all.
+    fn into_rule(self, index: usize) -> Result<PageRule, errata_catalog::Error> {
+        let permissions = match (self.permissions, self.roles) {
+            (Some(permissions), None) | (None, Some(permissions)) => permissions,
+            _ => {
+                return Err(security::page_rule_invalid(
+                    index,
+                    "it must name its permissions in exactly one of `roles` and `permissions`"
+                        .to_owned(),
+                ));
+            }
+        };
+        Ok(PageRule {
+            id: self.id,
+            permissions,
+            matching: self.matching.into(),
+            path: self.path,
+            locales: self.locales,
+            deny: self.deny,
+        })
+    }
 }
 
 /// A group mutation's status and the group.
@@ -140,25 +215,29 @@ impl GroupMutation {
         permissions: Option<Vec<String>>,
         page_rules: Option<Vec<PageRuleInput>>,
     ) -> Result<Option<GroupResponse>> {
-        let rules = page_rules.map(|rules| {
-            rules
-                .into_iter()
-                .map(|r| PageRule {
-                    permissions: r.permissions,
-                    path: r.path,
-                    deny: r.deny,
-                })
-                .collect()
-        });
-        let result = identity(ctx)?
-            .update_group(
-                caller(ctx)?,
-                id,
-                name.as_deref(),
-                permissions.as_deref(),
-                rules,
-            )
-            .await;
+        let rules = page_rules
+            .map(|rules| {
+                rules
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, r)| r.into_rule(i))
+                    .collect::<Result<Vec<PageRule>, _>>()
+            })
+            .transpose();
+        let result = match rules {
+            Ok(rules) => {
+                identity(ctx)?
+                    .update_group(
+                        caller(ctx)?,
+                        id,
+                        name.as_deref(),
+                        permissions.as_deref(),
+                        rules,
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         let (status, group) = settle(ctx, result, "Group updated")?;
         Ok(Some(GroupResponse {
             response_result: status,

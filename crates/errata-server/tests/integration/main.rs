@@ -6,6 +6,7 @@ mod adversarial;
 mod audit;
 mod edges;
 mod graphql_http;
+mod groups;
 mod identity;
 mod nginx;
 mod outages;

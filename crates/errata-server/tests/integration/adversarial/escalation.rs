@@ -12,15 +12,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use errata_identity::login::LoginOutcome;
 use errata_identity::users::{NewUser, UserPatch};
 use errata_identity::{
-    ADMINISTRATORS, GUESTS, Identity, PageRule, Permission, Permissions, Principal, PrincipalKind,
+    ADMINISTRATORS, GUESTS, Identity, PageRule, PageTarget, Permission, Permissions, Principal,
+    PrincipalKind, RuleMatch,
 };
 use errata_store::Database;
 use proptest::prelude::*;
 
 const PASSWORD: &str = "a long enough password";
 
-/// Paths page permissions are probed on.
-const PATHS: [&str; 4] = ["/", "/a", "/a/b", "/z"];
+/// Pages page permissions are probed on: a path, and its tags, which TAG
+/// rules match.
+const PAGES: [(&str, &[&str]); 4] = [
+    ("/", &[]),
+    ("/a", &["a"]),
+    ("/a/b", &["a", "b"]),
+    ("/z", &["z"]),
+];
 
 /// Permissions the random worlds are made of.
 const POOL: [Permission; 8] = [
@@ -43,8 +50,14 @@ fn abilities(p: &Principal) -> BTreeSet<Ability> {
     let mut set = BTreeSet::new();
     for perm in Permission::ALL {
         if perm.is_about_pages() {
-            for path in PATHS {
-                if p.has(*perm) && p.has_on(*perm, path) {
+            for (path, tags) in PAGES {
+                let tags: Vec<String> = tags.iter().map(|t| (*t).to_owned()).collect();
+                let page = PageTarget {
+                    path,
+                    locale: "en",
+                    tags: &tags,
+                };
+                if p.has(*perm) && p.has_on(*perm, &page) {
                     set.insert((perm.name(), path));
                 }
             }
@@ -111,15 +124,28 @@ fn names(set: Permissions) -> Vec<String> {
     set.names()
 }
 
-/// Page rules as drawn: write (else read), which path, deny.
-type RuleSpec = Vec<(bool, usize, bool)>;
+/// Page rules as drawn: write (else read), which path, deny, match type,
+/// locales.
+type RuleSpec = Vec<(bool, usize, bool, usize, usize)>;
 
-fn rules(spec: &[(bool, usize, bool)]) -> Vec<PageRule> {
+fn rules(spec: &[(bool, usize, bool, usize, usize)]) -> Vec<PageRule> {
     spec.iter()
-        .map(|(write, path, deny)| PageRule {
-            permissions: vec![if *write { "write:pages" } else { "read:pages" }.to_owned()],
-            path: ["/", "/a", "/a/b"][*path].to_owned(),
-            deny: *deny,
+        .map(|(write, path, deny, matching, locales)| {
+            let (matching, paths) = [
+                (RuleMatch::Start, ["/", "/a", "/a/b"]),
+                (RuleMatch::Exact, ["/", "/a", "/a/b"]),
+                (RuleMatch::End, ["/", "/a", "/b"]),
+                (RuleMatch::Regex, ["^", "^a", "b$"]),
+                (RuleMatch::Tag, ["a", "b", "z"]),
+            ][*matching];
+            PageRule {
+                permissions: vec![if *write { "write:pages" } else { "read:pages" }.to_owned()],
+                matching,
+                path: paths[*path].to_owned(),
+                locales: [vec![], vec!["en".to_owned()], vec!["fr".to_owned()]][*locales].clone(),
+                deny: *deny,
+                ..PageRule::default()
+            }
         })
         .collect()
 }
@@ -156,7 +182,16 @@ fn permission_set() -> impl Strategy<Value = Permissions> {
 }
 
 fn rule_spec() -> impl Strategy<Value = RuleSpec> {
-    proptest::collection::vec((any::<bool>(), 0..3usize, any::<bool>()), 0..3)
+    proptest::collection::vec(
+        (
+            any::<bool>(),
+            0..3usize,
+            any::<bool>(),
+            0..5usize,
+            0..3usize,
+        ),
+        0..3,
+    )
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
