@@ -1,7 +1,7 @@
 //! Who may do what to a page: identity's page rules, asked about the
 //! page's path, locale and tags.
 
-use errata_identity::{Permission, Principal};
+use errata_identity::{PageTarget, Permission, Principal};
 
 /// What page rules look at: where a page is and how it is tagged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,14 @@ impl PageRef {
     /// Whether `caller` has `p` on this page.
     pub fn allows(&self, caller: &Principal, p: Permission) -> bool {
         let path = format!("/{}", self.path);
-        caller.has_on(p, &path)
+        caller.has_on(
+            p,
+            &PageTarget {
+                path: &path,
+                locale: &self.locale,
+                tags: &self.tags,
+            },
+        )
     }
 
     /// Whether `caller` has any of `ps` on this page.

@@ -41,7 +41,9 @@ impl PageCache {
     pub(crate) fn new(entries: usize, max_bytes: usize) -> PageCache {
         PageCache {
             inner: std::sync::Mutex::new(Inner {
-                by_place: LruCache::new(NonZeroUsize::new(entries.max(1)).unwrap_or(NonZeroUsize::MIN)),
+                by_place: LruCache::new(
+                    NonZeroUsize::new(entries.max(1)).unwrap_or(NonZeroUsize::MIN),
+                ),
                 bytes: 0,
             }),
             max_bytes,

@@ -62,9 +62,7 @@ pub fn parse_date(text: &str) -> Option<i64> {
         }
         _ => return None,
     };
-    Some(
-        (days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60) * 1000 + millis,
-    )
+    Some((days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60) * 1000 + millis)
 }
 
 /// RFC 3339 in UTC with milliseconds, as Wiki.js answers dates.
@@ -127,12 +125,22 @@ mod tests {
     fn known_dates() {
         assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_date("1970-01-01"), Some(0));
-        assert_eq!(parse_date("2026-11-28T12:00:00.250+01:00"), Some(1_795_863_600_250));
+        assert_eq!(
+            parse_date("2026-11-28T12:00:00.250+01:00"),
+            Some(1_795_863_600_250)
+        );
         assert_eq!(format_date(1_795_863_600_250), "2026-11-28T11:00:00.250Z");
         assert_eq!(parse_date("2024-02-29"), Some(1_709_164_800_000));
         for bad in [
-            "", "2023-02-29", "2026-13-01", "2026-11-28T24:00:00Z", "2026-11-28T12:00:00",
-            "2026-11-28T12:00:00.Z", "2026-11-28T12:00:00+1:00", "२०२६-11-28", "2026-11-28T12:00:00Zjunk",
+            "",
+            "2023-02-29",
+            "2026-13-01",
+            "2026-11-28T24:00:00Z",
+            "2026-11-28T12:00:00",
+            "2026-11-28T12:00:00.Z",
+            "2026-11-28T12:00:00+1:00",
+            "२०२६-11-28",
+            "2026-11-28T12:00:00Zjunk",
         ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }

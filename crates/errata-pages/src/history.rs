@@ -271,7 +271,15 @@ pub fn parse_duration(text: &str) -> Option<i64> {
         number.is_empty().then_some(())
     };
     const DAY: i64 = 86_400_000;
-    add(date, &[('Y', 365 * DAY), ('M', 30 * DAY), ('W', 7 * DAY), ('D', DAY)])?;
+    add(
+        date,
+        &[
+            ('Y', 365 * DAY),
+            ('M', 30 * DAY),
+            ('W', 7 * DAY),
+            ('D', DAY),
+        ],
+    )?;
     if let Some(time) = time {
         add(time, &[('H', 3_600_000), ('M', 60_000), ('S', 1000)])?;
     }
@@ -288,7 +296,18 @@ mod tests {
         assert_eq!(parse_duration("P1Y2M"), Some((365 + 60) * 86_400_000));
         assert_eq!(parse_duration("PT1H30M"), Some(5_400_000));
         assert_eq!(parse_duration("P1W"), Some(7 * 86_400_000));
-        for bad in ["", "P", "1D", "PT", "P1", "PD", "P1M1Y", "P1DT", "P-1D", "P99999999999999999999Y"] {
+        for bad in [
+            "",
+            "P",
+            "1D",
+            "PT",
+            "P1",
+            "PD",
+            "P1M1Y",
+            "P1DT",
+            "P-1D",
+            "P99999999999999999999Y",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

@@ -11,16 +11,16 @@
 //! the same calls.
 
 mod access;
-pub mod path;
-pub mod query;
-pub mod render;
 mod cache;
 pub mod date;
-mod seed;
 mod history;
 mod list;
 mod model;
+pub mod path;
+pub mod query;
+pub mod render;
 mod search;
+mod seed;
 mod store;
 mod tags;
 mod tree;
@@ -29,11 +29,11 @@ use errata_catalog::Error;
 use errata_store::{Database, Domain, Migration};
 
 pub use access::PageRef;
+pub use history::parse_duration;
 pub use model::*;
 pub use search::{Engine, EngineInfo, SearchHit, SearchHits};
 pub use seed::seeded_path;
 pub use tree::TreeQuery;
-pub use history::parse_duration;
 
 /// Pages' tables and their migrations, for each backend.
 pub const STORAGE: Domain = Domain {
@@ -285,17 +285,30 @@ mod tests {
             let (pages, _scratch) = store(backend).await;
             let who = writer();
             let mut ids = Vec::new();
-            for path in ["alpha", "alpha/b", "alpha/b/c", "alpha/d", "echo/f/g", "echo/h"] {
+            for path in [
+                "alpha",
+                "alpha/b",
+                "alpha/b/c",
+                "alpha/d",
+                "echo/f/g",
+                "echo/h",
+            ] {
                 ids.push(pages.create(&who, page(path)).await.unwrap().id);
             }
             pages.delete(&who, ids[1]).await.unwrap();
-            pages.move_page(&who, ids[4], "alpha/g", "en").await.unwrap();
+            pages
+                .move_page(&who, ids[4], "alpha/g", "en")
+                .await
+                .unwrap();
             pages.delete(&who, ids[5]).await.unwrap();
             let kept = all_entries(&pages).await;
             pages.rebuild_tree().await.unwrap();
             let rebuilt = all_entries(&pages).await;
             assert_eq!(kept, rebuilt, "{backend:?}");
-            assert!(!kept.iter().any(|(p, _, _)| p.starts_with("echo")), "{kept:?}");
+            assert!(
+                !kept.iter().any(|(p, _, _)| p.starts_with("echo")),
+                "{kept:?}"
+            );
         }
     }
 

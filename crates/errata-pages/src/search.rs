@@ -55,9 +55,15 @@ impl Engine {
 
     fn description(self) -> &'static str {
         match self {
-            Engine::Db => "Default basic database-based search engine: matches words in titles, descriptions and paths.",
-            Engine::Sqlite => "Full-text search with SQLite's FTS5: BM25 ranking, prefix matching and suggestions. SQLite only.",
-            Engine::Postgres => "Full-text search with PostgreSQL: a weighted tsvector (title, description, content) and pg_trgm suggestions. PostgreSQL only.",
+            Engine::Db => {
+                "Default basic database-based search engine: matches words in titles, descriptions and paths."
+            }
+            Engine::Sqlite => {
+                "Full-text search with SQLite's FTS5: BM25 ranking, prefix matching and suggestions. SQLite only."
+            }
+            Engine::Postgres => {
+                "Full-text search with PostgreSQL: a weighted tsvector (title, description, content) and pg_trgm suggestions. PostgreSQL only."
+            }
         }
     }
 
@@ -214,10 +220,11 @@ pub(crate) async fn remove(tx: &mut Tx, backend: Backend, id: i64) -> Result<(),
 impl Pages {
     /// The active engine and its settings.
     async fn active_engine(&self) -> Result<(Engine, serde_json::Value), Error> {
-        let row = sqlx::query("SELECT key, config FROM search_engines WHERE is_enabled = 1 LIMIT 1")
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(engine_failed)?;
+        let row =
+            sqlx::query("SELECT key, config FROM search_engines WHERE is_enabled = 1 LIMIT 1")
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(engine_failed)?;
         let Some(row) = row else {
             return Ok((Engine::Db, serde_json::Value::Null));
         };
@@ -255,10 +262,20 @@ impl Pages {
         let prefix = path
             .map(|p| p.trim_matches('/'))
             .filter(|p| !p.is_empty())
-            .map(|p| format!("{}%", like_pattern(p).trim_start_matches('%').trim_end_matches('%')));
+            .map(|p| {
+                format!(
+                    "{}%",
+                    like_pattern(p)
+                        .trim_start_matches('%')
+                        .trim_end_matches('%')
+                )
+            });
         let (engine, _) = self.active_engine().await?;
         let candidates = match engine {
-            Engine::Db => self.search_db(query, locale.as_deref(), prefix.as_deref()).await?,
+            Engine::Db => {
+                self.search_db(query, locale.as_deref(), prefix.as_deref())
+                    .await?
+            }
             Engine::Sqlite => match fts5_match(query) {
                 Some(expression) => {
                     self.search_sqlite(&expression, locale.as_deref(), prefix.as_deref())
@@ -339,7 +356,10 @@ impl Pages {
         if let Some(prefix) = prefix {
             select = select.bind(prefix);
         }
-        let rows = select.fetch_all(self.db.pool()).await.map_err(engine_failed)?;
+        let rows = select
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
         rows.iter().map(hit_from).collect()
     }
 
@@ -374,7 +394,10 @@ impl Pages {
         if let Some(prefix) = prefix {
             select = select.bind(prefix);
         }
-        let rows = select.fetch_all(self.db.pool()).await.map_err(engine_failed)?;
+        let rows = select
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
         rows.iter().map(hit_from).collect()
     }
 
@@ -410,7 +433,10 @@ impl Pages {
         if let Some(prefix) = prefix {
             select = select.bind(prefix);
         }
-        let rows = select.fetch_all(self.db.pool()).await.map_err(engine_failed)?;
+        let rows = select
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
         rows.iter().map(hit_from).collect()
     }
 
@@ -418,18 +444,19 @@ impl Pages {
     async fn suggest_sqlite(&self, query: &str) -> Result<Vec<String>, Error> {
         let mut found: Vec<(usize, i64, String)> = Vec::new();
         for word in words(query) {
-            let Some(first) = word.chars().next() else { continue };
+            let Some(first) = word.chars().next() else {
+                continue;
+            };
             let len = word.chars().count();
             let mut upper = first.to_string();
             upper.push(char::MAX);
-            let rows = sqlx::query(
-                "SELECT term, doc FROM pages_fts_words WHERE term >= $1 AND term < $2",
-            )
-            .bind(first.to_string())
-            .bind(&upper)
-            .fetch_all(self.db.pool())
-            .await
-            .map_err(engine_failed)?;
+            let rows =
+                sqlx::query("SELECT term, doc FROM pages_fts_words WHERE term >= $1 AND term < $2")
+                    .bind(first.to_string())
+                    .bind(&upper)
+                    .fetch_all(self.db.pool())
+                    .await
+                    .map_err(engine_failed)?;
             for row in rows {
                 let term: String = row.try_get("term").map_err(engine_failed)?;
                 let docs: i64 = row.try_get("doc").map_err(engine_failed)?;
@@ -536,7 +563,10 @@ impl Pages {
         for (k, v) in config {
             match (engine, k.as_str()) {
                 (Engine::Postgres, "dictionary") => {
-                    if v.is_empty() || v.len() > 63 || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    if v.is_empty()
+                        || v.len() > 63
+                        || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
                         return Err(refuse(format!("\"{v}\" is not a text search dictionary")));
                     }
                     stored.insert(k.clone(), serde_json::Value::String(v.clone()));
@@ -562,9 +592,14 @@ impl Pages {
                     .await
                     .map_err(engine_failed)?;
             if known.is_none() {
-                return Err(refuse(format!("\"{dictionary}\" is not a text search dictionary")));
+                return Err(refuse(format!(
+                    "\"{dictionary}\" is not a text search dictionary"
+                )));
             }
-            stored.insert("dictionary".to_owned(), serde_json::Value::String(dictionary));
+            stored.insert(
+                "dictionary".to_owned(),
+                serde_json::Value::String(dictionary),
+            );
             if let Err(e) = sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
                 .execute(self.db.pool())
                 .await
@@ -580,7 +615,10 @@ impl Pages {
             .map_err(|e| refuse_source(e, "the trigram index could not be built"))?;
         }
         let config = serde_json::Value::Object(stored).to_string();
-        let mut tx = self.begin().await.map_err(|_| refuse("the database did not answer".to_owned()))?;
+        let mut tx = self
+            .begin()
+            .await
+            .map_err(|_| refuse("the database did not answer".to_owned()))?;
         sqlx::query("UPDATE search_engines SET is_enabled = 0")
             .execute(&mut *tx)
             .await

@@ -9,10 +9,43 @@ use crate::store::Fields;
 use crate::{Pages, failed, history, now_ms};
 
 const WORDS: &[&str] = &[
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-    "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
-    "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "install", "configure", "deploy",
-    "backup", "restore", "upgrade", "network", "storage", "security", "search", "editor",
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+    "install",
+    "configure",
+    "deploy",
+    "backup",
+    "restore",
+    "upgrade",
+    "network",
+    "storage",
+    "security",
+    "search",
+    "editor",
 ];
 
 /// Where the `n`th seeded page is: 100 sections of 100 topics.
@@ -24,7 +57,13 @@ impl Pages {
     /// Adds `count` pages authored by user `author`, numbered from `first`,
     /// `batch` to a transaction; each has two tags, a link to its
     /// neighbour and one earlier version.
-    pub async fn seed(&self, author: i64, first: usize, count: usize, batch: usize) -> Result<(), Error> {
+    pub async fn seed(
+        &self,
+        author: i64,
+        first: usize,
+        count: usize,
+        batch: usize,
+    ) -> Result<(), Error> {
         let batch = batch.max(1);
         let mut n = first;
         while n < first + count {
@@ -58,7 +97,10 @@ impl Pages {
                 let id = self
                     .insert(&mut tx, None, "en", &path, &fields, author, author, now)
                     .await?;
-                let page = self.load_in(&mut tx, id).await?.ok_or_else(errata_errors::pages::generic_error)?;
+                let page = self
+                    .load_in(&mut tx, id)
+                    .await?
+                    .ok_or_else(errata_errors::pages::generic_error)?;
                 history::record(&mut tx, &page, "updated", None, None, now).await?;
             }
             tx.commit().await.map_err(failed)?;

@@ -56,11 +56,7 @@ pub(crate) fn page_from(row: &AnyRow) -> Result<Page, sqlx::Error> {
 /// Wiki.js's page hash: a digest of where the page is, 40 hex digits.
 fn page_hash(locale: &str, path: &str, private_ns: Option<&str>) -> String {
     let digest = Sha256::digest(format!("{locale}|{path}|{}", private_ns.unwrap_or("")));
-    digest
-        .iter()
-        .take(20)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.iter().take(20).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Everything a write stores besides where the page is, checked.
@@ -85,9 +81,15 @@ fn invalid(argument: &str, reason: impl Into<String>) -> Error {
 impl Pages {
     fn check_text(&self, argument: &str, value: &str, max: usize) -> Result<String, Error> {
         if value.chars().count() > max {
-            return Err(invalid(argument, format!("it is longer than {max} characters")));
+            return Err(invalid(
+                argument,
+                format!("it is longer than {max} characters"),
+            ));
         }
-        if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if value
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
             return Err(invalid(argument, "it holds a control character"));
         }
         Ok(value.trim().to_owned())
@@ -151,7 +153,10 @@ impl Pages {
 
     fn check_fields(&self, new: &NewPage) -> Result<Fields, Error> {
         let editor = Editor::parse(&new.editor).ok_or_else(|| {
-            invalid("editor", "it must be \"markdown\", \"code\" or \"ckeditor\"")
+            invalid(
+                "editor",
+                "it must be \"markdown\", \"code\" or \"ckeditor\"",
+            )
         })?;
         self.check_content(&new.content)?;
         Self::check_window(new.publish_start, new.publish_end)?;
@@ -198,9 +203,21 @@ impl Pages {
         // violation.
         let mut tx = self.begin().await?;
         let id = self
-            .insert(&mut tx, None, &locale, &path, &fields, author, author, now_ms())
+            .insert(
+                &mut tx,
+                None,
+                &locale,
+                &path,
+                &fields,
+                author,
+                author,
+                now_ms(),
+            )
             .await?;
-        let page = self.load_in(&mut tx, id).await?.ok_or_else(pages::generic_error)?;
+        let page = self
+            .load_in(&mut tx, id)
+            .await?
+            .ok_or_else(pages::generic_error)?;
         tx.commit().await.map_err(failed)?;
         self.changed().await;
         Ok(page)
@@ -286,7 +303,10 @@ impl Pages {
     ) -> Result<Page, Error> {
         let author = caller.user()?;
         let mut tx = self.begin_for(id).await?;
-        let old = self.load_in(&mut tx, id).await?.ok_or_else(pages::not_found)?;
+        let old = self
+            .load_in(&mut tx, id)
+            .await?
+            .ok_or_else(pages::not_found)?;
         if !old.reference().allows(caller, Permission::WritePages) {
             return Err(pages::update_forbidden());
         }
@@ -309,11 +329,17 @@ impl Pages {
         }
         let editor = match &changes.editor {
             Some(e) => Editor::parse(e).ok_or_else(|| {
-                invalid("editor", "it must be \"markdown\", \"code\" or \"ckeditor\"")
+                invalid(
+                    "editor",
+                    "it must be \"markdown\", \"code\" or \"ckeditor\"",
+                )
             })?,
             None => Editor::parse(&old.editor).unwrap_or(Editor::Markdown),
         };
-        let content = changes.content.clone().unwrap_or_else(|| old.content.clone());
+        let content = changes
+            .content
+            .clone()
+            .unwrap_or_else(|| old.content.clone());
         self.check_content(&content)?;
         let publish_start = changes.publish_start.unwrap_or(old.publish_start);
         let publish_end = changes.publish_end.unwrap_or(old.publish_end);
@@ -366,7 +392,10 @@ impl Pages {
         .await?;
         self.rewrite(&mut tx, &old, &locale, &path, &fields, author, now)
             .await?;
-        let page = self.load_in(&mut tx, id).await?.ok_or_else(pages::generic_error)?;
+        let page = self
+            .load_in(&mut tx, id)
+            .await?
+            .ok_or_else(pages::generic_error)?;
         tx.commit().await.map_err(failed)?;
         self.changed().await;
         Ok(page)
@@ -471,7 +500,10 @@ impl Pages {
     ) -> Result<(), Error> {
         let author = caller.user()?;
         let mut tx = self.begin_for(id).await?;
-        let old = self.load_in(&mut tx, id).await?.ok_or_else(pages::not_found)?;
+        let old = self
+            .load_in(&mut tx, id)
+            .await?
+            .ok_or_else(pages::not_found)?;
         let path = parse_path(destination_path)?;
         let locale = parse_locale(destination_locale)?;
         if path == old.path && locale == old.locale {
@@ -518,10 +550,16 @@ impl Pages {
     pub async fn convert(&self, caller: &Principal, id: i64, editor: &str) -> Result<(), Error> {
         let author = caller.user()?;
         let target = Editor::parse(editor).ok_or_else(|| {
-            invalid("editor", "it must be \"markdown\", \"code\" or \"ckeditor\"")
+            invalid(
+                "editor",
+                "it must be \"markdown\", \"code\" or \"ckeditor\"",
+            )
         })?;
         let mut tx = self.begin_for(id).await?;
-        let old = self.load_in(&mut tx, id).await?.ok_or_else(pages::not_found)?;
+        let old = self
+            .load_in(&mut tx, id)
+            .await?
+            .ok_or_else(pages::not_found)?;
         if !old.reference().allows(caller, Permission::WritePages) {
             return Err(pages::update_forbidden());
         }
@@ -548,7 +586,10 @@ impl Pages {
     /// restored.
     pub async fn delete(&self, caller: &Principal, id: i64) -> Result<(), Error> {
         let mut tx = self.begin_for(id).await?;
-        let old = self.load_in(&mut tx, id).await?.ok_or_else(pages::not_found)?;
+        let old = self
+            .load_in(&mut tx, id)
+            .await?
+            .ok_or_else(pages::not_found)?;
         if !old.reference().allows(caller, Permission::DeletePages) {
             return Err(pages::delete_forbidden());
         }
@@ -618,7 +659,9 @@ impl Pages {
                 {
                     return Err(pages::path_collision());
                 }
-                let creator = history::creator_in(&mut tx, page_id).await?.unwrap_or(author);
+                let creator = history::creator_in(&mut tx, page_id)
+                    .await?
+                    .unwrap_or(author);
                 self.insert(
                     &mut tx,
                     Some(page_id),
@@ -640,7 +683,10 @@ impl Pages {
     /// Renders a page again from its source (6003).
     pub async fn rerender(&self, id: i64) -> Result<(), Error> {
         let mut tx = self.begin_for(id).await?;
-        let page = self.load_in(&mut tx, id).await?.ok_or_else(pages::not_found)?;
+        let page = self
+            .load_in(&mut tx, id)
+            .await?
+            .ok_or_else(pages::not_found)?;
         let editor = Editor::parse(&page.editor).unwrap_or(Editor::Markdown);
         let rendered = rendered(editor, &page.content, &page.locale).await?;
         sqlx::query("UPDATE pages SET render = $1, toc = $2, content_type = $3 WHERE id = $4")

@@ -14,11 +14,12 @@ use crate::{Pages, Tag, failed, now_ms};
 /// Gives page `id` exactly `tags`, creating the tags that are new and
 /// dropping those no page has any more.
 pub(crate) async fn set(tx: &mut Tx, id: i64, tags: &[String], now: i64) -> Result<(), Error> {
-    let before: Vec<i64> = sqlx::query_scalar("SELECT tag_id FROM page_tag_links WHERE page_id = $1")
-        .bind(id)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(failed)?;
+    let before: Vec<i64> =
+        sqlx::query_scalar("SELECT tag_id FROM page_tag_links WHERE page_id = $1")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(failed)?;
     sqlx::query("DELETE FROM page_tag_links WHERE page_id = $1")
         .bind(id)
         .execute(&mut **tx)
@@ -85,11 +86,7 @@ pub(crate) async fn of_many<'e, E: Executor<'e, Database = Any>>(
     if ids.is_empty() {
         return Ok(out);
     }
-    let list = ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     // Ids are integers formatted here, never caller text.
     let rows = sqlx::query(&format!(
         "SELECT l.page_id, t.tag FROM page_tag_links l JOIN page_tags t ON t.id = l.tag_id \
@@ -140,13 +137,12 @@ impl Pages {
             ));
         }
         let readable = self.readable_tag_ids(caller).await?;
-        let rows = sqlx::query(
-            "SELECT id, tag FROM page_tags WHERE tag LIKE $1 ESCAPE '\\' ORDER BY tag",
-        )
-        .bind(crate::query::like_pattern(&query))
-        .fetch_all(self.db.pool())
-        .await
-        .map_err(failed)?;
+        let rows =
+            sqlx::query("SELECT id, tag FROM page_tags WHERE tag LIKE $1 ESCAPE '\\' ORDER BY tag")
+                .bind(crate::query::like_pattern(&query))
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(failed)?;
         let mut out = Vec::new();
         for row in rows {
             let id: i64 = row.try_get("id").map_err(failed)?;
@@ -179,7 +175,9 @@ impl Pages {
             let mut end = start;
             let mut tags = Vec::new();
             let mut ids = Vec::new();
-            while end < rows.len() && rows[end].try_get::<i64, _>("page_id").map_err(failed)? == page_id {
+            while end < rows.len()
+                && rows[end].try_get::<i64, _>("page_id").map_err(failed)? == page_id
+            {
                 tags.push(rows[end].try_get::<String, _>("tag").map_err(failed)?);
                 ids.push(rows[end].try_get::<i64, _>("tag_id").map_err(failed)?);
                 end += 1;
@@ -242,20 +240,21 @@ impl Pages {
                 ),
             ));
         }
-        let done = sqlx::query("UPDATE page_tags SET tag = $1, title = $2, updated_at = $3 WHERE id = $4")
-            .bind(tag)
-            .bind(title)
-            .bind(now_ms())
-            .bind(id)
-            .execute(self.db.pool())
-            .await
-            .map_err(|e| {
-                if errata_store::is_unique_violation(&e) {
-                    pages::argument_invalid("tag", "another tag has this name".to_owned())
-                } else {
-                    failed(e)
-                }
-            })?;
+        let done =
+            sqlx::query("UPDATE page_tags SET tag = $1, title = $2, updated_at = $3 WHERE id = $4")
+                .bind(tag)
+                .bind(title)
+                .bind(now_ms())
+                .bind(id)
+                .execute(self.db.pool())
+                .await
+                .map_err(|e| {
+                    if errata_store::is_unique_violation(&e) {
+                        pages::argument_invalid("tag", "another tag has this name".to_owned())
+                    } else {
+                        failed(e)
+                    }
+                })?;
         if done.rows_affected() == 0 {
             return Err(pages::tag_not_found());
         }

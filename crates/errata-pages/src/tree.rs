@@ -159,13 +159,16 @@ impl Pages {
         let mut ancestors: Vec<i64> = Vec::new();
         if let (Some(path), None) = (&query.path, parent) {
             let path = path.trim_matches('/');
-            let row = sqlx::query("SELECT id, parent FROM page_tree WHERE locale = $1 AND path = $2")
-                .bind(&locale)
-                .bind(path)
-                .fetch_optional(self.db.pool())
-                .await
-                .map_err(failed)?;
-            let Some(row) = row else { return Ok(Vec::new()) };
+            let row =
+                sqlx::query("SELECT id, parent FROM page_tree WHERE locale = $1 AND path = $2")
+                    .bind(&locale)
+                    .bind(path)
+                    .fetch_optional(self.db.pool())
+                    .await
+                    .map_err(failed)?;
+            let Some(row) = row else {
+                return Ok(Vec::new());
+            };
             parent = row.try_get("parent").map_err(failed)?;
             if query.include_ancestors {
                 let mut up = parent;
@@ -198,19 +201,21 @@ impl Pages {
             select = select.bind(parent);
         }
         let mut rows = select
-        .fetch_all(self.db.pool())
-        .await
-        .map_err(failed)?
-        .iter()
-        .map(item_from)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(failed)?;
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(failed)?
+            .iter()
+            .map(item_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(failed)?;
         for id in ancestors {
-            if let Some(row) = sqlx::query(&format!("SELECT {TREE_COLUMNS} FROM page_tree WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(self.db.pool())
-                .await
-                .map_err(failed)?
+            if let Some(row) = sqlx::query(&format!(
+                "SELECT {TREE_COLUMNS} FROM page_tree WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(failed)?
             {
                 rows.push(item_from(&row).map_err(failed)?);
             }
@@ -222,7 +227,11 @@ impl Pages {
         Ok(rows
             .into_iter()
             .filter_map(|mut r| {
-                let tags = r.page_id.and_then(|id| tags.get(&id)).cloned().unwrap_or_default();
+                let tags = r
+                    .page_id
+                    .and_then(|id| tags.get(&id))
+                    .cloned()
+                    .unwrap_or_default();
                 let at = PageRef::at(&r.locale, &r.path, &tags);
                 if !at.allows(caller, Permission::ReadPages) {
                     return None;

@@ -68,14 +68,15 @@ impl Admin {
     pub async fn bench_seed(&self, count: usize, author: Option<&str>) -> Result<Value, Error> {
         let author = match author {
             Some(email) => self.identity.user_by_email(email).await?.id,
-            None => self
-                .identity
-                .users()
-                .await?
-                .into_iter()
-                .find(|u| u.groups.iter().any(|(id, _)| *id == ADMINISTRATORS))
-                .ok_or_else(errata_errors::auth::user_not_found)?
-                .id,
+            None => {
+                self.identity
+                    .users()
+                    .await?
+                    .into_iter()
+                    .find(|u| u.groups.iter().any(|(id, _)| *id == ADMINISTRATORS))
+                    .ok_or_else(errata_errors::auth::user_not_found)?
+                    .id
+            }
         };
         let first = self.pages.count().await?;
         let started = std::time::Instant::now();

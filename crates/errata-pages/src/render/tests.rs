@@ -62,7 +62,8 @@ fn task_lists_are_disabled_checkboxes() {
         Editor::Ckeditor,
         "<input type=\"text\" name=\"q\" value=\"x\">",
         "en",
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!(
         r.html, "<input type=\"checkbox\">",
         "no form field survives"
@@ -105,7 +106,8 @@ fn code_blocks_keep_their_language_class_only() {
         Editor::Ckeditor,
         "<code class=\"language-c++ app-admin\">x</code><p class=\"app-admin\">y</p>",
         "en",
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!(r.html, "<code class=\"language-c++\">x</code><p>y</p>");
 }
 
@@ -150,7 +152,8 @@ fn html_headings_count_when_they_have_an_id() {
         Editor::Ckeditor,
         "<h2 id=\"a\">A <em>b</em></h2><h3>No id</h3><h3 id=\"c\">C</h3>",
         "en",
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!(
         r.toc,
         r##"[{"title":"A b","anchor":"#a","children":[{"title":"C","anchor":"#c","children":[]}]}]"##
@@ -187,7 +190,8 @@ fn links_get_noopener_noreferrer() {
         Editor::Ckeditor,
         "<a href=\"https://example.com\" rel=\"opener\">x</a>",
         "en",
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!(
         r.html,
         "<a href=\"https://example.com\" rel=\"noopener noreferrer\">x</a>"
@@ -200,7 +204,8 @@ fn code_is_escaped_whole() {
         Editor::Code,
         "<script>alert(\"x\")</script>\n# not a heading",
         "en",
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!(
         r.html,
         "<pre><code>&lt;script&gt;alert(\"x\")&lt;/script&gt;\n# not a heading</code></pre>\n"
@@ -215,7 +220,8 @@ fn html_is_only_sanitized() {
         Editor::Ckeditor,
         "<h2 id=\"x\" onclick=\"y()\">T</h2><script>alert(1)</script><p>**not markdown**</p>",
         "en",
-    ).unwrap();
+    )
+    .unwrap();
     assert_eq!(r.html, "<h2 id=\"x\">T</h2><p>**not markdown**</p>");
 }
 
@@ -431,7 +437,8 @@ fn deep_html_converts_without_overflowing_the_stack() {
 
 #[test]
 fn content_nested_deeper_than_the_limit_is_refused_before_it_is_parsed() {
-    let deep = |n: usize, open: &str, close: &str| format!("{}text{}", open.repeat(n), close.repeat(n));
+    let deep =
+        |n: usize, open: &str, close: &str| format!("{}text{}", open.repeat(n), close.repeat(n));
     for editor in [Editor::Markdown, Editor::Ckeditor] {
         let refused = render(editor, &deep(20_000, "<div>", "</div>"), "en").unwrap_err();
         assert_eq!(refused.id(), "pages.argument_invalid");
@@ -441,7 +448,9 @@ fn content_nested_deeper_than_the_limit_is_refused_before_it_is_parsed() {
     let hidden = "<div></span>".repeat(MAX_DEPTH + 1);
     assert!(render(Editor::Ckeditor, &hidden, "en").is_err());
     // Formatting elements left open nest too.
-    let formatting: String = (0..=MAX_DEPTH).map(|n| format!("<b id=\"{n}\">x")).collect();
+    let formatting: String = (0..=MAX_DEPTH)
+        .map(|n| format!("<b id=\"{n}\">x"))
+        .collect();
     assert!(render(Editor::Ckeditor, &formatting, "en").is_err());
     // Markdown's own nesting is counted after rendering.
     assert!(render(Editor::Markdown, &">".repeat(MAX_DEPTH + 10), "en").is_err());

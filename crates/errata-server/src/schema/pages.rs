@@ -152,7 +152,12 @@ impl Page {
         Ok(optional_date(self.0.publish_end))
     }
     async fn tags(&self) -> Vec<Option<PageTag>> {
-        self.0.tags.iter().cloned().map(|t| Some(PageTag(t))).collect()
+        self.0
+            .tags
+            .iter()
+            .cloned()
+            .map(|t| Some(PageTag(t)))
+            .collect()
     }
     /// The source: needs `read:source`, `write:pages` or `manage:system`
     /// on the page.
@@ -567,7 +572,13 @@ impl PageQuery {
             )
             .await?;
         Ok(Some(PageHistoryResult {
-            trail: Some(history.trail.into_iter().map(|e| Some(PageHistory(e))).collect()),
+            trail: Some(
+                history
+                    .trail
+                    .into_iter()
+                    .map(|e| Some(PageHistory(e)))
+                    .collect(),
+            ),
             total: history.total,
         }))
     }
@@ -751,7 +762,11 @@ impl PageQuery {
         guard = "Needs(Permission::ReadPages)",
         directive = requires::apply("read:pages".into())
     )]
-    async fn links(&self, ctx: &Context<'_>, locale: String) -> Result<Option<Vec<Option<PageLinkItem>>>> {
+    async fn links(
+        &self,
+        ctx: &Context<'_>,
+        locale: String,
+    ) -> Result<Option<Vec<Option<PageLinkItem>>>> {
         Ok(Some(
             domain(ctx)?
                 .links(caller(ctx)?, &locale)
@@ -771,7 +786,12 @@ impl PageQuery {
 
     /// Whether the page changed since the editor opened it (6003, 6009).
     #[graphql(directive = requires::apply("write:pages".into()))]
-    async fn check_conflicts(&self, ctx: &Context<'_>, id: i32, checkout_date: Date) -> Result<bool> {
+    async fn check_conflicts(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+        checkout_date: Date,
+    ) -> Result<bool> {
         let checkout = checkout_date.millis("checkoutDate")?.ok_or_else(|| {
             page_errors::argument_invalid("checkoutDate", "it is empty".to_owned())
         })?;
@@ -784,7 +804,9 @@ impl PageQuery {
     #[graphql(directive = requires::apply("write:pages".into()))]
     async fn conflict_latest(&self, ctx: &Context<'_>, id: i32) -> Result<PageConflictLatest> {
         Ok(PageConflictLatest(
-            domain(ctx)?.conflict_latest(caller(ctx)?, id.into()).await?,
+            domain(ctx)?
+                .conflict_latest(caller(ctx)?, id.into())
+                .await?,
         ))
     }
 }
@@ -803,7 +825,11 @@ pub struct PageMigrationResponse {
     count: Option<i64>,
 }
 
-fn page_response(ctx: &Context<'_>, result: Result<errata_pages::Page, Error>, success: &str) -> Result<Option<PageResponse>> {
+fn page_response(
+    ctx: &Context<'_>,
+    result: Result<errata_pages::Page, Error>,
+    success: &str,
+) -> Result<Option<PageResponse>> {
     let (status, page) = settle(ctx, result, success)?;
     Ok(Some(PageResponse {
         response_result: status,
@@ -811,7 +837,11 @@ fn page_response(ctx: &Context<'_>, result: Result<errata_pages::Page, Error>, s
     }))
 }
 
-fn done(ctx: &Context<'_>, result: Result<(), Error>, success: &str) -> Result<Option<DefaultResponse>> {
+fn done(
+    ctx: &Context<'_>,
+    result: Result<(), Error>,
+    success: &str,
+) -> Result<Option<DefaultResponse>> {
     DefaultResponse::settle(ctx, result, success).map(Some)
 }
 
@@ -914,9 +944,7 @@ impl PageMutation {
                 tags: tags.map(|t| t.into_iter().flatten().collect()),
                 title,
             };
-            domain(ctx)?
-                .update(who, id.into(), changes)
-                .await
+            domain(ctx)?.update(who, id.into(), changes).await
         }
         .await;
         page_response(ctx, result, "Page updated")
@@ -924,7 +952,12 @@ impl PageMutation {
 
     /// Converts a page's content for another editor (6003, 6009).
     #[graphql(directive = requires::apply("write:pages".into()))]
-    async fn convert(&self, ctx: &Context<'_>, id: i32, editor: String) -> Result<Option<DefaultResponse>> {
+    async fn convert(
+        &self,
+        ctx: &Context<'_>,
+        id: i32,
+        editor: String,
+    ) -> Result<Option<DefaultResponse>> {
         let result = domain(ctx)?.convert(caller(ctx)?, id.into(), &editor).await;
         done(ctx, result, "Page converted")
     }
@@ -940,7 +973,12 @@ impl PageMutation {
         destination_locale: String,
     ) -> Result<Option<DefaultResponse>> {
         let result = domain(ctx)?
-            .move_page(caller(ctx)?, id.into(), &destination_path, &destination_locale)
+            .move_page(
+                caller(ctx)?,
+                id.into(),
+                &destination_path,
+                &destination_locale,
+            )
             .await;
         done(ctx, result, "Page moved")
     }
@@ -1048,7 +1086,11 @@ impl PageMutation {
         guard = "Needs(Permission::ManageSystem)",
         directive = requires::apply("manage:system".into())
     )]
-    async fn purge_history(&self, ctx: &Context<'_>, older_than: String) -> Result<Option<DefaultResponse>> {
+    async fn purge_history(
+        &self,
+        ctx: &Context<'_>,
+        older_than: String,
+    ) -> Result<Option<DefaultResponse>> {
         let result = async {
             let age = errata_pages::parse_duration(&older_than).ok_or_else(|| {
                 page_errors::argument_invalid(
@@ -1065,4 +1107,3 @@ impl PageMutation {
         done(ctx, result, "History purged")
     }
 }
-

@@ -109,18 +109,18 @@ impl SearchMutation {
         engines: Option<Vec<Option<SearchEngineInput>>>,
     ) -> Result<Option<DefaultResponse>> {
         let result = async {
-            let engines: Vec<SearchEngineInput> = engines.unwrap_or_default().into_iter().flatten().collect();
+            let engines: Vec<SearchEngineInput> =
+                engines.unwrap_or_default().into_iter().flatten().collect();
             for engine in &engines {
                 if errata_pages::Engine::parse(&engine.key).is_none() {
                     return Err(errata_errors::search::engine_unknown(engine.key.clone()));
                 }
             }
-            let enabled: Vec<&SearchEngineInput> = engines.iter().filter(|e| e.is_enabled).collect();
+            let enabled: Vec<&SearchEngineInput> =
+                engines.iter().filter(|e| e.is_enabled).collect();
             let [engine] = enabled.as_slice() else {
-                return Err(errata_errors::search::activation_failed().with_detail(
-                    "reason",
-                    "exactly one engine must be enabled".to_owned(),
-                ));
+                return Err(errata_errors::search::activation_failed()
+                    .with_detail("reason", "exactly one engine must be enabled".to_owned()));
             };
             let config: Vec<(String, String)> = engine
                 .config

@@ -752,12 +752,18 @@ async fn a_page_changed_on_one_instance_is_read_new_on_the_other_within_a_second
             Some(&admin),
         )
         .await;
-    let id = r.body["data"]["pages"]["create"]["page"]["id"].as_i64().unwrap_or_else(|| panic!("{}", r.body));
+    let id = r.body["data"]["pages"]["create"]["page"]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{}", r.body));
     let read = "{ pages { singleByPath(path: \"shared/page\", locale: \"en\") { title } } }";
     // B reads it, and now keeps it.
     for _ in 0..2 {
         let r = d.b.gql(read, json!({}), None).await;
-        assert_eq!(r.body["data"]["pages"]["singleByPath"]["title"], "First", "{}", r.body);
+        assert_eq!(
+            r.body["data"]["pages"]["singleByPath"]["title"], "First",
+            "{}",
+            r.body
+        );
     }
     let r = d
         .a
@@ -767,10 +773,18 @@ async fn a_page_changed_on_one_instance_is_read_new_on_the_other_within_a_second
             Some(&admin),
         )
         .await;
-    assert_eq!(r.body["data"]["pages"]["update"]["responseResult"]["succeeded"], true, "{}", r.body);
+    assert_eq!(
+        r.body["data"]["pages"]["update"]["responseResult"]["succeeded"], true,
+        "{}",
+        r.body
+    );
     // A, which wrote, never answers the old title.
     let r = d.a.gql(read, json!({}), None).await;
-    assert_eq!(r.body["data"]["pages"]["singleByPath"]["title"], "Second", "{}", r.body);
+    assert_eq!(
+        r.body["data"]["pages"]["singleByPath"]["title"], "Second",
+        "{}",
+        r.body
+    );
     let changed = Instant::now();
     loop {
         let r = d.b.gql(read, json!({}), None).await;
