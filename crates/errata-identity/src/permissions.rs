@@ -53,6 +53,10 @@ permissions! {
     ManageNavigation = "manage:navigation", false;
     ManageTheme = "manage:theme", false;
     ManageSystem = "manage:system", false;
+    // Wiki.js 2.5's: a page's own CSS and script run in readers' browsers.
+    // Last, so that the bits of the others do not move.
+    WriteStyles = "write:styles", true;
+    WriteScripts = "write:scripts", true;
 }
 
 impl std::fmt::Display for Permission {

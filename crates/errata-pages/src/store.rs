@@ -191,6 +191,12 @@ impl Pages {
         }
         let author = caller.user()?;
         let fields = self.check_fields(&new)?;
+        let at = PageRef::at(&locale, &path, &fields.tags);
+        if !may_script(caller, &at, "", &fields.script_css, Permission::WriteStyles)
+            || !may_script(caller, &at, "", &fields.script_js, Permission::WriteScripts)
+        {
+            return Err(pages::create_forbidden());
+        }
         if fields.content.trim().is_empty() {
             return Err(if self.exists(&locale, &path).await? {
                 pages::duplicate_create()
@@ -369,6 +375,22 @@ impl Pages {
             publish_start,
             publish_end,
         };
+        let at = PageRef::at(&locale, &path, &fields.tags);
+        if !may_script(
+            caller,
+            &at,
+            &old.script_css,
+            &fields.script_css,
+            Permission::WriteStyles,
+        ) || !may_script(
+            caller,
+            &at,
+            &old.script_js,
+            &fields.script_js,
+            Permission::WriteScripts,
+        ) {
+            return Err(pages::update_forbidden());
+        }
         if fields.content.trim().is_empty() {
             return Err(pages::empty_content());
         }
@@ -639,7 +661,23 @@ impl Pages {
         };
         match current {
             Some(old) => {
-                if !old.reference().allows(caller, Permission::WritePages) {
+                let at = old.reference();
+                if !at.allows(caller, Permission::WritePages)
+                    || !may_script(
+                        caller,
+                        &at,
+                        &old.script_css,
+                        &fields.script_css,
+                        Permission::WriteStyles,
+                    )
+                    || !may_script(
+                        caller,
+                        &at,
+                        &old.script_js,
+                        &fields.script_js,
+                        Permission::WriteScripts,
+                    )
+                {
                     return Err(pages::restore_forbidden());
                 }
                 let now = now_ms().max(old.updated_at + 1);
@@ -649,7 +687,10 @@ impl Pages {
             }
             None => {
                 let at = PageRef::at(&version.locale, &version.path, &version.tags);
-                if !at.allows(caller, Permission::WritePages) {
+                if !at.allows(caller, Permission::WritePages)
+                    || !may_script(caller, &at, "", &fields.script_css, Permission::WriteStyles)
+                    || !may_script(caller, &at, "", &fields.script_js, Permission::WriteScripts)
+                {
                     return Err(pages::restore_forbidden());
                 }
                 if self
@@ -925,6 +966,13 @@ impl Pages {
     ) -> Result<HashMap<i64, Vec<String>>, Error> {
         tags::of_many(self.db.pool(), ids).await
     }
+}
+
+/// Whether `caller` may change a page's CSS or script from `old` to `new`:
+/// they run in readers' browsers, so, as in Wiki.js 2.5, they need
+/// `write:styles` and `write:scripts` on the page.
+fn may_script(caller: &Principal, at: &PageRef, old: &str, new: &str, p: Permission) -> bool {
+    old == new || new.is_empty() || at.allows(caller, p)
 }
 
 /// Renders on the blocking pool: a large page takes milliseconds of CPU,

@@ -1098,3 +1098,66 @@ async fn page_rules_see_tags_regexes_and_locales() {
         .await;
     refused(&fr["responseResult"], 6008, "PageCreateForbidden");
 }
+
+#[tokio::test]
+async fn a_pages_css_and_script_need_write_styles_and_write_scripts() {
+    let w = wiki().await;
+    let create = "mutation($css: String, $js: String) { pages { create(content: \"x\", description: \"\", editor: \"markdown\", isPublished: true, isPrivate: false, locale: \"en\", path: \"docs/styled\", tags: [], title: \"t\", scriptCss: $css, scriptJs: $js) { responseResult { succeeded errorCode slug } page { id } } } }";
+    let r =
+        w.s.gql(
+            create,
+            json!({"js": "alert(document.cookie)"}),
+            Some(&w.editor),
+        )
+        .await;
+    refused(result_of(&r, "pages.create"), 6008, "PageCreateForbidden");
+    let r =
+        w.s.gql(
+            create,
+            json!({"css": "body { display: none }"}),
+            Some(&w.editor),
+        )
+        .await;
+    refused(result_of(&r, "pages.create"), 6008, "PageCreateForbidden");
+    // Wiki.js's editor sends empty ones: nothing to refuse.
+    let r =
+        w.s.gql(create, json!({"css": "", "js": ""}), Some(&w.editor))
+            .await;
+    assert_eq!(
+        result_of(&r, "pages.create")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
+    let id = r.body["data"]["pages"]["create"]["page"]["id"]
+        .as_i64()
+        .unwrap();
+    let update = "mutation($id: Int!, $js: String) { pages { update(id: $id, scriptJs: $js) { responseResult { succeeded errorCode slug } } } }";
+    let r =
+        w.s.gql(update, json!({"id": id, "js": "alert(1)"}), Some(&w.editor))
+            .await;
+    refused(result_of(&r, "pages.update"), 6009, "PageUpdateForbidden");
+    let r =
+        w.s.gql(
+            update,
+            json!({"id": id, "js": "console.log(1)"}),
+            Some(&w.admin),
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "pages.update")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
+    // The editor may change the page while leaving the script as it is.
+    let r = w
+        .mutate(
+            Some(&w.editor),
+            UPDATE,
+            "update",
+            json!({"id": id, "content": "changed"}),
+        )
+        .await;
+    assert_eq!(r["succeeded"], true, "{r}");
+}
