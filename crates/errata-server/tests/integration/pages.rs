@@ -1161,3 +1161,49 @@ async fn a_pages_css_and_script_need_write_styles_and_write_scripts() {
         .await;
     assert_eq!(r["succeeded"], true, "{r}");
 }
+
+#[tokio::test]
+async fn a_search_engine_that_fails_is_4001_with_its_cause_in_the_log_only() {
+    let w = wiki().await;
+    w.id_of("docs/indexed").await;
+    let (engine, index) = match errata_test_support::backend() {
+        errata_store::Backend::Sqlite => ("sqlite", "pages_fts"),
+        errata_store::Backend::Postgres => ("postgres", "pages_vector"),
+    };
+    let update = "mutation($e: [SearchEngineInput]) { search { updateSearchEngines(engines: $e) { responseResult { succeeded message } } } }";
+    let r =
+        w.s.gql(
+            update,
+            json!({"e": [{"key": engine, "isEnabled": true}]}),
+            Some(&w.admin),
+        )
+        .await;
+    assert_eq!(
+        result_of(&r, "search.updateSearchEngines")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
+    let db = w.s.database().await;
+    sqlx::query(&format!("DROP TABLE {index}"))
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let r = w
+        .query(
+            None,
+            "{ pages { search(query: \"Hello\") { totalHits } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        error_code(&r),
+        (4001, "INTERNAL_SERVER_ERROR".to_owned()),
+        "{r}"
+    );
+    assert!(
+        !r.to_string().contains(index),
+        "the cause stays in the log: {r}"
+    );
+}
