@@ -2,6 +2,8 @@
 //! the user who owns it, within its scopes. Secrets are stored as keyed
 //! hashes and compared in constant time.
 
+use std::sync::Arc;
+
 use errata_catalog::Error;
 use errata_errors::{auth, oauth, security};
 use sqlx::Row;
@@ -251,27 +253,50 @@ impl Identity {
         client_secret: &str,
         scope: Option<&str>,
     ) -> Result<IssuedToken, Error> {
-        let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = $1")
-            .bind(client_id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db)?;
-        let client = match &row {
-            Some(row) => Some((
-                client_from_row(row).map_err(db)?,
-                row.try_get::<String, _>("secret_hash").map_err(db)?,
-                row.try_get::<i64, _>("generation").map_err(db)?,
-                row.try_get::<Option<i64>, _>("owner_generation")
-                    .map_err(db)?,
-            )),
-            None => None,
+        // A client the snapshot knows is checked without a database round
+        // trip; one it does not (made a moment ago by the command line or
+        // another instance, or unknown) is read from the database.
+        let known = self.directory().clients.get(client_id).map(|c| {
+            (
+                c.owner_id,
+                c.scopes,
+                c.expires_at,
+                Arc::clone(&c.secret_hash),
+                c.generation,
+                c.owner_generation,
+            )
+        });
+        let client = match known {
+            Some(known) => Some(known),
+            None => {
+                let row = sqlx::query("SELECT * FROM oauth_clients WHERE id = $1")
+                    .bind(client_id)
+                    .fetch_optional(self.pool())
+                    .await
+                    .map_err(db)?;
+                match &row {
+                    Some(row) => {
+                        let client = client_from_row(row).map_err(db)?;
+                        Some((
+                            client.owner_id,
+                            client.scopes,
+                            client.expires_at,
+                            Arc::from(row.try_get::<String, _>("secret_hash").map_err(db)?),
+                            row.try_get::<i64, _>("generation").map_err(db)?,
+                            row.try_get::<Option<i64>, _>("owner_generation")
+                                .map_err(db)?,
+                        ))
+                    }
+                    None => None,
+                }
+            }
         };
         // An unknown id costs the same hash as a wrong secret.
-        let (client, generation, bound_to) = match client {
-            Some((client, hash, generation, bound_to))
+        let (owner_id, scopes, expires_at, generation, bound_to) = match client {
+            Some((owner_id, scopes, expires_at, hash, generation, bound_to))
                 if self.hasher().verify(client_secret, &hash) =>
             {
-                (client, generation, bound_to)
+                (owner_id, scopes, expires_at, generation, bound_to)
             }
             Some(_) => return Err(oauth::invalid_client::credentials_invalid()),
             None => {
@@ -280,15 +305,15 @@ impl Identity {
             }
         };
         let now = now();
-        if client.is_expired(now) {
+        if expires_at.is_some_and(|at| at <= now) {
             return Err(oauth::invalid_client::expired());
         }
         // A client made by another process may have an owner the snapshot
         // has not seen yet.
-        if !self.directory().users.contains_key(&client.owner_id) {
+        if !self.directory().users.contains_key(&owner_id) {
             self.reload_since(crate::now_ms()).await?;
         }
-        let owner_generation = match self.directory().users.get(&client.owner_id) {
+        let owner_generation = match self.directory().users.get(&owner_id) {
             Some(o) if o.active && o.verified => o.generation,
             _ => return Err(oauth::unauthorized_client::owner_disabled()),
         };
@@ -296,14 +321,14 @@ impl Identity {
             return Err(oauth::invalid_client::owner_signed_out());
         }
         let granted = match scope.map(str::trim).filter(|s| !s.is_empty()) {
-            None => client.scopes,
+            None => scopes,
             Some(asked) => {
                 let mut granted = Permissions::NONE;
                 for name in asked.split(' ').filter(|s| !s.is_empty()) {
                     let shown: String = name.chars().take(64).collect();
                     let p = Permission::parse(name)
                         .ok_or_else(|| oauth::invalid_scope::unknown(shown.clone()))?;
-                    if !client.scopes.has_exactly(p) {
+                    if !scopes.has_exactly(p) {
                         return Err(oauth::invalid_scope::not_allowed(shown));
                     }
                     granted.insert(p);
@@ -316,7 +341,7 @@ impl Identity {
         let access_token = self.signer().sign(&Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
-            sub: client.owner_id.to_string(),
+            sub: owner_id.to_string(),
             iat: now,
             nbf: now,
             exp: now + i64::try_from(ttl).unwrap_or(3600),
@@ -324,7 +349,7 @@ impl Identity {
             knd: Kind::Client,
             generation,
             scope: Some(scope.clone()),
-            cid: Some(client.id),
+            cid: Some(client_id.to_owned()),
             ugen: Some(owner_generation),
             auth: None,
         });

@@ -76,6 +76,13 @@ pub struct ClientState {
     pub generation: i64,
     /// When it expires, if ever.
     pub expires_at: Option<i64>,
+    /// What it may ask for.
+    pub scopes: Permissions,
+    /// Its secret's keyed hash: the token endpoint checks a known client's
+    /// secret here, without a database round trip.
+    pub secret_hash: Arc<str>,
+    /// The owner's generation it was bound to when created or rotated.
+    pub owner_generation: Option<i64>,
 }
 
 impl Directory {
@@ -148,9 +155,12 @@ impl Directory {
             );
         }
         let mut clients = HashMap::new();
-        for row in sqlx::query("SELECT id, owner_id, generation, expires_at FROM oauth_clients")
-            .fetch_all(pool)
-            .await?
+        for row in sqlx::query(
+            "SELECT id, owner_id, generation, expires_at, scopes, secret_hash, owner_generation \
+             FROM oauth_clients",
+        )
+        .fetch_all(pool)
+        .await?
         {
             clients.insert(
                 row.try_get("id")?,
@@ -158,6 +168,9 @@ impl Directory {
                     owner_id: row.try_get("owner_id")?,
                     generation: row.try_get("generation")?,
                     expires_at: row.try_get("expires_at")?,
+                    scopes: Permissions::from_stored(&row.try_get::<String, _>("scopes")?),
+                    secret_hash: Arc::from(row.try_get::<String, _>("secret_hash")?),
+                    owner_generation: row.try_get("owner_generation")?,
                 },
             );
         }
