@@ -4,15 +4,20 @@
 //! a field's own hint wins; a field returning an object takes its type's
 //! hint; a field returning a scalar or an enum inherits its parent's; a root
 //! field or an object field with no hint makes the whole answer uncacheable.
-//! The operation's age is the smallest of its fields', and it is private
-//! when any field is, or when any field's answer depends on the caller
-//! (it carries one of the directives `PipelineOptions::caller_directives`
-//! names, such as the server's `@requires` and `@authenticated`).
+//! The operation's age is the smallest of its fields', and its [`Scope`] the
+//! narrowest: public; per permission set when a field carries a permission
+//! directive (`PipelineOptions::permission_directives`, such as the
+//! server's `@requires`); private when a field carries a personal one
+//! (`PipelineOptions::personal_directives`, such as `@authenticated`) or a
+//! `scope: PRIVATE` hint.
 //!
 //! A public answer is kept, per document, operation, variables and locale,
 //! for its age, as a [`Template`] with holes for the request id: the cache
-//! never replays one request's id to another. Answers with errors a server
-//! caused (5xx classes, or a logged cause) are never kept.
+//! never replays one request's id to another. A per-permission answer is
+//! kept the same way, its key also holding the caller's permission key
+//! ([`for_permissions`]), so that callers who may do the same things share
+//! it; a private one is never kept. Answers with errors a server caused
+//! (5xx classes, or a logged cause) are never kept.
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
@@ -23,6 +28,7 @@ use async_graphql::parser::types::OperationType;
 use errata_catalog::Class;
 use sha2::{Digest, Sha256};
 
+pub use crate::model::Scope;
 use crate::model::{CacheHint, SchemaModel};
 use crate::response::Template;
 use crate::syntax::ast::{Document, OperationDefinition, Selection, SelectionSet};
@@ -33,29 +39,39 @@ use crate::weighed::WeighedLru;
 pub struct Policy {
     /// Seconds; 0 means not at all.
     pub max_age: u32,
-    /// The answer is the caller's own: shared caches must not keep it.
-    pub private: bool,
+    /// Whom it may be shared with.
+    pub scope: Scope,
 }
 
 impl Policy {
     /// Not to be kept.
     pub const NONE: Policy = Policy {
         max_age: 0,
-        private: false,
+        scope: Scope::Public,
     };
 
-    /// The `Cache-Control` value, when the answer may be reused at all.
+    /// The `Cache-Control` value, when the answer may be reused at all. A
+    /// per-permission answer is `private` too: a shared HTTP cache would
+    /// give it to callers whose permissions it cannot tell.
     pub fn header(&self) -> Option<String> {
         (self.max_age > 0).then(|| {
-            let scope = if self.private { "private" } else { "public" };
+            let scope = match self.scope {
+                Scope::Public => "public",
+                Scope::Permissions | Scope::Private => "private",
+            };
             format!("{scope}, max-age={}", self.max_age)
         })
     }
 
     fn merge(self, hint: CacheHint) -> Policy {
+        let scope = if hint.private {
+            Scope::Private
+        } else {
+            Scope::Public
+        };
         Policy {
             max_age: self.max_age.min(hint.max_age),
-            private: self.private || hint.private,
+            scope: self.scope.max(scope),
         }
     }
 }
@@ -71,7 +87,7 @@ pub fn policy(model: &SchemaModel, doc: &Document, operation: &OperationDefiniti
         seen: HashSet::new(),
         policy: Policy {
             max_age: u32::MAX,
-            private: false,
+            scope: Scope::Public,
         },
     };
     walk.set(&operation.selection_set, &root.name, None);
@@ -119,9 +135,7 @@ impl<'a> Walk<'a> {
                         Some(hint) => self.policy = self.policy.merge(hint),
                         None => self.policy = Policy::NONE,
                     }
-                    if def.guarded {
-                        self.policy.private = true;
-                    }
+                    self.policy.scope = self.policy.scope.max(def.scope);
                     if let Some(sub) = &field.selection_set {
                         let ty = def.ty.named().to_owned();
                         self.set(sub, &ty, hint);
@@ -250,6 +264,18 @@ pub fn post_key(body: &[u8], locale: Option<&str>, media: crate::Media) -> Key {
     hasher.finalize().into()
 }
 
+/// The key of a per-permission answer: `key`, the key of the request as
+/// for a public answer, made the caller's permission set's own. A tag sets
+/// these apart from the keys they are made from, which are SHA-256 digests
+/// of other bytes.
+pub fn for_permissions(key: &Key, permission_key: u64) -> Key {
+    let mut hasher = Sha256::new();
+    hasher.update(b"permissions");
+    hasher.update(key);
+    hasher.update(permission_key.to_le_bytes());
+    hasher.finalize().into()
+}
+
 impl ResponseCache {
     /// A cache of `entries` answers weighing at most `bytes`; `None` for no
     /// entries, which turns it off.
@@ -320,12 +346,15 @@ mod tests {
     const SDL: &str = r#"
         directive @cacheControl(maxAge: Int!, scope: CacheScope) on FIELD_DEFINITION | OBJECT
         directive @requires(permission: String!) on FIELD_DEFINITION
+        directive @authenticated on FIELD_DEFINITION
         enum CacheScope { PUBLIC PRIVATE }
         type Query {
           catalog: Catalog!
           clock: Int!
           short: Catalog! @cacheControl(maxAge: 5)
-          mine: Catalog @requires(permission: "read:users")
+          allowed: Catalog @requires(permission: "read:users")
+          mine: Catalog @authenticated
+          both: Catalog @requires(permission: "read:users") @authenticated
           node: Node
         }
         type Catalog @cacheControl(maxAge: 3600) {
@@ -350,11 +379,11 @@ mod tests {
     }
 
     fn policy_of(query: &str) -> Policy {
-        policy_with(query, &["requires"])
+        policy_with(query, &["requires"], &["authenticated"])
     }
 
-    fn policy_with(query: &str, caller_directives: &[&str]) -> Policy {
-        let model = SchemaModel::from_sdl_with(SDL, caller_directives).unwrap();
+    fn policy_with(query: &str, permission: &[&str], personal: &[&str]) -> Policy {
+        let model = SchemaModel::from_sdl_with(SDL, permission, personal).unwrap();
         let doc = crate::syntax::parser::parse(query).unwrap();
         let operation = doc
             .definitions
@@ -395,21 +424,45 @@ mod tests {
     }
 
     #[test]
-    fn private_hints_and_guarded_fields_make_the_answer_private() {
+    fn private_hints_and_personal_fields_make_the_answer_private() {
         let p = policy_of("{ catalog { entry { secret { value } } } }");
-        assert_eq!((p.max_age, p.private), (60, true));
+        assert_eq!((p.max_age, p.scope), (60, Scope::Private));
         assert_eq!(p.header().as_deref(), Some("private, max-age=60"));
         let p = policy_of("{ mine { name } }");
-        assert_eq!((p.max_age, p.private), (3600, true));
-        let p = policy_with("{ mine { name } }", &[]);
+        assert_eq!((p.max_age, p.scope), (3600, Scope::Private));
+        let p = policy_of("{ both { name } }");
+        assert_eq!(p.scope, Scope::Private, "personal wins over permission");
+        let p = policy_with("{ mine { name } }", &[], &[]);
         assert_eq!(
-            (p.max_age, p.private),
-            (3600, false),
+            (p.max_age, p.scope),
+            (3600, Scope::Public),
             "a directive nobody named says nothing about the caller"
         );
         assert_eq!(
             policy_of("{ catalog { name } }").header().as_deref(),
             Some("public, max-age=3600")
+        );
+    }
+
+    #[test]
+    fn permission_fields_make_the_answer_the_permission_sets() {
+        let p = policy_of("{ allowed { name } catalog { name } }");
+        assert_eq!((p.max_age, p.scope), (3600, Scope::Permissions));
+        assert_eq!(
+            p.header().as_deref(),
+            Some("private, max-age=3600"),
+            "shared HTTP caches cannot tell permission sets apart"
+        );
+        let p = policy_of("{ allowed { name } mine { name } }");
+        assert_eq!(p.scope, Scope::Private, "the narrowest scope wins");
+        let p = policy_of("{ allowed { entry { secret { value } } } }");
+        assert_eq!(p.scope, Scope::Private);
+        let base = key("{ a }", None, b"{}", None);
+        assert_ne!(for_permissions(&base, 1), for_permissions(&base, 2));
+        assert_ne!(for_permissions(&base, 1), base);
+        assert_ne!(
+            for_permissions(&base, 1),
+            for_permissions(&key("{ b }", None, b"{}", None), 1)
         );
     }
 

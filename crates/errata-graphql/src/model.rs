@@ -107,10 +107,24 @@ pub struct FieldDef {
     pub ty: TypeRef,
     /// Its `@cacheControl` hint.
     pub cache: Option<CacheHint>,
-    /// Whether its answer depends on the caller: it carries one of the
-    /// directives the schema's owner names for that
-    /// ([`crate::PipelineOptions::caller_directives`]).
-    pub guarded: bool,
+    /// Whom its answer may be shared with, from the directives the
+    /// schema's owner names ([`crate::PipelineOptions::permission_directives`]
+    /// and [`crate::PipelineOptions::personal_directives`]).
+    pub scope: Scope,
+}
+
+/// Whom an answer may be shared with, from the widest sharing to none; an
+/// operation's scope is the narrowest of its fields'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Everyone: the answer depends on the data alone.
+    #[default]
+    Public,
+    /// Callers who hold the same permissions: the answer depends on what
+    /// the caller may do, not on who they are.
+    Permissions,
+    /// The caller alone: the answer is about them.
+    Private,
 }
 
 /// A `@cacheControl(maxAge:, scope:)` hint, on a field or an object type.
@@ -245,14 +259,16 @@ impl SchemaModel {
     /// Builds the model from SDL, with no directive marking a field as
     /// depending on the caller.
     pub fn from_sdl(sdl: &str) -> Result<SchemaModel, SyntaxError> {
-        SchemaModel::from_sdl_with(sdl, &[])
+        SchemaModel::from_sdl_with(sdl, &[], &[])
     }
 
-    /// Builds the model from SDL; a field carrying one of
-    /// `caller_directives` (named without `@`) is [`FieldDef::guarded`].
+    /// Builds the model from SDL; a field carrying one of `permission`
+    /// (directives named without `@`) has [`Scope::Permissions`], one
+    /// carrying one of `personal` [`Scope::Private`].
     pub fn from_sdl_with(
         sdl: &str,
-        caller_directives: &[&str],
+        permission: &[&str],
+        personal: &[&str],
     ) -> Result<SchemaModel, SyntaxError> {
         let user = parse(sdl)?;
         let built_ins = parse(BUILT_INS).expect("the built-in SDL is valid");
@@ -331,10 +347,16 @@ impl SchemaModel {
                             args: args(&f.arguments),
                             ty: TypeRef::from_ast(&f.ty),
                             cache: CacheHint::from_directives(&f.directives),
-                            guarded: f
-                                .directives
-                                .iter()
-                                .any(|d| caller_directives.contains(&d.name.value.as_str())),
+                            scope: f.directives.iter().fold(Scope::Public, |scope, d| {
+                                let name = d.name.value.as_str();
+                                if personal.contains(&name) {
+                                    Scope::Private
+                                } else if permission.contains(&name) {
+                                    scope.max(Scope::Permissions)
+                                } else {
+                                    scope
+                                }
+                            }),
                         })
                         .collect();
                 }
@@ -505,14 +527,14 @@ pub fn meta_field(which: MetaOrField<'_>) -> FieldDef {
             args: Vec::new(),
             ty: TypeRef::NonNull(Box::new(named("String"))),
             cache: None,
-            guarded: false,
+            scope: Scope::Public,
         },
         MetaOrField::Schema => FieldDef {
             name: "__schema".into(),
             args: Vec::new(),
             ty: TypeRef::NonNull(Box::new(named("__Schema"))),
             cache: None,
-            guarded: false,
+            scope: Scope::Public,
         },
         MetaOrField::Type => FieldDef {
             name: "__type".into(),
@@ -523,7 +545,7 @@ pub fn meta_field(which: MetaOrField<'_>) -> FieldDef {
             }],
             ty: named("__Type"),
             cache: None,
-            guarded: false,
+            scope: Scope::Public,
         },
     }
 }

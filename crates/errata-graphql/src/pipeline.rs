@@ -17,7 +17,7 @@ use serde_json::Value;
 use errata_catalog::{Class, Error};
 use errata_errors::{graphql as gql, http, system};
 
-use crate::cache::{Kept, Key, Policy, ResponseCache};
+use crate::cache::{Kept, Key, Policy, ResponseCache, Scope};
 
 /// How long a refused POST body's answer is kept: a document the schema
 /// refuses stays refused until the server is replaced.
@@ -51,6 +51,10 @@ pub struct RequestInfo<'a> {
     pub method: Method,
     /// The negotiated response media type.
     pub media: Media,
+    /// The caller's permission set, as a key equal for two callers exactly
+    /// when every permission check answers them alike: answers that depend
+    /// on permissions are kept under it. `None` keeps none of them.
+    pub permission_key: Option<u64>,
 }
 
 /// The HTTP response for one GraphQL request.
@@ -167,7 +171,7 @@ pub struct PipelineOptions {
     /// persisted queries.
     pub document_cache_bytes: usize,
     /// Whole answers kept, for operations the schema's `@cacheControl`
-    /// hints make public; 0 turns the response cache off.
+    /// hints make cacheable and not private; 0 turns the response cache off.
     pub response_cache: usize,
     /// Bytes the kept answers may take.
     pub response_cache_bytes: usize,
@@ -176,10 +180,15 @@ pub struct PipelineOptions {
     /// Add "Did you mean ...?" to validation messages.
     pub suggestions: bool,
     /// Directives (named without `@`) that mark a field whose answer
-    /// depends on who asks, such as a permission check: an answer
-    /// selecting one is private, whatever its `@cacheControl` hints say.
+    /// depends on what the caller may do, such as a permission check: an
+    /// answer selecting one is kept per permission set
+    /// ([`RequestInfo::permission_key`]) and sent as `private`.
     /// The schema's owner names them; this crate knows no directive of its own.
-    pub caller_directives: &'static [&'static str],
+    pub permission_directives: &'static [&'static str],
+    /// Directives that mark a field whose answer is about the caller (who
+    /// they are, not only what they may do): an answer selecting one is
+    /// private and never kept, whatever its `@cacheControl` hints say.
+    pub personal_directives: &'static [&'static str],
 }
 
 impl Default for PipelineOptions {
@@ -192,7 +201,8 @@ impl Default for PipelineOptions {
             response_cache_bytes: 16 << 20,
             introspection: true,
             suggestions: true,
-            caller_directives: &[],
+            permission_directives: &[],
+            personal_directives: &[],
         }
     }
 }
@@ -291,8 +301,12 @@ where
     /// Wraps `schema`. Its SDL is read once into the model validation uses.
     pub fn new(schema: Schema<Q, M, S>, options: PipelineOptions) -> Self {
         let capacity = NonZeroUsize::new(options.cache_size.max(1)).expect("at least one");
-        let model = SchemaModel::from_sdl_with(&schema.sdl(), options.caller_directives)
-            .expect("async-graphql prints valid SDL");
+        let model = SchemaModel::from_sdl_with(
+            &schema.sdl(),
+            options.permission_directives,
+            options.personal_directives,
+        )
+        .expect("async-graphql prints valid SDL");
         Pipeline {
             schema,
             model,
@@ -334,10 +348,19 @@ where
     /// The answer the response cache keeps for a POST body, by its
     /// [`Pipeline::body_key`], if any: found before the body is decoded or
     /// the document parsed. Only answers that [`Pipeline::execute_post`]
-    /// kept under their body are found here.
+    /// kept under their body are found here: a public one under the body
+    /// alone, a per-permission one under the body and the caller's
+    /// permission key. A body names one document, whose policy is one of
+    /// the two, so at most one of the keys holds an answer.
     pub fn replay(&self, body: &Key, info: RequestInfo<'_>) -> Option<Outcome> {
         let responses = self.responses.as_ref()?;
-        responses.get(body, info.request_id).map(Outcome::from)
+        responses
+            .get(body, info.request_id)
+            .or_else(|| {
+                let permissions = crate::cache::for_permissions(body, info.permission_key?);
+                responses.get(&permissions, info.request_id)
+            })
+            .map(Outcome::from)
     }
 
     /// As [`Pipeline::execute`], for a request decoded from the POST body
@@ -391,11 +414,19 @@ where
             );
         }
 
-        // A public answer the schema lets caches keep may already be here.
-        // Only executed answers are kept, so a request whose variables do
-        // not coerce misses, and fails below as it would have.
-        let cache_key = match &self.responses {
-            Some(responses) if policy.max_age > 0 && !policy.private => {
+        // An answer the schema lets caches keep may already be here: a
+        // public one under the request, one that depends on permissions
+        // under the request and the caller's permission key (without a key,
+        // it is neither looked for nor kept). Only executed answers are
+        // kept, so a request whose variables do not coerce misses, and
+        // fails below as it would have.
+        let shared_by = match policy.scope {
+            Scope::Public => Some(None),
+            Scope::Permissions => info.permission_key.map(Some),
+            Scope::Private => None,
+        };
+        let cache_key = match (&self.responses, shared_by) {
+            (Some(responses), Some(permissions)) if policy.max_age > 0 => {
                 let key = match body {
                     Some(body) => *body,
                     None => {
@@ -407,6 +438,10 @@ where
                             info.locale,
                         )
                     }
+                };
+                let key = match permissions {
+                    Some(permissions) => crate::cache::for_permissions(&key, permissions),
+                    None => key,
                 };
                 if let Some(hit) = responses.get(&key, info.request_id) {
                     return Outcome::from(hit);
@@ -771,8 +806,9 @@ where
     }
 
     /// Finishes an answer the schema lets caches keep: with the
-    /// `Cache-Control` header when it has no errors, and, when it is public,
-    /// into the response cache, unless an error in it is the server's.
+    /// `Cache-Control` header when it has no errors, and, when it has a key
+    /// (it is not private), into the response cache, unless an error in it
+    /// is the server's.
     fn finish_kept(
         &self,
         data: &async_graphql::Value,

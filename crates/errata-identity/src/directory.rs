@@ -127,7 +127,7 @@ impl Directory {
                 .collect();
             let permissions = user_grants
                 .iter()
-                .fold(Permissions::NONE, |acc, g| acc.union(g.permissions));
+                .fold(Permissions::NONE, |acc, g| acc.union(g.permissions()));
             users.insert(
                 id,
                 UserState {
@@ -192,7 +192,8 @@ pub fn stored_reach(permissions: &str, page_rules: &str) -> Permissions {
     crate::page_rules::reach(Permissions::from_stored(permissions), &rules)
 }
 
-/// A group's grant from its stored JSON. The JSON was checked when it was
+/// A group's grant from its stored JSON, its fingerprint made once here
+/// rather than on every request. The JSON was checked when it was
 /// written; anything that no longer reads or checks (a rule a later version
 /// refuses) makes the group grant nothing, rather than silently dropping a
 /// deny and failing open.
@@ -203,10 +204,7 @@ pub fn group_grant(permissions: &str, page_rules: &str) -> Grant {
     let checked: Result<Vec<CheckedRule>, _> =
         rules.iter().enumerate().map(|(i, r)| r.check(i)).collect();
     match checked {
-        Ok(rules) => Grant {
-            permissions: Permissions::from_stored(permissions),
-            rules: rules.into(),
-        },
+        Ok(rules) => Grant::new(Permissions::from_stored(permissions), rules.into()),
         Err(_) => Grant::default(),
     }
 }

@@ -333,16 +333,59 @@ pub fn reach(permissions: Permissions, rules: &[PageRule]) -> Permissions {
 }
 
 /// What one group grants: its permissions, and its page rules.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Grant {
     /// The group's permissions.
-    pub permissions: Permissions,
+    permissions: Permissions,
     /// Its page rules, weighed with those of the caller's other groups;
     /// shared by every member's copy of the grant.
-    pub rules: std::sync::Arc<[CheckedRule]>,
+    rules: std::sync::Arc<[CheckedRule]>,
+    /// A keyed hash of everything above a check reads, made once, when the
+    /// group is read: callers' permission keys combine their groups'.
+    fingerprint: u64,
+}
+
+impl Default for Grant {
+    /// Nothing granted.
+    fn default() -> Grant {
+        Grant::new(Permissions::NONE, std::sync::Arc::from([]))
+    }
 }
 
 impl Grant {
+    /// A group's grant: its permissions and its checked rules.
+    pub fn new(permissions: Permissions, rules: std::sync::Arc<[CheckedRule]>) -> Grant {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = crate::principal::keyed_hasher();
+        permissions.hash(&mut hasher);
+        rules.len().hash(&mut hasher);
+        for rule in rules.iter() {
+            // Everything a check reads: the id is the client's name only,
+            // and the length follows from the path.
+            rule.permissions.hash(&mut hasher);
+            rule.matcher.kind().hash(&mut hasher);
+            rule.path.hash(&mut hasher);
+            rule.locales.hash(&mut hasher);
+            rule.deny.hash(&mut hasher);
+        }
+        Grant {
+            permissions,
+            rules,
+            fingerprint: hasher.finish(),
+        }
+    }
+
+    /// The group's permissions.
+    pub fn permissions(&self) -> Permissions {
+        self.permissions
+    }
+
+    /// Equal for two grants exactly when their permissions and rules are,
+    /// but for a collision of a keyed hash no caller can aim at.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
     /// The permissions some rule of the group denies on some page.
     pub fn denied_somewhere(&self) -> Permissions {
         self.rules
@@ -411,10 +454,10 @@ mod tests {
     }
 
     fn writers(rules: Vec<CheckedRule>) -> [Grant; 1] {
-        [Grant {
-            permissions: Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
-            rules: rules.into(),
-        }]
+        [Grant::new(
+            Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
+            rules.into(),
+        )]
     }
 
     fn page(path: &str) -> PageTarget<'_> {
@@ -645,40 +688,40 @@ mod tests {
 
     #[test]
     fn an_allow_in_one_group_does_not_beat_a_deny_in_another() {
-        let writers = Grant {
-            permissions: Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
-            rules: vec![start(&["write:pages"], "/", false)].into(),
-        };
-        let restricted = Grant {
-            permissions: Permissions::parse(&["read:pages"]).unwrap(),
-            rules: vec![start(&["write:pages"], "/admin", true)].into(),
-        };
+        let writers = Grant::new(
+            Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
+            vec![start(&["write:pages"], "/", false)].into(),
+        );
+        let restricted = Grant::new(
+            Permissions::parse(&["read:pages"]).unwrap(),
+            vec![start(&["write:pages"], "/admin", true)].into(),
+        );
         let both = [writers.clone(), restricted.clone()];
         assert!(write_on(&both, &page("/home")));
         assert!(
             !write_on(&both, &page("/admin/x")),
             "the more specific deny of the other group decides"
         );
-        let equal = Grant {
-            permissions: Permissions::parse(&["read:pages"]).unwrap(),
-            rules: vec![start(&["write:pages"], "/admin", false)].into(),
-        };
+        let equal = Grant::new(
+            Permissions::parse(&["read:pages"]).unwrap(),
+            vec![start(&["write:pages"], "/admin", false)].into(),
+        );
         let tie = [writers.clone(), restricted.clone(), equal];
         assert!(
             !write_on(&tie, &page("/admin")),
             "at equal length, a deny beats an allow from another group"
         );
-        let deeper = Grant {
-            permissions: Permissions::NONE,
-            rules: vec![start(&["write:pages"], "/admin/open", false)].into(),
-        };
+        let deeper = Grant::new(
+            Permissions::NONE,
+            vec![start(&["write:pages"], "/admin/open", false)].into(),
+        );
         let opened = [writers, restricted, deeper];
         assert!(write_on(&opened, &page("/admin/open/a")));
         assert!(!write_on(&opened, &page("/admin/closed")));
-        let outsider = [Grant {
-            permissions: Permissions::NONE,
-            rules: vec![start(&["write:pages"], "/", false)].into(),
-        }];
+        let outsider = [Grant::new(
+            Permissions::NONE,
+            vec![start(&["write:pages"], "/", false)].into(),
+        )];
         assert!(
             !write_on(&outsider, &page("/a")),
             "a rule never grants a permission no group holds"
@@ -789,14 +832,16 @@ mod tests {
 
     fn grants_of(rules: &[Drawn], groups: usize) -> Vec<Grant> {
         (0..groups)
-            .map(|g| Grant {
-                permissions: Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
-                rules: rules
-                    .iter()
-                    .filter(|r| r.0 % groups == g)
-                    .map(|r| drawn_rule(*r))
-                    .collect::<Vec<_>>()
-                    .into(),
+            .map(|g| {
+                Grant::new(
+                    Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
+                    rules
+                        .iter()
+                        .filter(|r| r.0 % groups == g)
+                        .map(|r| drawn_rule(*r))
+                        .collect::<Vec<_>>()
+                        .into(),
+                )
             })
             .collect()
     }
@@ -819,10 +864,7 @@ mod tests {
     proptest! {
         #[test]
         fn rules_never_grant_more_than_the_group(path in "(/[a-z]{1,3}){0,4}", deny: bool) {
-            let grant = [Grant {
-                permissions: Permissions::parse(&["read:pages"]).unwrap(),
-                rules: vec![start(&["write:pages"], "/", deny)].into(),
-            }];
+            let grant = [Grant::new(Permissions::parse(&["read:pages"]).unwrap(), vec![start(&["write:pages"], "/", deny)].into())];
             prop_assert!(!write_on(&grant, &page(&path)));
         }
 

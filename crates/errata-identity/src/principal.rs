@@ -1,6 +1,7 @@
 //! The caller of a request, and the checks fields make against it.
 
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, LazyLock};
 
 use errata_catalog::Error;
 use errata_errors::security;
@@ -44,6 +45,16 @@ pub struct Principal {
     /// When the login that started the session was (seconds); renewals
     /// keep it, so a session has an absolute lifetime.
     pub started: i64,
+}
+
+/// SipHash under a key drawn once per process: permission keys and group
+/// fingerprints are compared only within the process, and no caller, not
+/// knowing the key, can make their groups hash like someone else's.
+static KEYED: LazyLock<std::hash::RandomState> = LazyLock::new(std::hash::RandomState::new);
+
+/// A hasher under the process's key.
+pub(crate) fn keyed_hasher() -> std::hash::DefaultHasher {
+    KEYED.build_hasher()
 }
 
 impl Principal {
@@ -115,6 +126,32 @@ impl Principal {
     pub fn started_at(mut self, started: i64) -> Principal {
         self.started = started;
         self
+    }
+
+    /// Equal for two callers exactly when every permission check answers
+    /// them alike (but for a collision of a keyed hash no caller can aim
+    /// at), so that answers depending only on permissions can be shared
+    /// among them: whether they are a guest (a guest is asked to sign in
+    /// where others are refused), the operator, or signed in; their
+    /// permissions; their token's scope; and their groups' grants, by the
+    /// fingerprints made when the directory was read. Who they are
+    /// otherwise (user, token, client) is left out. A few dozen bytes
+    /// hashed: cheap enough for every request.
+    pub fn permission_key(&self) -> u64 {
+        let mut hasher = keyed_hasher();
+        let class: u8 = match self.kind {
+            PrincipalKind::Guest => 0,
+            PrincipalKind::Session | PrincipalKind::ApiToken(_) | PrincipalKind::Client(_) => 1,
+            PrincipalKind::Operator => 2,
+        };
+        class.hash(&mut hasher);
+        self.permissions.hash(&mut hasher);
+        self.scope.hash(&mut hasher);
+        self.grants.len().hash(&mut hasher);
+        for grant in self.grants.iter() {
+            grant.fingerprint().hash(&mut hasher);
+        }
+        hasher.finish()
     }
 
     /// Whether there is no token.
@@ -246,15 +283,15 @@ mod tests {
     use crate::page_rules::PageRule;
 
     fn grant(perms: &[&str], rules: Vec<PageRule>) -> Grant {
-        Grant {
-            permissions: Permissions::parse(perms).unwrap(),
-            rules: rules
+        Grant::new(
+            Permissions::parse(perms).unwrap(),
+            rules
                 .iter()
                 .enumerate()
                 .map(|(i, r)| r.check(i).unwrap())
                 .collect::<Vec<_>>()
                 .into(),
-        }
+        )
     }
 
     #[test]
@@ -286,6 +323,114 @@ mod tests {
             "You are not authorized to run this query. Required permission 'write:pages' is not present."
         );
         assert!(user.require(Permission::ReadPages).is_ok());
+    }
+
+    fn caller(kind: PrincipalKind, user: i64, perms: &[&str], grants: &[Grant]) -> Principal {
+        Principal::new(
+            kind,
+            user,
+            Permissions::parse(perms).unwrap(),
+            None,
+            Arc::from(grants),
+            0,
+        )
+    }
+
+    fn rule(matching: crate::page_rules::RuleMatch, path: &str, locales: &[&str]) -> PageRule {
+        PageRule {
+            permissions: vec!["read:pages".into()],
+            matching,
+            path: path.into(),
+            locales: locales.iter().map(|l| (*l).to_owned()).collect(),
+            deny: true,
+            ..PageRule::default()
+        }
+    }
+
+    #[test]
+    fn callers_in_the_same_groups_share_a_permission_key() {
+        use crate::page_rules::RuleMatch;
+        let perms = &["read:pages", "write:pages"];
+        let editors = grant(perms, vec![rule(RuleMatch::Start, "/admin", &[])]);
+        let session = PrincipalKind::Session;
+        let a = caller(session.clone(), 5, perms, std::slice::from_ref(&editors));
+        let b = caller(session.clone(), 6, perms, std::slice::from_ref(&editors));
+        assert_eq!(a.permission_key(), b.permission_key(), "another user");
+        // The same group read again, as each directory load does.
+        let reread = grant(perms, vec![rule(RuleMatch::Start, "/admin", &[])]);
+        let c = caller(PrincipalKind::ApiToken("t".into()), 7, perms, &[reread]);
+        assert_eq!(a.permission_key(), c.permission_key(), "a token, unscoped");
+        let guest = caller(
+            PrincipalKind::Guest,
+            2,
+            perms,
+            std::slice::from_ref(&editors),
+        );
+        assert_ne!(
+            a.permission_key(),
+            guest.permission_key(),
+            "a guest is asked to sign in where a user is refused"
+        );
+        assert_ne!(a.permission_key(), Principal::operator().permission_key());
+    }
+
+    #[test]
+    fn other_permissions_rules_or_scopes_give_other_permission_keys() {
+        use crate::page_rules::RuleMatch;
+        let perms = &["read:pages", "write:pages"];
+        let session = || PrincipalKind::Session;
+        let with = |perms: &[&str], rules: Vec<PageRule>| {
+            caller(session(), 5, perms, &[grant(perms, rules)]).permission_key()
+        };
+        let base = with(perms, vec![rule(RuleMatch::Start, "/admin", &[])]);
+        let others = [
+            with(&["read:pages"], vec![rule(RuleMatch::Start, "/admin", &[])]),
+            with(perms, vec![]),
+            with(perms, vec![rule(RuleMatch::Start, "/admin/x", &[])]),
+            with(perms, vec![rule(RuleMatch::Exact, "/admin", &[])]),
+            with(perms, vec![rule(RuleMatch::Tag, "/admin", &[])]),
+            with(perms, vec![rule(RuleMatch::Start, "/admin", &["fr"])]),
+            with(perms, vec![rule(RuleMatch::Regex, "^admin", &[])]),
+            with(perms, vec![rule(RuleMatch::Regex, "^admin$", &[])]),
+            with(
+                perms,
+                vec![PageRule {
+                    deny: false,
+                    ..rule(RuleMatch::Start, "/admin", &[])
+                }],
+            ),
+            with(
+                perms,
+                vec![PageRule {
+                    permissions: vec!["write:pages".into()],
+                    ..rule(RuleMatch::Start, "/admin", &[])
+                }],
+            ),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(base, *other, "variant {i}");
+        }
+        let unique: std::collections::HashSet<u64> = others.iter().copied().collect();
+        assert_eq!(unique.len(), others.len());
+        let grants: Arc<[Grant]> = Arc::from([grant(perms, vec![])]);
+        let user = Permissions::parse(perms).unwrap();
+        let scoped = |scope: Option<&[&str]>| {
+            Principal::new(
+                PrincipalKind::ApiToken("t".into()),
+                5,
+                user,
+                scope.map(|s| Permissions::parse(s).unwrap()),
+                Arc::clone(&grants),
+                0,
+            )
+            .permission_key()
+        };
+        assert_ne!(
+            scoped(None),
+            scoped(Some(perms)),
+            "a scope narrows page rules"
+        );
+        assert_ne!(scoped(Some(perms)), scoped(Some(&["read:pages"])));
     }
 
     #[test]

@@ -210,10 +210,7 @@ mod tests {
             1,
             Permissions::all(),
             None,
-            Arc::from([Grant {
-                permissions: Permissions::all(),
-                rules: Arc::from([]),
-            }]),
+            Arc::from([Grant::new(Permissions::all(), Arc::from([]))]),
             0,
         )
     }

@@ -50,16 +50,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// What the pipeline is told of a request by `principal`: answers that
+/// depend on permissions are kept under its permission key.
 fn info<'a>(
     meta: &'a RequestMeta,
     method: Method,
     media: errata_graphql::Media,
+    principal: &Principal,
 ) -> RequestInfo<'a> {
     RequestInfo {
         request_id: &meta.id,
         locale: meta.locale,
         method,
         media,
+        permission_key: Some(principal.permission_key()),
     }
 }
 
@@ -98,7 +102,10 @@ async fn graphql_post(
     if let Err(e) = errata_graphql::transport::check_content_type(content_type) {
         return error_response(&e, meta.locale, &meta.id);
     }
-    let info = info(&meta, Method::Post, media);
+    // The route is always behind `edge::authenticate`; without it the caller
+    // would be a guest.
+    let principal = principal.map_or_else(|| state.guest(), |p| p.0);
+    let info = info(&meta, Method::Post, media, &principal);
     let key = state.pipeline.body_key(&body, info);
     // A body seen before may have its answer kept: found before decoding.
     // Per-operation limits need the operation's fields, so with any
@@ -123,7 +130,7 @@ async fn graphql_post(
             locale: meta.locale,
             ip: Some(client),
         },
-        principal.map(|p| p.0),
+        principal,
     )
     .await
 }
@@ -150,17 +157,18 @@ async fn graphql_get(
         Ok(request) => request,
         Err(e) => return error_response(&e, meta.locale, &meta.id),
     };
+    let principal = principal.map_or_else(|| state.guest(), |p| p.0);
     run(
         &state,
         request,
         None,
-        info(&meta, Method::Get, media),
+        info(&meta, Method::Get, media, &principal),
         started,
         RequestContext {
             locale: meta.locale,
             ip: Some(client),
         },
-        principal.map(|p| p.0),
+        principal,
     )
     .await
 }
@@ -172,7 +180,7 @@ async fn run(
     info: RequestInfo<'_>,
     started: Instant,
     context: RequestContext,
-    principal: Option<Principal>,
+    principal: Principal,
 ) -> Response {
     if !state.operation_limiters.is_empty()
         && let Some(ip) = context.ip
@@ -188,9 +196,6 @@ async fn run(
             }
         }
     }
-    // The route is always behind `edge::authenticate`; without it the caller
-    // would be a guest.
-    let principal = principal.unwrap_or_else(|| state.guest());
     let outcome = state
         .pipeline
         .execute_post(request, body, info, |r| {

@@ -116,7 +116,8 @@ impl AppState {
                     response_cache_bytes: config.response_cache_bytes,
                     introspection: config.introspection(),
                     suggestions: config.suggestions(),
-                    caller_directives: schema::context::CALLER_DIRECTIVES,
+                    permission_directives: schema::context::PERMISSION_DIRECTIVES,
+                    personal_directives: schema::context::PERSONAL_DIRECTIVES,
                 },
             )
             .sharing_documents(shared_documents),

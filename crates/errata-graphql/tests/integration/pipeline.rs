@@ -51,6 +51,7 @@ fn info(method: Method, media: Media) -> RequestInfo<'static> {
         locale: None,
         method,
         media,
+        permission_key: None,
     }
 }
 
@@ -290,32 +291,62 @@ fn cache_control(max_age: i32) {}
 #[async_graphql::TypeDirective(name = "mine", location = "FieldDefinition")]
 fn mine() {}
 
-struct Hinted;
+/// Marks a field whose answer depends on what the caller may do.
+#[async_graphql::TypeDirective(name = "allowed", location = "FieldDefinition")]
+fn allowed() {}
+
+/// Counts its runs, so that a test tells a kept answer from a new one.
+#[derive(Default)]
+struct Hinted {
+    runs: std::sync::atomic::AtomicI32,
+}
+
+impl Hinted {
+    fn run(&self) -> i32 {
+        1 + self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+}
 
 #[Object]
 impl Hinted {
     #[graphql(directive = cache_control::apply(60))]
     async fn shared(&self) -> i32 {
-        1
+        self.run()
     }
     #[graphql(directive = cache_control::apply(60), directive = mine::apply())]
     async fn own(&self) -> i32 {
-        2
+        self.run()
+    }
+    #[graphql(directive = cache_control::apply(60), directive = allowed::apply())]
+    async fn gated(&self) -> i32 {
+        self.run()
     }
 }
 
-async fn cache_control_of(
-    caller_directives: &'static [&'static str],
-    query: &str,
-) -> Option<String> {
-    let pipeline = Pipeline::new(
-        Schema::new(Hinted, async_graphql::EmptyMutation, EmptySubscription),
+fn hinted(
+    permission_directives: &'static [&'static str],
+    personal_directives: &'static [&'static str],
+) -> Pipeline<Hinted, async_graphql::EmptyMutation, EmptySubscription> {
+    Pipeline::new(
+        Schema::new(
+            Hinted::default(),
+            async_graphql::EmptyMutation,
+            EmptySubscription,
+        ),
         PipelineOptions {
-            caller_directives,
+            permission_directives,
+            personal_directives,
             ..PipelineOptions::default()
         },
-    );
-    pipeline
+    )
+}
+
+async fn cache_control_of(
+    permission_directives: &'static [&'static str],
+    personal_directives: &'static [&'static str],
+    query: &str,
+) -> Option<String> {
+    hinted(permission_directives, personal_directives)
         .execute(
             document(query),
             info(Method::Post, Media::GraphqlResponseJson),
@@ -328,20 +359,103 @@ async fn cache_control_of(
 #[tokio::test]
 async fn a_field_with_a_caller_directive_makes_the_answer_private() {
     assert_eq!(
-        cache_control_of(&["mine"], "{ shared }").await.as_deref(),
+        cache_control_of(&["allowed"], &["mine"], "{ shared }")
+            .await
+            .as_deref(),
         Some("public, max-age=60")
     );
     assert_eq!(
-        cache_control_of(&["mine"], "{ shared own }")
+        cache_control_of(&["allowed"], &["mine"], "{ shared own }")
             .await
             .as_deref(),
         Some("private, max-age=60")
     );
     assert_eq!(
-        cache_control_of(&[], "{ shared own }").await.as_deref(),
+        cache_control_of(&["allowed"], &["mine"], "{ shared gated }")
+            .await
+            .as_deref(),
+        Some("private, max-age=60"),
+        "shared HTTP caches cannot tell permission sets apart"
+    );
+    assert_eq!(
+        cache_control_of(&[], &[], "{ shared own gated }")
+            .await
+            .as_deref(),
         Some("public, max-age=60"),
         "the pipeline knows no directive it was not told about"
     );
+}
+
+/// `{ field }`'s answer for a caller with `permission_key`, and whether it
+/// came from the response cache.
+async fn answer(
+    pipeline: &Pipeline<Hinted, async_graphql::EmptyMutation, EmptySubscription>,
+    query: &str,
+    permission_key: Option<u64>,
+) -> (Value, Option<bool>) {
+    let info = RequestInfo {
+        permission_key,
+        ..info(Method::Post, Media::GraphqlResponseJson)
+    };
+    let outcome = pipeline.execute(document(query), info, |r| r).await;
+    let body: Value = serde_json::from_slice(&outcome.body).unwrap();
+    (body["data"].clone(), outcome.cached)
+}
+
+#[tokio::test]
+async fn answers_that_depend_on_permissions_are_kept_per_permission_key() {
+    let p = hinted(&["allowed"], &["mine"]);
+    let first = answer(&p, "{ gated }", Some(1)).await;
+    assert_eq!(first, (json!({"gated": 1}), Some(false)));
+    assert_eq!(
+        answer(&p, "{ gated }", Some(1)).await,
+        (json!({"gated": 1}), Some(true)),
+        "the same permission set shares one entry"
+    );
+    assert_eq!(
+        answer(&p, "{ gated }", Some(2)).await,
+        (json!({"gated": 2}), Some(false)),
+        "another permission set gets its own"
+    );
+    assert_eq!(
+        answer(&p, "{ gated }", None).await,
+        (json!({"gated": 3}), None),
+        "without a key, nothing is kept or found"
+    );
+    assert_eq!(
+        answer(&p, "{ own }", Some(1)).await.1,
+        None,
+        "a personal field's answer is never kept"
+    );
+    assert_eq!(answer(&p, "{ own }", Some(1)).await.0, json!({"own": 5}));
+    let public = answer(&p, "{ shared }", Some(1)).await;
+    assert_eq!(
+        answer(&p, "{ shared }", Some(2)).await,
+        (public.0, Some(true)),
+        "a public answer is everyone's"
+    );
+}
+
+#[tokio::test]
+async fn a_post_bodys_per_permission_answer_is_replayed_only_to_its_permission_set() {
+    let p = hinted(&["allowed"], &["mine"]);
+    let body = br#"{"query":"{ gated }"}"#;
+    let run = |permission_key| {
+        let info = RequestInfo {
+            permission_key,
+            ..info(Method::Post, Media::GraphqlResponseJson)
+        };
+        let key = p.body_key(body, info).unwrap();
+        let replayed = p.replay(&key, info).map(|o| o.body);
+        (key, info, replayed)
+    };
+    let (key, info_1, replayed) = run(Some(1));
+    assert!(replayed.is_none());
+    p.execute_post(document("{ gated }"), Some(&key), info_1, |r| r)
+        .await;
+    assert!(run(Some(1)).2.is_some(), "found before decoding");
+    assert!(run(Some(2)).2.is_none(), "not another permission set's");
+    assert!(run(None).2.is_none(), "not a caller without a key");
 }
 
 /// A shared store in memory, as the server's Redis would be to two instances.

@@ -31,10 +31,15 @@ pub fn requires(permission: String) {}
 #[TypeDirective(location = "FieldDefinition")]
 pub fn authenticated() {}
 
-/// The directives above, by name: a field carrying one answers each caller
-/// differently, so the pipeline never keeps an answer that selects it for
-/// anyone else.
-pub const CALLER_DIRECTIVES: &[&str] = &["requires", "authenticated"];
+/// `@requires` by name: a field carrying it answers by what the caller may
+/// do, so the pipeline keeps an answer that selects it per permission set
+/// (`Principal::permission_key`). A field's resolver reading more of the
+/// caller than permission checks do must carry `@authenticated` too.
+pub const PERMISSION_DIRECTIVES: &[&str] = &["requires"];
+
+/// `@authenticated` by name: a field carrying it answers about the caller,
+/// so the pipeline never keeps an answer that selects it.
+pub const PERSONAL_DIRECTIVES: &[&str] = &["authenticated"];
 
 /// Who may keep an answer: anyone, or only the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -46,8 +51,9 @@ pub enum CacheScope {
 }
 
 /// How long an answer with this type or field stays true, as Apollo
-/// Server's directive of the same name: errata keeps public answers in its
-/// response cache and sends `Cache-Control`.
+/// Server's directive of the same name: errata keeps public answers, and
+/// per permission set those of `@requires` fields, in its response cache,
+/// and sends `Cache-Control`.
 #[TypeDirective(
     name = "cacheControl",
     location = "FieldDefinition",
@@ -213,7 +219,7 @@ mod tests {
     #[test]
     fn the_caller_directives_are_the_schemas_own() {
         let sdl = super::super::sdl();
-        for name in CALLER_DIRECTIVES {
+        for name in PERMISSION_DIRECTIVES.iter().chain(PERSONAL_DIRECTIVES) {
             assert!(
                 sdl.contains(&format!("directive @{name}("))
                     || sdl.contains(&format!("directive @{name} on")),

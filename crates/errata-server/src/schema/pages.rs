@@ -14,7 +14,16 @@ use errata_pages::date::{format_date, parse_date};
 use errata_pages::{ListQuery, NewPage, OrderBy, PageChanges, Pages, TreeMode, TreeQuery};
 
 use super::auth::DefaultResponse;
-use super::context::{Needs, ResponseStatus, caller, identity, requires, settle};
+use super::context::{Needs, ResponseStatus, cache_control, caller, identity, requires, settle};
+
+/// How long a page read's answer may be kept (seconds). Writes clear kept
+/// answers at once, but time alone changes some: a page becomes readable
+/// at its `publishStartDate` and stops at its `publishEndDate` with no
+/// write, so a kept "forbidden" or "not found", or a list without the
+/// page, must not outlive a short age. Author names are read from
+/// identity, whose writes do not clear page answers on an instance
+/// without change notices (SQLite): they too are at most this late.
+const PAGES_MAX_AGE: i32 = 30;
 
 /// Wiki.js's `Date`: RFC 3339 text. Input is checked by the resolver that
 /// takes it, so that a bad date is a catalogued argument error naming the
@@ -96,7 +105,7 @@ const SOURCE_READERS: &[Permission] = &[
 async fn someone(ctx: &Context<'_>, id: i64) -> Result<(String, String)> {
     match identity(ctx)?.user(id).await {
         Ok(user) => Ok((user.name, user.email)),
-        Err(e) if e.is(&errata_errors::auth::USER_NOT_FOUND) => {
+        Err(e) if e.is(errata_errors::auth::USER_NOT_FOUND) => {
             Ok(("Unknown".to_owned(), String::new()))
         }
         Err(e) => Err(e.into()),
@@ -107,7 +116,7 @@ async fn someone(ctx: &Context<'_>, id: i64) -> Result<(String, String)> {
 #[derive(Debug, Clone)]
 pub struct Page(pub std::sync::Arc<errata_pages::Page>);
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl Page {
     async fn id(&self) -> i64 {
         self.0.id
@@ -240,7 +249,7 @@ fn optional_date(ms: Option<i64>) -> Date {
 #[derive(Debug, Clone)]
 pub struct PageTag(pub errata_pages::Tag);
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl PageTag {
     async fn id(&self) -> i64 {
         self.0.id
@@ -263,7 +272,7 @@ impl PageTag {
 #[derive(Debug, Clone)]
 pub struct PageHistory(errata_pages::HistoryEntry);
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl PageHistory {
     async fn version_id(&self) -> i64 {
         self.0.version_id
@@ -290,6 +299,7 @@ impl PageHistory {
 
 /// A page of history.
 #[derive(Debug, SimpleObject)]
+#[graphql(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 pub struct PageHistoryResult {
     trail: Option<Vec<Option<PageHistory>>>,
     total: i64,
@@ -299,7 +309,7 @@ pub struct PageHistoryResult {
 #[derive(Debug, Clone)]
 pub struct PageVersion(errata_pages::Version);
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl PageVersion {
     async fn action(&self) -> &str {
         &self.0.action
@@ -363,6 +373,7 @@ impl PageVersion {
 
 /// What a search found.
 #[derive(Debug, SimpleObject)]
+#[graphql(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 pub struct PageSearchResponse {
     results: Vec<Option<PageSearchResult>>,
     suggestions: Vec<Option<String>>,
@@ -371,6 +382,7 @@ pub struct PageSearchResponse {
 
 /// A page a search found.
 #[derive(Debug, SimpleObject)]
+#[graphql(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 pub struct PageSearchResult {
     /// As in Wiki.js, a string.
     id: String,
@@ -384,7 +396,7 @@ pub struct PageSearchResult {
 #[derive(Debug, Clone)]
 pub struct PageListItem(errata_pages::ListItem);
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl PageListItem {
     async fn id(&self) -> i64 {
         self.0.id
@@ -429,7 +441,7 @@ impl PageListItem {
 #[derive(Debug, Clone)]
 pub struct PageTreeItem(errata_pages::TreeItem);
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl PageTreeItem {
     async fn id(&self) -> i64 {
         self.0.id
@@ -467,6 +479,7 @@ impl PageTreeItem {
 
 /// A page and what it links to.
 #[derive(Debug, SimpleObject)]
+#[graphql(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 pub struct PageLinkItem {
     id: i64,
     path: String,
@@ -478,7 +491,7 @@ pub struct PageLinkItem {
 #[derive(Debug, Clone)]
 pub struct PageConflictLatest(errata_pages::Page);
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl PageConflictLatest {
     async fn id(&self) -> i64 {
         self.0.id
@@ -547,11 +560,12 @@ pub enum PageTreeMode {
     All,
 }
 
-/// Page queries.
+/// Page queries. Their answers are kept per permission set (`@requires`)
+/// for [`PAGES_MAX_AGE`]; fields returning scalars take this type's hint.
 #[derive(Debug)]
 pub struct PageQuery;
 
-#[Object]
+#[Object(directive = cache_control::apply(PAGES_MAX_AGE, None))]
 impl PageQuery {
     /// A page's history, newest first: 6003 for an unknown page, 6012
     /// without `read:history` on it.

@@ -10,6 +10,7 @@ mod groups;
 mod identity;
 mod nginx;
 mod outages;
+mod page_cache;
 mod pages;
 mod proxies;
 mod response_cache;
