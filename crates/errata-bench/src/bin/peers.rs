@@ -52,6 +52,7 @@ async fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let schema = Arc::new(schema::build(
         ServerFacts {
             started: Instant::now(),
+            pages: errata_pages::Pages::new(storage.clone(), config.pages.clone()),
             storage,
             identity: Arc::new(std::sync::OnceLock::from(identity)),
         },
