@@ -159,17 +159,24 @@ impl Pages {
         let mut ancestors: Vec<i64> = Vec::new();
         if let (Some(path), None) = (&query.path, parent) {
             let path = path.trim_matches('/');
-            let row =
-                sqlx::query("SELECT id, parent FROM page_tree WHERE locale = $1 AND path = $2")
-                    .bind(&locale)
-                    .bind(path)
-                    .fetch_optional(self.db.pool())
-                    .await
-                    .map_err(failed)?;
+            let row = sqlx::query(&format!(
+                "SELECT {TREE_COLUMNS} FROM page_tree WHERE locale = $1 AND path = $2"
+            ))
+            .bind(&locale)
+            .bind(path)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(failed)?;
             let Some(row) = row else {
                 return Ok(Vec::new());
             };
-            parent = row.try_get("parent").map_err(failed)?;
+            let entry = item_from(&row).map_err(failed)?;
+            // An entry the caller would not see answers as a path where
+            // nothing is: its siblings would tell that it exists.
+            parent = entry.parent;
+            if self.shown(caller, vec![entry]).await?.is_empty() {
+                return Ok(Vec::new());
+            }
             if query.include_ancestors {
                 let mut up = parent;
                 while let Some(id) = up {
@@ -220,6 +227,13 @@ impl Pages {
                 rows.push(item_from(&row).map_err(failed)?);
             }
         }
+        self.shown(caller, rows).await
+    }
+
+    /// The entries the caller may see, as they may see them: entries they
+    /// may not read are left out, and a page not shown yet is left out, or
+    /// only its folder stays.
+    async fn shown(&self, caller: &Principal, rows: Vec<TreeItem>) -> Result<Vec<TreeItem>, Error> {
         let ids: Vec<i64> = rows.iter().filter_map(|r| r.page_id).collect();
         let tags = self.tags_of_many(&ids).await?;
         let windows = self.windows_of(&ids).await?;

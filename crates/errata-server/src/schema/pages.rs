@@ -96,7 +96,7 @@ const SOURCE_READERS: &[Permission] = &[
 async fn someone(ctx: &Context<'_>, id: i64) -> Result<(String, String)> {
     match identity(ctx)?.user(id).await {
         Ok(user) => Ok((user.name, user.email)),
-        Err(e) if e.is(&errata_errors::auth::USER_NOT_FOUND) => {
+        Err(e) if e.is(errata_errors::auth::USER_NOT_FOUND) => {
             Ok(("Unknown".to_owned(), String::new()))
         }
         Err(e) => Err(e.into()),
