@@ -12,6 +12,23 @@ use crate::access::PageRef;
 use crate::store::Tx;
 use crate::{Pages, TreeItem, TreeMode, failed, now_ms};
 
+/// Makes the transaction the only one changing the tree until it ends.
+/// A folder is kept or dropped by what its transaction sees below it: on
+/// PostgreSQL a delete emptying a folder and a create adding a page to it,
+/// side by side, would each miss the other's entry, and the delete drop
+/// the folder (and, by its cascade, the new page's entry). SQLite runs one
+/// writer at a time already.
+async fn lock(tx: &mut Tx) -> Result<(), Error> {
+    if tx.backend_name() == "PostgreSQL" {
+        // The key is arbitrary, the same for every instance.
+        sqlx::query("SELECT pg_advisory_xact_lock(7268590412)")
+            .execute(&mut **tx)
+            .await
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
 /// Adds page `page_id` at `path`, and every folder above it.
 pub(crate) async fn add(
     tx: &mut Tx,
@@ -21,6 +38,7 @@ pub(crate) async fn add(
     title: &str,
     is_private: bool,
 ) -> Result<(), Error> {
+    lock(tx).await?;
     let segments: Vec<&str> = path.split('/').collect();
     let mut parent: Option<i64> = None;
     for depth in 1..=segments.len() {
@@ -65,6 +83,7 @@ pub(crate) async fn add(
 /// Removes the page at `path` from the tree, and the folders it leaves
 /// empty.
 pub(crate) async fn remove(tx: &mut Tx, locale: &str, path: &str) -> Result<(), Error> {
+    lock(tx).await?;
     let segments: Vec<&str> = path.split('/').collect();
     for depth in (1..=segments.len()).rev() {
         let here = segments[..depth].join("/");
@@ -280,6 +299,7 @@ impl Pages {
 
 /// Makes the tree again from the pages, inside `tx`.
 pub(crate) async fn rebuild_in(tx: &mut Tx) -> Result<(), Error> {
+    lock(tx).await?;
     sqlx::query("DELETE FROM page_tree")
         .execute(&mut **tx)
         .await

@@ -439,3 +439,34 @@ async fn versions_written_where_the_reader_may_not_read_follow_their_page_out() 
         }
     }
 }
+
+/// The tree is kept by every write in its transaction, but a delete that
+/// empties a folder and a create that adds a page to it, at the same time,
+/// each see the folder as the other left it: on PostgreSQL the delete
+/// drops the folder the create just put its page under, and the page falls
+/// out of the tree.
+#[tokio::test]
+async fn a_create_racing_a_delete_in_one_folder_falls_out_of_the_tree() {
+    let w = wiki().await;
+    const DELETE: &str = "mutation($id: Int!) { pages { delete(id: $id) { responseResult { succeeded message } } } }";
+    for round in 0..12 {
+        let folder = format!("race{round}/inner");
+        let old = page(&w, &format!("{folder}/old"), "Old.", &[], None).await;
+        let new_path = format!("{folder}/new");
+        let (deleted, created) = tokio::join!(
+            w.mutate(Some(&w.admin), DELETE, "delete", json!({"id": old})),
+            w.create(&w.admin, &new_path, "New."),
+        );
+        assert_eq!(deleted["succeeded"], true, "{deleted}");
+        assert_eq!(created["responseResult"]["succeeded"], true, "{created}");
+        let beside = tree_beside(&w, Some(&w.admin), &format!("{folder}/new")).await;
+        assert!(
+            beside
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["path"] == format!("{folder}/new")),
+            "round {round}: {folder}/new is not in the tree: {beside}"
+        );
+    }
+}
