@@ -12,13 +12,15 @@ use crate::access::PageRef;
 use crate::store::Tx;
 use crate::{Pages, TreeItem, TreeMode, failed, now_ms};
 
-/// Makes the transaction the only one changing the tree until it ends.
-/// A folder is kept or dropped by what its transaction sees below it: on
-/// PostgreSQL a delete emptying a folder and a create adding a page to it,
-/// side by side, would each miss the other's entry, and the delete drop
-/// the folder (and, by its cascade, the new page's entry). SQLite runs one
-/// writer at a time already.
-async fn lock(tx: &mut Tx) -> Result<(), Error> {
+/// Makes the transaction the only one changing the tree and tags until it
+/// ends. A folder or a tag is kept or dropped by what its transaction sees
+/// using it: on PostgreSQL a delete emptying a folder (or taking a tag off
+/// its last page) and a create adding a page to it (or giving a page the
+/// tag), side by side, would each miss the other's row, and the delete
+/// drop the folder or tag (and, by its cascade, the new page's entry or
+/// link). SQLite runs one writer at a time already. Every write takes it
+/// after its page's row, and before anything else it shares.
+pub(crate) async fn lock(tx: &mut Tx) -> Result<(), Error> {
     if tx.backend_name() == "PostgreSQL" {
         // The key is arbitrary, the same for every instance.
         sqlx::query("SELECT pg_advisory_xact_lock(7268590412)")

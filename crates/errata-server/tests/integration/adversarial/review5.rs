@@ -470,3 +470,40 @@ async fn a_create_racing_a_delete_in_one_folder_falls_out_of_the_tree() {
         );
     }
 }
+
+/// Tags are kept by every write, and a tag no page has any more is
+/// dropped. On PostgreSQL, a create giving a page a tag and a delete of
+/// the last other page with it, at the same time: the delete sees the tag
+/// unused (the create's link is not committed) and drops it, and its
+/// cascade takes the new page's link along.
+#[tokio::test]
+async fn a_create_racing_the_delete_of_a_tags_last_page_loses_its_tag() {
+    let w = wiki().await;
+    const DELETE: &str = "mutation($id: Int!) { pages { delete(id: $id) { responseResult { succeeded message } } } }";
+    for round in 0..12 {
+        let tag = format!("shared{round}");
+        let old = page(&w, &format!("tagged/old{round}"), "Old.", &[&tag], None).await;
+        let new_path = format!("tagged/new{round}");
+        let (deleted, created) = tokio::join!(
+            w.mutate(Some(&w.admin), DELETE, "delete", json!({"id": old})),
+            w.create_with(
+                &w.admin,
+                json!({"content": "New.", "path": new_path, "locale": "en", "title": "t", "tags": [tag], "pub": true})
+            ),
+        );
+        assert_eq!(deleted["succeeded"], true, "{deleted}");
+        assert_eq!(created["responseResult"]["succeeded"], true, "{created}");
+        let r = w
+            .query(
+                Some(&w.admin),
+                "query($p: String!) { pages { singleByPath(path: $p, locale: \"en\") { tags { tag } } } }",
+                json!({"p": new_path}),
+            )
+            .await;
+        assert_eq!(
+            r["data"]["pages"]["singleByPath"]["tags"],
+            json!([{"tag": tag}]),
+            "round {round}: {r}"
+        );
+    }
+}
