@@ -220,9 +220,17 @@ impl Pages {
         version_id: i64,
     ) -> Result<Version, Error> {
         self.check_history(caller, page_id).await?;
-        version_with(self.db.pool(), page_id, version_id)
+        let version = version_with(self.db.pool(), page_id, version_id)
             .await?
-            .ok_or_else(pages::not_found)
+            .ok_or_else(pages::not_found)?;
+        // A version keeps where the page was when it was recorded: a page
+        // moved out of a place the caller may not read the history of does
+        // not take its versions from there along.
+        let was = PageRef::at(&version.locale, &version.path, &version.tags);
+        if !was.allows(caller, Permission::ReadHistory) {
+            return Err(pages::history_forbidden());
+        }
+        Ok(version)
     }
 
     /// Drops versions recorded before `cutoff` (milliseconds); answers how

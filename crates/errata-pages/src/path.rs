@@ -12,6 +12,7 @@
 
 use errata_catalog::Error;
 use errata_errors::pages;
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest path, in characters.
 pub const MAX_PATH: usize = 255;
@@ -33,10 +34,19 @@ fn illegal(rule: &'static str, reason: String) -> Error {
         .with_detail("reason", reason)
 }
 
+/// Characters that show nothing, or change the direction of what follows
+/// (zero-width spaces and joiners, direction marks, embeddings, overrides
+/// and isolates, the word joiner, the byte order mark): a path holding one
+/// looks like another path, and so would escape the page rules written for
+/// it in readers' eyes.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{180E}' | '\u{061C}' | '\u{00AD}')
+}
+
 /// How a character is named in a reason: quoted when it prints, as a code
 /// point when it does not.
 fn describe(c: char) -> String {
-    if c.is_control() || c.is_whitespace() {
+    if c.is_control() || c.is_whitespace() || is_invisible(c) {
         format!("U+{:04X}", u32::from(c))
     } else {
         format!("\"{c}\"")
@@ -81,6 +91,16 @@ pub fn parse_path(input: &str) -> Result<String, Error> {
             format!("the path contains {}", describe(c)),
         ));
     }
+    if let Some(c) = path.chars().find(|&c| is_invisible(c)) {
+        return Err(illegal(
+            "invisible-character",
+            format!("the path contains {}", describe(c)),
+        ));
+    }
+    // One path, one spelling: the NFD spelling of `café` is the NFC one,
+    // so that no page looks like another and escapes rules written for it.
+    let path: String = path.nfc().collect();
+    let path = path.as_str();
     // With `//` refused and one slash stripped at each end, no segment can
     // be empty: the only empty path is the empty one.
     if path.is_empty() {
@@ -211,6 +231,20 @@ mod tests {
         }
         assert_eq!(reason("docs/a?b"), "the path contains \"?\"");
         assert_eq!(reason("docs/a\u{1}b"), "the path contains U+0001");
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_and_paths_are_nfc() {
+        for c in [
+            '\u{200B}', '\u{200D}', '\u{200F}', '\u{202E}', '\u{2066}', '\u{FEFF}', '\u{AD}',
+        ] {
+            assert_eq!(rule(&format!("docs/a{c}b")), "invisible-character", "{c:?}");
+        }
+        assert_eq!(reason("docs/a\u{200B}b"), "the path contains U+200B");
+        assert_eq!(
+            parse_path("cafe\u{301}/menu").ok().as_deref(),
+            Some("caf\u{e9}/menu")
+        );
     }
 
     #[test]

@@ -116,10 +116,27 @@ fn sanitize(html: &str) -> Result<String, Error> {
 /// `tr`, `td`, `th` or `option` right inside its own kind is closed), and an
 /// end tag closes only an element of its name that is open, as html5ever
 /// ignores the others.
+///
+/// html5ever also opens elements no tag opens: a formatting element
+/// (`<b>`, `<font>`, ...) closed by the end of an element around it stays
+/// in its list of active formatting elements, and is opened again before
+/// the next text or element. `<div>` with 200 `<font>`s, `</div>`, a
+/// letter, repeated, nests 200 deeper each time. Such elements are counted
+/// until their own end tag removes them, at most three alike, as the
+/// parser keeps them (its "Noah's Ark" clause).
 fn nests_deeper_than(html: &str, limit: usize) -> bool {
     const SELF_ENDING: [&str; 8] = ["p", "li", "dt", "dd", "tr", "td", "th", "option"];
+    const FORMATTING: [&str; 14] = [
+        "a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt",
+        "u",
+    ];
     let bytes = html.as_bytes();
-    let mut open: Vec<String> = Vec::new();
+    // Each open element: its name, and its tag's text when it is a
+    // formatting element (what the parser compares to keep three alike).
+    let mut open: Vec<(String, Option<String>)> = Vec::new();
+    // Formatting elements closed by another's end tag, that the parser may
+    // open again: their names and tags' text.
+    let mut reopened: Vec<(String, String)> = Vec::new();
     let mut at = 0;
     while let Some(found) = html[at..].find('<') {
         let start = at + found + 1;
@@ -135,15 +152,35 @@ fn nests_deeper_than(html: &str, limit: usize) -> bool {
         }
         let name = html[name_start..at].to_ascii_lowercase();
         if closing {
-            if let Some(position) = open.iter().rposition(|n| *n == name) {
-                open.truncate(position);
+            if let Some(position) = open.iter().rposition(|(n, _)| *n == name) {
+                for (closed, tag) in open.drain(position..).skip(1) {
+                    if let Some(tag) = tag {
+                        if reopened.iter().filter(|(_, t)| *t == tag).count() == 3
+                            && let Some(first) = reopened.iter().position(|(_, t)| *t == tag)
+                        {
+                            reopened.remove(first);
+                        }
+                        reopened.push((closed, tag));
+                    }
+                }
+            } else if let Some(position) = reopened.iter().rposition(|(n, _)| *n == name) {
+                // An end tag of a formatting element that is not open
+                // takes it off the parser's list.
+                reopened.remove(position);
             }
         } else if !scan::is_void(&name) {
-            if SELF_ENDING.contains(&name.as_str()) && open.last() == Some(&name) {
+            if SELF_ENDING.contains(&name.as_str()) && open.last().is_some_and(|(n, _)| *n == name)
+            {
                 open.pop();
             }
-            open.push(name);
-            if open.len() > limit {
+            // The tag's text up to its end (or the next tag: the scan
+            // stays linear).
+            let tag = FORMATTING.contains(&name.as_str()).then(|| {
+                let end = html[at..].find(['>', '<']).map_or(html.len(), |e| at + e);
+                format!("{name}{}", html[at..end].to_ascii_lowercase())
+            });
+            open.push((name, tag));
+            if open.len() + reopened.len() > limit {
                 return true;
             }
         }

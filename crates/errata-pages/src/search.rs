@@ -155,8 +155,12 @@ macro_rules! vector {
 const CANDIDATES: i64 = 500;
 /// Pages a search answers.
 const MAX_RESULTS: usize = 100;
-/// Below this many hits, the full-text engines suggest words.
+/// Below this many hits, the full-text engines suggest words, at most
+/// this many.
 const SUGGEST_BELOW: usize = 5;
+/// Words of the index near the query's that are weighed as suggestions,
+/// each with one search for a page the caller may read that holds it.
+const NEAR_WORDS: usize = 20;
 
 /// A failed search is the engine's failure (4001), or the database's 503.
 fn engine_failed(e: sqlx::Error) -> Error {
@@ -291,10 +295,49 @@ impl Pages {
                 None => Vec::new(),
             },
         };
+        let readable = self.readable_hits(caller, candidates).await?;
+        let total_hits = readable.len() as i64;
+        let suggestions = if readable.len() < SUGGEST_BELOW {
+            let near = match engine {
+                Engine::Db => Vec::new(),
+                Engine::Sqlite => self.suggest_sqlite(query).await?,
+                Engine::Postgres => self.suggest_postgres(query).await?,
+            };
+            // The index's words are those of every published page, and on
+            // PostgreSQL of every page it ever held: a word is suggested
+            // only when a page the caller may read now holds it, so that
+            // no suggestion spells out a page a rule, a publish window or
+            // a delete hides.
+            let mut kept = Vec::new();
+            for word in near {
+                if self.word_is_readable(caller, engine, &word).await? {
+                    kept.push(word);
+                    if kept.len() == SUGGEST_BELOW {
+                        break;
+                    }
+                }
+            }
+            kept
+        } else {
+            Vec::new()
+        };
+        Ok(SearchHits {
+            results: readable.into_iter().take(MAX_RESULTS).collect(),
+            suggestions,
+            total_hits,
+        })
+    }
+
+    /// The hits the caller may read now, in their order.
+    async fn readable_hits(
+        &self,
+        caller: &Principal,
+        candidates: Vec<(SearchHit, Window)>,
+    ) -> Result<Vec<SearchHit>, Error> {
         let ids: Vec<i64> = candidates.iter().map(|(hit, _)| hit.id).collect();
         let tags = self.tags_of_many(&ids).await?;
         let now = now_ms();
-        let readable: Vec<SearchHit> = candidates
+        Ok(candidates
             .into_iter()
             .filter(|(hit, window)| {
                 let at = PageRef::at(
@@ -306,22 +349,41 @@ impl Pages {
                     && (window.contains(now) || at.allows(caller, Permission::WritePages))
             })
             .map(|(hit, _)| hit)
-            .collect();
-        let total_hits = readable.len() as i64;
-        let suggestions = if readable.len() < SUGGEST_BELOW {
-            match engine {
-                Engine::Db => Vec::new(),
-                Engine::Sqlite => self.suggest_sqlite(query).await?,
-                Engine::Postgres => self.suggest_postgres(query).await?,
+            .collect())
+    }
+
+    /// Whether a page the caller may read holds `word`, a word of the
+    /// engine's index, as it is (not as a prefix: a readable `planet` must
+    /// not vouch for a hidden `plan`).
+    async fn word_is_readable(
+        &self,
+        caller: &Principal,
+        engine: Engine,
+        word: &str,
+    ) -> Result<bool, Error> {
+        let candidates = match engine {
+            Engine::Db => return Ok(false),
+            Engine::Sqlite => {
+                let phrase = format!("\"{}\"", word.replace('"', "\"\""));
+                self.search_sqlite(&phrase, None, None).await?
             }
-        } else {
-            Vec::new()
+            Engine::Postgres => {
+                // `pages_words` holds lexemes as the index stores them: they
+                // are matched as they are, not stemmed again.
+                let lexeme = format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"));
+                let rows = sqlx::query(&format!(
+                    "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
+                     p.publish_end FROM pages_vector v JOIN pages p ON p.id = v.page_id \
+                     WHERE v.tokens @@ CAST($1 AS tsquery) ORDER BY p.id LIMIT {CANDIDATES}"
+                ))
+                .bind(lexeme)
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(engine_failed)?;
+                rows.iter().map(hit_from).collect::<Result<Vec<_>, _>>()?
+            }
         };
-        Ok(SearchHits {
-            results: readable.into_iter().take(MAX_RESULTS).collect(),
-            suggestions,
-            total_hits,
-        })
+        Ok(!self.readable_hits(caller, candidates).await?.is_empty())
     }
 
     async fn search_db(
@@ -475,7 +537,7 @@ impl Pages {
             if !out.contains(&term) {
                 out.push(term);
             }
-            if out.len() == SUGGEST_BELOW {
+            if out.len() == NEAR_WORDS {
                 break;
             }
         }
@@ -488,14 +550,14 @@ impl Pages {
         for word in words(query) {
             let rows: Vec<String> = sqlx::query_scalar(
                 "SELECT word FROM pages_words WHERE word <> $1 AND similarity(word, $1) > 0.2 \
-                 ORDER BY similarity(word, $1) DESC, word LIMIT 5",
+                 ORDER BY similarity(word, $1) DESC, word LIMIT 20",
             )
             .bind(&word)
             .fetch_all(self.db.pool())
             .await
             .map_err(engine_failed)?;
             for w in rows {
-                if !out.contains(&w) && out.len() < SUGGEST_BELOW {
+                if !out.contains(&w) && out.len() < NEAR_WORDS {
                     out.push(w);
                 }
             }

@@ -332,6 +332,11 @@ impl Pages {
         if moved {
             self.check_move(caller, &old, &locale, &path, &tags, &mut tx)
                 .await?;
+        } else if !PageRef::at(&locale, &path, &tags).allows(caller, Permission::WritePages) {
+            // Tags are part of where a page is for TAG rules: as `create`
+            // does, the caller must be allowed to write the page as it
+            // will be, not only as it is.
+            return Err(pages::update_forbidden());
         }
         let editor = match &changes.editor {
             Some(e) => Editor::parse(e).ok_or_else(|| {
@@ -661,8 +666,11 @@ impl Pages {
         };
         match current {
             Some(old) => {
-                let at = old.reference();
-                if !at.allows(caller, Permission::WritePages)
+                // The page as the version makes it: its place, with the
+                // version's tags, which TAG rules see.
+                let at = PageRef::at(&old.locale, &old.path, &fields.tags);
+                if !old.reference().allows(caller, Permission::WritePages)
+                    || !at.allows(caller, Permission::WritePages)
                     || !may_script(
                         caller,
                         &at,

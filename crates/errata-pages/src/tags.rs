@@ -14,6 +14,7 @@ use crate::{Pages, Tag, failed, now_ms};
 /// Gives page `id` exactly `tags`, creating the tags that are new and
 /// dropping those no page has any more.
 pub(crate) async fn set(tx: &mut Tx, id: i64, tags: &[String], now: i64) -> Result<(), Error> {
+    crate::tree::lock(tx).await?;
     let before: Vec<i64> =
         sqlx::query_scalar("SELECT tag_id FROM page_tag_links WHERE page_id = $1")
             .bind(id)

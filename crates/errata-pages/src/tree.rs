@@ -12,6 +12,25 @@ use crate::access::PageRef;
 use crate::store::Tx;
 use crate::{Pages, TreeItem, TreeMode, failed, now_ms};
 
+/// Makes the transaction the only one changing the tree and tags until it
+/// ends. A folder or a tag is kept or dropped by what its transaction sees
+/// using it: on PostgreSQL a delete emptying a folder (or taking a tag off
+/// its last page) and a create adding a page to it (or giving a page the
+/// tag), side by side, would each miss the other's row, and the delete
+/// drop the folder or tag (and, by its cascade, the new page's entry or
+/// link). SQLite runs one writer at a time already. Every write takes it
+/// after its page's row, and before anything else it shares.
+pub(crate) async fn lock(tx: &mut Tx) -> Result<(), Error> {
+    if tx.backend_name() == "PostgreSQL" {
+        // The key is arbitrary, the same for every instance.
+        sqlx::query("SELECT pg_advisory_xact_lock(7268590412)")
+            .execute(&mut **tx)
+            .await
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
 /// Adds page `page_id` at `path`, and every folder above it.
 pub(crate) async fn add(
     tx: &mut Tx,
@@ -21,6 +40,7 @@ pub(crate) async fn add(
     title: &str,
     is_private: bool,
 ) -> Result<(), Error> {
+    lock(tx).await?;
     let segments: Vec<&str> = path.split('/').collect();
     let mut parent: Option<i64> = None;
     for depth in 1..=segments.len() {
@@ -65,6 +85,7 @@ pub(crate) async fn add(
 /// Removes the page at `path` from the tree, and the folders it leaves
 /// empty.
 pub(crate) async fn remove(tx: &mut Tx, locale: &str, path: &str) -> Result<(), Error> {
+    lock(tx).await?;
     let segments: Vec<&str> = path.split('/').collect();
     for depth in (1..=segments.len()).rev() {
         let here = segments[..depth].join("/");
@@ -159,17 +180,24 @@ impl Pages {
         let mut ancestors: Vec<i64> = Vec::new();
         if let (Some(path), None) = (&query.path, parent) {
             let path = path.trim_matches('/');
-            let row =
-                sqlx::query("SELECT id, parent FROM page_tree WHERE locale = $1 AND path = $2")
-                    .bind(&locale)
-                    .bind(path)
-                    .fetch_optional(self.db.pool())
-                    .await
-                    .map_err(failed)?;
+            let row = sqlx::query(&format!(
+                "SELECT {TREE_COLUMNS} FROM page_tree WHERE locale = $1 AND path = $2"
+            ))
+            .bind(&locale)
+            .bind(path)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(failed)?;
             let Some(row) = row else {
                 return Ok(Vec::new());
             };
-            parent = row.try_get("parent").map_err(failed)?;
+            let entry = item_from(&row).map_err(failed)?;
+            // An entry the caller would not see answers as a path where
+            // nothing is: its siblings would tell that it exists.
+            parent = entry.parent;
+            if self.shown(caller, vec![entry]).await?.is_empty() {
+                return Ok(Vec::new());
+            }
             if query.include_ancestors {
                 let mut up = parent;
                 while let Some(id) = up {
@@ -220,6 +248,13 @@ impl Pages {
                 rows.push(item_from(&row).map_err(failed)?);
             }
         }
+        self.shown(caller, rows).await
+    }
+
+    /// The entries the caller may see, as they may see them: entries they
+    /// may not read are left out, and a page not shown yet is left out, or
+    /// only its folder stays.
+    async fn shown(&self, caller: &Principal, rows: Vec<TreeItem>) -> Result<Vec<TreeItem>, Error> {
         let ids: Vec<i64> = rows.iter().filter_map(|r| r.page_id).collect();
         let tags = self.tags_of_many(&ids).await?;
         let windows = self.windows_of(&ids).await?;
@@ -266,6 +301,7 @@ impl Pages {
 
 /// Makes the tree again from the pages, inside `tx`.
 pub(crate) async fn rebuild_in(tx: &mut Tx) -> Result<(), Error> {
+    lock(tx).await?;
     sqlx::query("DELETE FROM page_tree")
         .execute(&mut **tx)
         .await

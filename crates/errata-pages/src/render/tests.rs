@@ -461,3 +461,28 @@ fn content_nested_deeper_than_the_limit_is_refused_before_it_is_parsed() {
     // Code is escaped: its angle brackets are text.
     assert!(render(Editor::Code, &deep(20_000, "<div>", "</div>"), "en").is_ok());
 }
+
+#[test]
+fn formatting_elements_the_parser_opens_again_count_towards_the_depth() {
+    // `</div>` closes the fonts, the parser opens them again before `x`:
+    // 200 deeper each round, while no more than 201 tags are ever open.
+    let reopened: String = (0..3)
+        .map(|round| {
+            let fonts: String = (0..200)
+                .map(|n| format!("<font size=\"{}\">", round * 200 + n))
+                .collect();
+            format!("<div>{fonts}</div>x")
+        })
+        .collect();
+    assert!(render(Editor::Ckeditor, &reopened, "en").is_err());
+    assert!(to_markdown(&reopened).is_err());
+    // The parser keeps three alike at most, and an end tag takes one off.
+    let alike = "<p><b>bold</p>".repeat(5000);
+    assert!(render(Editor::Ckeditor, &alike, "en").is_ok());
+    let closed = "<div><i id=\"1\"><i id=\"2\"></div></i></i>".repeat(5000);
+    assert!(render(Editor::Ckeditor, &closed, "en").is_ok());
+    // An unclosed tag does not make the scan quadratic.
+    let started = std::time::Instant::now();
+    let _ = render(Editor::Ckeditor, &"<b".repeat(200_000), "en");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

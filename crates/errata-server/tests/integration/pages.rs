@@ -5,17 +5,17 @@
 use errata_test_support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer, result_of};
 use serde_json::{Value, json};
 
-const EDITOR: &str = "ed@example.com";
-const READER: &str = "rea@example.com";
-const PASSWORD: &str = "a long enough password";
+pub(crate) const EDITOR: &str = "ed@example.com";
+pub(crate) const READER: &str = "rea@example.com";
+pub(crate) const PASSWORD: &str = "a long enough password";
 
 pub const CREATE: &str = "mutation($content: String!, $path: String!, $locale: String!, $title: String!, $tags: [String]!, $pub: Boolean!, $start: Date, $end: Date) { pages { create(content: $content, description: \"d\", editor: \"markdown\", isPublished: $pub, isPrivate: false, locale: $locale, path: $path, tags: $tags, title: $title, publishStartDate: $start, publishEndDate: $end) { responseResult { succeeded errorCode slug message } page { id path locale title render toc tags { tag } } } } }";
 
-struct Wiki {
-    s: TestServer,
-    admin: String,
-    editor: String,
-    reader: String,
+pub(crate) struct Wiki {
+    pub(crate) s: TestServer,
+    pub(crate) admin: String,
+    pub(crate) editor: String,
+    pub(crate) reader: String,
 }
 
 async fn gql(s: &TestServer, query: &str, variables: Value, token: Option<&str>) -> Value {
@@ -25,7 +25,7 @@ async fn gql(s: &TestServer, query: &str, variables: Value, token: Option<&str>)
 
 /// A wiki with an administrator, an editor (write, manage and delete pages
 /// everywhere but under `/locked`) and a reader (the Users group).
-async fn wiki() -> Wiki {
+pub(crate) async fn wiki() -> Wiki {
     let s = TestServer::identity(&[(EDITOR, PASSWORD, false), (READER, PASSWORD, false)]).await;
     let admin = s.session(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let group = gql(
@@ -87,17 +87,17 @@ async fn wiki() -> Wiki {
 }
 
 impl Wiki {
-    async fn create(&self, token: &str, path: &str, content: &str) -> Value {
+    pub(crate) async fn create(&self, token: &str, path: &str, content: &str) -> Value {
         self.create_with(token, json!({"content": content, "path": path, "locale": "en", "title": format!("Title of {path}"), "tags": ["guide"], "pub": true}))
             .await
     }
 
-    async fn create_with(&self, token: &str, variables: Value) -> Value {
+    pub(crate) async fn create_with(&self, token: &str, variables: Value) -> Value {
         let body = gql(&self.s, CREATE, variables, Some(token)).await;
         body["data"]["pages"]["create"].clone()
     }
 
-    async fn id_of(&self, path: &str) -> i64 {
+    pub(crate) async fn id_of(&self, path: &str) -> i64 {
         let created = self
             .create(&self.admin, path, "# Hello\n\nSome text.")
             .await;
@@ -105,7 +105,7 @@ impl Wiki {
         created["page"]["id"].as_i64().unwrap()
     }
 
-    async fn mutate(
+    pub(crate) async fn mutate(
         &self,
         token: Option<&str>,
         mutation: &str,
@@ -117,7 +117,7 @@ impl Wiki {
         result_of(&r, &format!("pages.{field}")).clone()
     }
 
-    async fn query(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+    pub(crate) async fn query(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         gql(&self.s, query, variables, token).await
     }
 }

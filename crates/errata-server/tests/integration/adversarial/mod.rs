@@ -12,4 +12,5 @@ mod review;
 mod review2;
 mod review3;
 mod review4;
+mod review5;
 mod world;
