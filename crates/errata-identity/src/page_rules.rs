@@ -386,6 +386,14 @@ impl Grant {
         self.fingerprint
     }
 
+    /// Whether some rule of the group matches pages by their tags, so that
+    /// a page's tags must be known to decide what the group grants on it.
+    pub fn reads_tags(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.matcher.kind() == RuleMatch::Tag)
+    }
+
     /// The permissions some rule of the group denies on some page.
     pub fn denied_somewhere(&self) -> Permissions {
         self.rules
@@ -393,6 +401,15 @@ impl Grant {
             .filter(|r| r.deny)
             .fold(Permissions::NONE, |acc, r| acc.union(r.permissions))
     }
+}
+
+/// Whether [`grants_on`] can depend on a page's tags for these `grants`:
+/// some rule matches by tag, and `manage:system` does not pass first.
+pub fn grants_read_tags(grants: &[Grant]) -> bool {
+    let held = grants
+        .iter()
+        .fold(Permissions::NONE, |acc, g| acc.union(g.permissions));
+    !held.has_exactly(Permission::ManageSystem) && grants.iter().any(Grant::reads_tags)
 }
 
 /// Whether a caller in groups with these `grants` has `p` on `page`,
@@ -458,6 +475,24 @@ mod tests {
             Permissions::parse(&["read:pages", "write:pages"]).unwrap(),
             rules.into(),
         )]
+    }
+
+    #[test]
+    fn tags_matter_only_with_a_tag_rule_and_without_manage_system() {
+        assert!(!grants_read_tags(&writers(vec![start(
+            &["write:pages"],
+            "/docs",
+            true
+        )])));
+        let tagged = || rule(&["read:pages"], RuleMatch::Tag, "secret", true);
+        assert!(grants_read_tags(&writers(vec![tagged()])));
+        let admin = Grant::new(
+            Permissions::parse(&["manage:system"]).unwrap(),
+            std::sync::Arc::from([]),
+        );
+        let mut both = writers(vec![tagged()]).to_vec();
+        both.push(admin);
+        assert!(!grants_read_tags(&both));
     }
 
     fn page(path: &str) -> PageTarget<'_> {

@@ -248,6 +248,12 @@ impl Principal {
         }
     }
 
+    /// Whether a check of this caller on a page can depend on the page's
+    /// tags: when not, lists and searches skip reading them.
+    pub fn reads_tags(&self) -> bool {
+        self.kind != PrincipalKind::Operator && crate::page_rules::grants_read_tags(&self.grants)
+    }
+
     /// Whether the caller has `p` on `page`, page rules applied
     /// ([`crate::page_rules::grants_on`]).
     pub fn has_on(&self, p: Permission, page: &PageTarget<'_>) -> bool {

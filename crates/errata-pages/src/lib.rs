@@ -38,16 +38,30 @@ pub use tree::TreeQuery;
 /// Pages' tables and their migrations, for each backend.
 pub const STORAGE: Domain = Domain {
     name: "pages",
-    sqlite: &[Migration {
-        version: 4,
-        description: "pages",
-        sql: include_str!("../migrations/sqlite/0004_pages.sql"),
-    }],
-    postgres: &[Migration {
-        version: 4,
-        description: "pages",
-        sql: include_str!("../migrations/postgres/0004_pages.sql"),
-    }],
+    sqlite: &[
+        Migration {
+            version: 4,
+            description: "pages",
+            sql: include_str!("../migrations/sqlite/0004_pages.sql"),
+        },
+        Migration {
+            version: 6,
+            description: "search trigrams",
+            sql: include_str!("../migrations/sqlite/0006_search_trigrams.sql"),
+        },
+    ],
+    postgres: &[
+        Migration {
+            version: 4,
+            description: "pages",
+            sql: include_str!("../migrations/postgres/0004_pages.sql"),
+        },
+        Migration {
+            version: 6,
+            description: "search trigrams",
+            sql: include_str!("../migrations/postgres/0006_search_trigrams.sql"),
+        },
+    ],
     // Search indexes are not copied: `rebuild_index` makes them again from
     // the pages, in the target database's own engine.
     tables: &[
@@ -225,6 +239,90 @@ mod tests {
             title: path.to_owned(),
             tags: vec!["t".to_owned()],
             ..NewPage::default()
+        }
+    }
+
+    /// A reader of one section only: every page is denied but those under
+    /// `/section-1`.
+    fn one_section_reader() -> Principal {
+        use errata_identity::{PageRule, RuleMatch};
+        let rule = |path: &str, deny: bool| {
+            PageRule {
+                permissions: vec!["read:pages".to_owned()],
+                matching: RuleMatch::Start,
+                path: path.to_owned(),
+                deny,
+                ..PageRule::default()
+            }
+            .check(0)
+            .unwrap()
+        };
+        let permissions = Permissions::parse(&["read:pages"]).unwrap();
+        Principal::new(
+            PrincipalKind::Session,
+            2,
+            permissions,
+            None,
+            Arc::from([Grant::new(
+                permissions,
+                Arc::from([rule("/", true), rule("/section-1", false)]),
+            )]),
+            0,
+        )
+    }
+
+    #[tokio::test]
+    async fn searches_look_past_windows_the_caller_may_not_read() {
+        for backend in BACKENDS {
+            let (pages, _scratch) = store(backend).await;
+            // Seeded page n is at section-{n % 100}/...: of 700 pages, the
+            // reader may read 7, spread over every window of every engine.
+            pages.seed(1, 0, 700, 700).await.unwrap();
+            let engines = match backend {
+                Backend::Sqlite => ["db", "sqlite"],
+                Backend::Postgres => ["db", "postgres"],
+            };
+            for engine in engines {
+                pages.activate_engine(engine, &[]).await.unwrap();
+                for query in ["page", "pag", "section-1/"] {
+                    let found = pages
+                        .search(&one_section_reader(), query, None, None)
+                        .await
+                        .unwrap();
+                    let mut ids: Vec<i64> = found
+                        .results
+                        .iter()
+                        .map(|hit| hit.path.rsplit('-').next().unwrap().parse().unwrap())
+                        .collect();
+                    ids.sort();
+                    if engine != "db" && query == "section-1/" {
+                        // Paths are not in the full-text index.
+                        continue;
+                    }
+                    assert_eq!(
+                        ids,
+                        [1, 101, 201, 301, 401, 501, 601],
+                        "{backend:?} {engine} {query:?}"
+                    );
+                    assert_eq!(found.total_hits, 7);
+                }
+                // The writer reads every page: a search answers at most a
+                // hundred, best first within each window.
+                let all = pages.search(&writer(), "page", None, None).await.unwrap();
+                assert_eq!(all.results.len(), 100, "{backend:?} {engine}");
+                let under = pages
+                    .search(&writer(), "page", Some("/section-12/"), Some("en"))
+                    .await
+                    .unwrap();
+                assert_eq!(under.results.len(), 7, "{backend:?} {engine}");
+                assert!(
+                    under
+                        .results
+                        .iter()
+                        .all(|h| h.path.starts_with("section-12/")),
+                    "{backend:?} {engine}"
+                );
+            }
         }
     }
 

@@ -73,7 +73,9 @@ impl Pages {
         // Pages the caller may not read are left out; reading in batches
         // keeps going until `limit` readable pages are found.
         loop {
-            let batch = limit.max(100);
+            // A short list reads a few more, so that one hidden page does
+            // not cost another round trip.
+            let batch = limit.max(20);
             let mut select = sqlx::query(&sql);
             if let Some(locale) = &locale {
                 select = select.bind(locale);
@@ -99,7 +101,11 @@ impl Pages {
                 .map(|r| r.try_get("id"))
                 .collect::<Result<_, _>>()
                 .map_err(failed)?;
-            let mut page_tags = self.tags_of_many(&ids).await?;
+            let mut page_tags = if query.with_tags {
+                self.tags_of_many(&ids).await?
+            } else {
+                self.tags_for_rules(caller, &ids).await?
+            };
             for row in rows {
                 let item = list_item(&row, &mut page_tags).map_err(failed)?;
                 let start: Option<i64> = row.try_get("publish_start").map_err(failed)?;
@@ -155,7 +161,7 @@ impl Pages {
             }
         }
         let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
-        let tags = self.tags_of_many(&ids).await?;
+        let tags = self.tags_for_rules(caller, &ids).await?;
         let windows = self.windows_of(&ids).await?;
         let now = now_ms();
         Ok(items

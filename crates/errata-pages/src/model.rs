@@ -170,6 +170,9 @@ pub struct ListQuery {
     pub creator_id: Option<i64>,
     /// Only pages this user last changed.
     pub author_id: Option<i64>,
+    /// Whether the items carry their tags; without them, tags are read
+    /// only when the caller's page rules need them.
+    pub with_tags: bool,
 }
 
 /// A page in `list`.

@@ -45,6 +45,15 @@ pub fn tsquery(query: &str) -> Option<String> {
     })
 }
 
+/// The whole query as one FTS5 string for a trigram index, where it
+/// matches wherever the text holds it, as `LIKE '%query%'` does; `None`
+/// below three characters, which a trigram index cannot look up, and for
+/// a query holding NUL, which ends an FTS5 string.
+pub fn trigram_phrase(query: &str) -> Option<String> {
+    (query.chars().count() >= 3 && !query.contains('\0'))
+        .then(|| format!("\"{}\"", query.replace('"', "\"\"")))
+}
+
 /// A `LIKE ... ESCAPE '\'` pattern matching the query anywhere, its `%`,
 /// `_` and `\` taken literally.
 pub fn like_pattern(query: &str) -> String {

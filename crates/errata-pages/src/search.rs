@@ -12,7 +12,7 @@ use errata_store::Backend;
 use sqlx::Row;
 
 use crate::access::PageRef;
-use crate::query::{fts5_match, like_pattern, tsquery, words};
+use crate::query::{fts5_match, like_pattern, trigram_phrase, tsquery, words};
 use crate::store::Tx;
 use crate::{Pages, failed, now_ms};
 
@@ -151,10 +151,23 @@ macro_rules! vector {
     };
 }
 
-/// Pages an engine considers before filtering by permission.
-const CANDIDATES: i64 = 500;
-/// Pages a search answers.
+/// Pages a search answers, as Wiki.js's `maxHits`.
 const MAX_RESULTS: usize = 100;
+/// Matching pages an engine reads at once: the newest this many below the
+/// window before, which the full-text engines rank among themselves. A
+/// ranking over every match costs as much as the matches (a word on most
+/// of 100,000 pages took 67 ms in FTS5); a window costs at most this many.
+const WINDOW: i64 = 500;
+/// Matching pages the `db` engine reads at once: unranked, newest first,
+/// so a window of one answer's worth is enough when the caller may read
+/// them all.
+const DB_WINDOW: i64 = MAX_RESULTS as i64;
+/// Pages the `postgres` engine reads newest first for a window before it
+/// takes the GIN index instead.
+const BLOCK: i64 = 5_000;
+/// Most matching pages a search looks through, window after window, for
+/// pages the caller may read.
+const MAX_EXAMINED: i64 = 5_000;
 /// Below this many hits, the full-text engines suggest words, at most
 /// this many.
 const SUGGEST_BELOW: usize = 5;
@@ -194,6 +207,17 @@ pub(crate) async fn index(tx: &mut Tx, backend: Backend, id: i64) -> Result<(), 
         .execute(&mut **tx)
         .await
         .map_err(failed)?;
+    if backend == Backend::Sqlite {
+        sqlx::query(
+            "INSERT INTO pages_trigrams (rowid, title, description, path) \
+             SELECT id, title, description, path FROM pages \
+             WHERE id = $1 AND is_published = 1 AND is_private = 0",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(failed)?;
+    }
     if backend == Backend::Postgres {
         sqlx::query(
             "INSERT INTO pages_words (word) SELECT unnest(tsvector_to_array(tokens)) \
@@ -218,6 +242,13 @@ pub(crate) async fn remove(tx: &mut Tx, backend: Backend, id: i64) -> Result<(),
         .execute(&mut **tx)
         .await
         .map_err(failed)?;
+    if backend == Backend::Sqlite {
+        sqlx::query("DELETE FROM pages_trigrams WHERE rowid = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await
+            .map_err(failed)?;
+    }
     Ok(())
 }
 
@@ -253,6 +284,11 @@ impl Pages {
         if query.is_empty() {
             return Err(errors::query_invalid("it is empty".to_owned()));
         }
+        if query.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return Err(errors::query_invalid(
+                "it holds control characters".to_owned(),
+            ));
+        }
         if query.chars().count() > self.limits.max_query {
             return Err(errors::query_invalid(format!(
                 "it is longer than {} characters",
@@ -263,41 +299,43 @@ impl Pages {
             .filter(|l| !l.is_empty())
             .map(crate::path::parse_locale)
             .transpose()?;
-        let prefix = path
-            .map(|p| p.trim_matches('/'))
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                format!(
-                    "{}%",
-                    like_pattern(p)
-                        .trim_start_matches('%')
-                        .trim_end_matches('%')
-                )
-            });
-        let (engine, _) = self.active_engine().await?;
-        let candidates = match engine {
-            Engine::Db => {
-                self.search_db(query, locale.as_deref(), prefix.as_deref())
-                    .await?
-            }
-            Engine::Sqlite => match fts5_match(query) {
-                Some(expression) => {
-                    self.search_sqlite(&expression, locale.as_deref(), prefix.as_deref())
-                        .await?
-                }
-                None => Vec::new(),
-            },
-            Engine::Postgres => match tsquery(query) {
-                Some(expression) => {
-                    self.search_postgres(&expression, locale.as_deref(), prefix.as_deref())
-                        .await?
-                }
-                None => Vec::new(),
-            },
+        let under = path.map(|p| p.trim_matches('/')).filter(|p| !p.is_empty());
+        let (engine, config) = self.active_engine().await?;
+        let dictionary = config
+            .get("dictionary")
+            .and_then(|d| d.as_str())
+            .unwrap_or("english");
+        let expression = match engine {
+            Engine::Db => Some(query.to_owned()),
+            Engine::Sqlite => fts5_match(query),
+            Engine::Postgres => tsquery(query),
         };
-        let readable = self.readable_hits(caller, candidates).await?;
-        let total_hits = readable.len() as i64;
-        let suggestions = if readable.len() < SUGGEST_BELOW {
+        let filters = Filters {
+            locale: locale.as_deref(),
+            under,
+        };
+        let mut results = Vec::new();
+        if let Some(expression) = expression {
+            let mut below = None;
+            let mut examined = 0;
+            // Window after window, newest first, until the caller may read
+            // enough of what was found.
+            loop {
+                let window = self
+                    .window(engine, &expression, dictionary, filters, below)
+                    .await?;
+                results.extend(self.readable_hits(caller, window.hits).await?);
+                examined += window_size(engine);
+                match window.next {
+                    Some(next) if results.len() < MAX_RESULTS && examined < MAX_EXAMINED => {
+                        below = Some(next);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        results.truncate(MAX_RESULTS);
+        let suggestions = if results.len() < SUGGEST_BELOW {
             let near = match engine {
                 Engine::Db => Vec::new(),
                 Engine::Sqlite => self.suggest_sqlite(query).await?,
@@ -322,9 +360,9 @@ impl Pages {
             Vec::new()
         };
         Ok(SearchHits {
-            results: readable.into_iter().take(MAX_RESULTS).collect(),
+            total_hits: results.len() as i64,
+            results,
             suggestions,
-            total_hits,
         })
     }
 
@@ -335,7 +373,7 @@ impl Pages {
         candidates: Vec<(SearchHit, Window)>,
     ) -> Result<Vec<SearchHit>, Error> {
         let ids: Vec<i64> = candidates.iter().map(|(hit, _)| hit.id).collect();
-        let tags = self.tags_of_many(&ids).await?;
+        let tags = self.tags_for_rules(caller, &ids).await?;
         let now = now_ms();
         Ok(candidates
             .into_iter()
@@ -354,152 +392,259 @@ impl Pages {
 
     /// Whether a page the caller may read holds `word`, a word of the
     /// engine's index, as it is (not as a prefix: a readable `planet` must
-    /// not vouch for a hidden `plan`).
+    /// not vouch for a hidden `plan`). Only the newest window of pages
+    /// holding it is looked at: a word found only further back is not
+    /// suggested, which can leave out a word, never show a hidden one.
     async fn word_is_readable(
         &self,
         caller: &Principal,
         engine: Engine,
         word: &str,
     ) -> Result<bool, Error> {
-        let candidates = match engine {
+        let expression = match engine {
             Engine::Db => return Ok(false),
-            Engine::Sqlite => {
-                let phrase = format!("\"{}\"", word.replace('"', "\"\""));
-                self.search_sqlite(&phrase, None, None).await?
-            }
-            Engine::Postgres => {
-                // `pages_words` holds lexemes as the index stores them: they
-                // are matched as they are, not stemmed again.
-                let lexeme = format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"));
-                let rows = sqlx::query(&format!(
-                    "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
-                     p.publish_end FROM pages_vector v JOIN pages p ON p.id = v.page_id \
-                     WHERE v.tokens @@ CAST($1 AS tsquery) ORDER BY p.id LIMIT {CANDIDATES}"
-                ))
-                .bind(lexeme)
-                .fetch_all(self.db.pool())
-                .await
-                .map_err(engine_failed)?;
-                rows.iter().map(hit_from).collect::<Result<Vec<_>, _>>()?
-            }
+            Engine::Sqlite => format!("\"{}\"", word.replace('"', "\"\"")),
+            // `pages_words` holds lexemes as the index stores them: they
+            // are matched as they are, not stemmed again.
+            Engine::Postgres => format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''")),
         };
-        Ok(!self.readable_hits(caller, candidates).await?.is_empty())
+        let window = self
+            .ranked_window(
+                engine,
+                &expression,
+                "",
+                Filters::default(),
+                None,
+                Lexemes::Stored,
+            )
+            .await?;
+        Ok(!self.readable_hits(caller, window.hits).await?.is_empty())
     }
 
-    async fn search_db(
+    /// The next window of pages matching `expression` below `below` (all
+    /// when `None`), best first.
+    async fn window(
+        &self,
+        engine: Engine,
+        expression: &str,
+        dictionary: &str,
+        filters: Filters<'_>,
+        below: Option<i64>,
+    ) -> Result<Found, Error> {
+        match engine {
+            Engine::Db => self.db_window(expression, filters, below).await,
+            Engine::Sqlite | Engine::Postgres => {
+                self.ranked_window(
+                    engine,
+                    expression,
+                    dictionary,
+                    filters,
+                    below,
+                    Lexemes::Query,
+                )
+                .await
+            }
+        }
+    }
+
+    /// Wiki.js's basic engine: the query anywhere in a title, description
+    /// or path, newest pages first. On SQLite a query of three characters
+    /// or more is looked up in `pages_trigrams`; shorter ones, and every
+    /// query on PostgreSQL, are matched page by page from the newest, which
+    /// stops at a window of matches.
+    async fn db_window(
         &self,
         query: &str,
-        locale: Option<&str>,
-        prefix: Option<&str>,
-    ) -> Result<Vec<(SearchHit, Window)>, Error> {
-        let like = match self.db.backend() {
-            Backend::Sqlite => "LIKE",
-            Backend::Postgres => "ILIKE",
+        filters: Filters<'_>,
+        below: Option<i64>,
+    ) -> Result<Found, Error> {
+        let backend = self.db.backend();
+        let trigrams = match backend {
+            Backend::Sqlite => trigram_phrase(query),
+            Backend::Postgres => None,
         };
-        let mut sql = format!(
-            "SELECT id, title, description, path, locale, publish_start, publish_end FROM pages \
-             WHERE is_published = 1 AND is_private = 0 AND (title {like} $1 ESCAPE '\\' \
-             OR description {like} $1 ESCAPE '\\' OR path {like} $1 ESCAPE '\\')"
+        let mut sql = String::from(
+            "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
+             p.publish_end FROM ",
         );
+        match (&trigrams, backend) {
+            (Some(_), _) => sql.push_str(
+                "pages_trigrams t JOIN pages p ON p.id = t.rowid WHERE pages_trigrams MATCH $1",
+            ),
+            (None, Backend::Sqlite) => sql.push_str(
+                "pages p WHERE p.is_published = 1 AND p.is_private = 0 AND (p.title LIKE $1 \
+                 ESCAPE '\\' OR p.description LIKE $1 ESCAPE '\\' OR p.path LIKE $1 ESCAPE '\\')",
+            ),
+            (None, Backend::Postgres) => sql.push_str(
+                "pages p WHERE p.is_published = 1 AND p.is_private = 0 AND (p.title ILIKE $1 \
+                 ESCAPE '\\' OR p.description ILIKE $1 ESCAPE '\\' OR p.path ILIKE $1 ESCAPE '\\')",
+            ),
+        }
         let mut n = 1;
-        if locale.is_some() {
+        let below_at = below.map(|_| {
             n += 1;
-            sql.push_str(&format!(" AND locale = ${n}"));
+            n
+        });
+        // On the trigram index its own rowid, which it orders and bounds
+        // without a sort.
+        let key = if trigrams.is_some() {
+            "t.rowid"
+        } else {
+            "p.id"
+        };
+        if let Some(at) = below_at {
+            sql.push_str(&format!(" AND {key} < ${at}"));
         }
-        if prefix.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND path LIKE ${n} ESCAPE '\\'"));
+        filters.push_sql(&mut sql, &mut n);
+        sql.push_str(&format!(" ORDER BY {key} DESC LIMIT {DB_WINDOW}"));
+        let mut select = sqlx::query(&sql).bind(trigrams.unwrap_or_else(|| like_pattern(query)));
+        if let Some(below) = below {
+            select = select.bind(below);
         }
-        sql.push_str(&format!(" ORDER BY updated_at DESC LIMIT {CANDIDATES}"));
-        let mut select = sqlx::query(&sql).bind(like_pattern(query));
-        if let Some(locale) = locale {
-            select = select.bind(locale);
-        }
-        if let Some(prefix) = prefix {
-            select = select.bind(prefix);
-        }
-        let rows = select
+        let rows = filters
+            .bind(select)
             .fetch_all(self.db.pool())
             .await
             .map_err(engine_failed)?;
-        rows.iter().map(hit_from).collect()
+        let hits = rows.iter().map(hit_from).collect::<Result<Vec<_>, _>>()?;
+        let next = (hits.len() as i64 == DB_WINDOW)
+            .then(|| hits.last().map(|(hit, _)| hit.id))
+            .flatten();
+        Ok(Found { hits, next })
     }
 
-    async fn search_sqlite(
+    /// A full-text engine's window: the newest [`WINDOW`] pages of the
+    /// index that match, ranked among themselves (FTS5's BM25 with title,
+    /// description and content weighed 10, 5 and 1; PostgreSQL's
+    /// `ts_rank` over title A, description B, content C), then filtered.
+    /// `dictionary` is the `postgres` engine's, for [`Lexemes::Query`].
+    async fn ranked_window(
         &self,
+        engine: Engine,
         expression: &str,
-        locale: Option<&str>,
-        prefix: Option<&str>,
-    ) -> Result<Vec<(SearchHit, Window)>, Error> {
-        // Title weighs most, then description, then content; bm25 is lower
-        // for better matches.
-        let mut sql = format!(
-            "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, p.publish_end \
-             FROM (SELECT rowid AS id, bm25(pages_fts, 10.0, 5.0, 1.0) AS score FROM pages_fts \
-             WHERE pages_fts MATCH $1 ORDER BY score LIMIT {CANDIDATES}) f \
-             JOIN pages p ON p.id = f.id WHERE 1 = 1"
-        );
-        let mut n = 1;
-        if locale.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND p.locale = ${n}"));
-        }
-        if prefix.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND p.path LIKE ${n} ESCAPE '\\'"));
-        }
-        sql.push_str(" ORDER BY f.score");
-        let mut select = sqlx::query(&sql).bind(expression);
-        if let Some(locale) = locale {
-            select = select.bind(locale);
-        }
-        if let Some(prefix) = prefix {
-            select = select.bind(prefix);
-        }
-        let rows = select
+        dictionary: &str,
+        filters: Filters<'_>,
+        below: Option<i64>,
+        lexemes: Lexemes,
+    ) -> Result<Found, Error> {
+        let below = below.unwrap_or(i64::MAX);
+        let rows = match engine {
+            // FTS5 reads a match's rows newest first without reading the
+            // others.
+            Engine::Sqlite => sqlx::query(&format!(
+                "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
+                 p.publish_end FROM (SELECT rowid AS id, bm25(pages_fts, 10.0, 5.0, 1.0) AS score \
+                 FROM pages_fts WHERE pages_fts MATCH $1 AND rowid < $2 \
+                 ORDER BY rowid DESC LIMIT {WINDOW}) f \
+                 JOIN pages p ON p.id = f.id ORDER BY f.score, p.id DESC"
+            ))
+            .bind(expression)
+            .bind(below)
             .fetch_all(self.db.pool())
             .await
-            .map_err(engine_failed)?;
-        rows.iter().map(hit_from).collect()
+            .map_err(engine_failed)?,
+            _ => {
+                let ids = self
+                    .postgres_window(expression, dictionary, below, lexemes)
+                    .await?;
+                if ids.is_empty() {
+                    return Ok(Found::default());
+                }
+                let next = (ids.len() as i64 == WINDOW)
+                    .then(|| ids.iter().copied().min())
+                    .flatten();
+                // The window's ids are the database's own integers, written
+                // into the statement: a statement of its own, not cached.
+                let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let rank = format!(
+                    "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
+                     p.publish_end, ts_rank(v.tokens, {}) AS score FROM pages_vector v \
+                     JOIN pages p ON p.id = v.page_id WHERE v.page_id IN ({list}) \
+                     ORDER BY score DESC, p.id DESC",
+                    lexemes.tsquery(2)
+                );
+                let mut select = sqlx::query(&rank).persistent(false).bind(expression);
+                if lexemes == Lexemes::Query {
+                    select = select.bind(dictionary);
+                }
+                let rows = select
+                    .fetch_all(self.db.pool())
+                    .await
+                    .map_err(engine_failed)?;
+                let hits = rows.iter().map(hit_from).collect::<Result<Vec<_>, _>>()?;
+                return Ok(Found {
+                    hits: hits
+                        .into_iter()
+                        .filter(|(hit, _)| filters.admits(hit))
+                        .collect(),
+                    next,
+                });
+            }
+        };
+        let hits = rows.iter().map(hit_from).collect::<Result<Vec<_>, _>>()?;
+        let next = (hits.len() as i64 == WINDOW)
+            .then(|| hits.iter().map(|(hit, _)| hit.id).min())
+            .flatten();
+        Ok(Found {
+            hits: hits
+                .into_iter()
+                .filter(|(hit, _)| filters.admits(hit))
+                .collect(),
+            next,
+        })
     }
 
-    async fn search_postgres(
+    /// The ids of the `postgres` engine's window below `below`, newest
+    /// first. PostgreSQL cannot tell how many pages a prefix (`'word':*`)
+    /// matches, so its planner picks between reading the index of ids
+    /// newest first (quick for a common word, every page for a rare one)
+    /// and the GIN index (every match, then a sort) blindly; both are
+    /// tried here in that order, the first bounded to the newest
+    /// [`BLOCK`] pages.
+    async fn postgres_window(
         &self,
         expression: &str,
-        locale: Option<&str>,
-        prefix: Option<&str>,
-    ) -> Result<Vec<(SearchHit, Window)>, Error> {
-        let mut sql = format!(
-            "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, p.publish_end \
-             FROM pages_vector v JOIN pages p ON p.id = v.page_id, \
-             (SELECT to_tsquery(e.dictionary, $1) AS q FROM ({}) e) s \
-             WHERE v.tokens @@ s.q",
-            dictionary!()
+        dictionary: &str,
+        below: i64,
+        lexemes: Lexemes,
+    ) -> Result<Vec<i64>, Error> {
+        let q = lexemes.tsquery(3);
+        let newest = format!(
+            "SELECT w.page_id FROM (SELECT page_id, tokens FROM pages_vector WHERE page_id < $2 \
+             ORDER BY page_id DESC LIMIT {BLOCK}) w WHERE w.tokens @@ {q} \
+             ORDER BY w.page_id DESC LIMIT {WINDOW}"
         );
-        let mut n = 1;
-        if locale.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND p.locale = ${n}"));
+        // `page_id + 0` keeps the planner off the index of ids.
+        let matching = format!(
+            "SELECT page_id FROM pages_vector WHERE tokens @@ {q} AND page_id < $2 \
+             ORDER BY page_id + 0 DESC LIMIT {WINDOW}"
+        );
+        let ids = self
+            .window_ids(&newest, expression, dictionary, below, lexemes)
+            .await?;
+        if ids.len() as i64 == WINDOW {
+            return Ok(ids);
         }
-        if prefix.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND p.path LIKE ${n} ESCAPE '\\'"));
+        self.window_ids(&matching, expression, dictionary, below, lexemes)
+            .await
+    }
+
+    async fn window_ids(
+        &self,
+        sql: &str,
+        expression: &str,
+        dictionary: &str,
+        below: i64,
+        lexemes: Lexemes,
+    ) -> Result<Vec<i64>, Error> {
+        let mut select = sqlx::query_scalar(sql).bind(expression).bind(below);
+        if lexemes == Lexemes::Query {
+            select = select.bind(dictionary);
         }
-        sql.push_str(&format!(
-            " ORDER BY ts_rank(v.tokens, s.q) DESC, p.id LIMIT {CANDIDATES}"
-        ));
-        let mut select = sqlx::query(&sql).bind(expression);
-        if let Some(locale) = locale {
-            select = select.bind(locale);
-        }
-        if let Some(prefix) = prefix {
-            select = select.bind(prefix);
-        }
-        let rows = select
+        select
             .fetch_all(self.db.pool())
             .await
-            .map_err(engine_failed)?;
-        rows.iter().map(hit_from).collect()
+            .map_err(engine_failed)
     }
 
     /// Words of the index within two edits of the query's words.
@@ -723,6 +868,10 @@ async fn rebuild_in(tx: &mut Tx, backend: Backend) -> Result<(), Error> {
             "INSERT INTO pages_fts (rowid, title, description, content) \
              SELECT id, title, description, content FROM pages \
              WHERE is_published = 1 AND is_private = 0",
+            "DELETE FROM pages_trigrams",
+            "INSERT INTO pages_trigrams (rowid, title, description, path) \
+             SELECT id, title, description, path FROM pages \
+             WHERE is_published = 1 AND is_private = 0",
         ],
         Backend::Postgres => &[
             "DELETE FROM pages_vector",
@@ -743,6 +892,90 @@ async fn rebuild_in(tx: &mut Tx, backend: Backend) -> Result<(), Error> {
             .map_err(engine_failed)?;
     }
     Ok(())
+}
+
+/// What a window of a search found, and where the next one starts.
+#[derive(Default)]
+struct Found {
+    /// The window's pages that pass the filters, best first.
+    hits: Vec<(SearchHit, Window)>,
+    /// The ids of the next window are below this one; `None` when this
+    /// window was the last.
+    next: Option<i64>,
+}
+
+/// How a PostgreSQL expression is read: a query's words, stemmed in the
+/// engine's dictionary, or lexemes of the index, as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lexemes {
+    Query,
+    Stored,
+}
+
+impl Lexemes {
+    /// The tsquery of the expression `$1`, in the dictionary bound as
+    /// `$dictionary`.
+    fn tsquery(self, dictionary: usize) -> String {
+        match self {
+            Lexemes::Query => format!("to_tsquery(CAST(${dictionary} AS regconfig), $1)"),
+            Lexemes::Stored => "CAST($1 AS tsquery)".to_owned(),
+        }
+    }
+}
+
+/// A search's filters: one locale, and paths under a path.
+#[derive(Debug, Clone, Copy, Default)]
+struct Filters<'a> {
+    locale: Option<&'a str>,
+    /// A path without its slashes at either end; pages whose path starts
+    /// with it pass, as Wiki.js's `path LIKE 'under%'`.
+    under: Option<&'a str>,
+}
+
+impl<'a> Filters<'a> {
+    /// Appends the filters' conditions on `p`, numbering binds after `n`.
+    fn push_sql(self, sql: &mut String, n: &mut usize) {
+        if self.locale.is_some() {
+            *n += 1;
+            sql.push_str(&format!(" AND p.locale = ${n}"));
+        }
+        if self.under.is_some() {
+            *n += 1;
+            sql.push_str(&format!(" AND p.path LIKE ${n} ESCAPE '\\'"));
+        }
+    }
+
+    /// Binds the filters' values, in [`Filters::push_sql`]'s order.
+    fn bind<'q>(
+        self,
+        mut select: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>
+    where
+        'a: 'q,
+    {
+        if let Some(locale) = self.locale {
+            select = select.bind(locale);
+        }
+        if let Some(under) = self.under {
+            let pattern = like_pattern(under);
+            select = select.bind(format!("{}%", &pattern[1..pattern.len() - 1]));
+        }
+        select
+    }
+
+    /// Whether `hit` passes, as the SQL of [`Filters::push_sql`] decides.
+    fn admits(self, hit: &SearchHit) -> bool {
+        self.locale.is_none_or(|l| hit.locale == l)
+            && self.under.is_none_or(|u| hit.path.starts_with(u))
+    }
+}
+
+/// The most matching pages one window of `engine` holds.
+fn window_size(engine: Engine) -> i64 {
+    match engine {
+        Engine::Db => DB_WINDOW,
+        Engine::Sqlite | Engine::Postgres => WINDOW,
+    }
 }
 
 /// When a page is shown to readers: published, from and until.

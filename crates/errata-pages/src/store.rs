@@ -948,10 +948,12 @@ impl Pages {
             return Ok(out);
         }
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        // Ids are integers formatted here, never caller text.
+        // Ids are integers formatted here, never caller text; the statement
+        // is not kept (see `tags::of_many`).
         let rows = sqlx::query(&format!(
             "SELECT id, publish_start, publish_end FROM pages WHERE is_published = 1 AND id IN ({list})"
         ))
+        .persistent(false)
         .fetch_all(self.db.pool())
         .await
         .map_err(failed)?;
@@ -973,6 +975,20 @@ impl Pages {
         ids: &[i64],
     ) -> Result<HashMap<i64, Vec<String>>, Error> {
         tags::of_many(self.db.pool(), ids).await
+    }
+
+    /// The tags `caller`'s page rules need to decide about these pages:
+    /// none when no rule of theirs matches by tag, which spares the read.
+    pub(crate) async fn tags_for_rules(
+        &self,
+        caller: &Principal,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<String>>, Error> {
+        if caller.reads_tags() {
+            self.tags_of_many(ids).await
+        } else {
+            Ok(HashMap::new())
+        }
     }
 }
 

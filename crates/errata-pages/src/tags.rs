@@ -88,11 +88,14 @@ pub(crate) async fn of_many<'e, E: Executor<'e, Database = Any>>(
         return Ok(out);
     }
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    // Ids are integers formatted here, never caller text.
+    // Ids are integers formatted here, never caller text. The statement is
+    // one of its own: kept, it would push the shared ones out of the
+    // connection's cache.
     let rows = sqlx::query(&format!(
         "SELECT l.page_id, t.tag FROM page_tag_links l JOIN page_tags t ON t.id = l.tag_id \
          WHERE l.page_id IN ({list}) ORDER BY t.tag"
     ))
+    .persistent(false)
     .fetch_all(executor)
     .await
     .map_err(failed)?;

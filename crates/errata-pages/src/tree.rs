@@ -177,21 +177,42 @@ impl Pages {
     pub async fn tree(&self, caller: &Principal, query: TreeQuery) -> Result<Vec<TreeItem>, Error> {
         let locale = crate::path::parse_locale(&query.locale)?;
         let mut parent = query.parent.filter(|p| *p > 0);
-        let mut ancestors: Vec<i64> = Vec::new();
+        let mut ancestors: Vec<TreeItem> = Vec::new();
         if let (Some(path), None) = (&query.path, parent) {
             let path = path.trim_matches('/');
-            let row = sqlx::query(&format!(
-                "SELECT {TREE_COLUMNS} FROM page_tree WHERE locale = $1 AND path = $2"
-            ))
-            .bind(&locale)
-            .bind(path)
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(failed)?;
-            let Some(row) = row else {
+            if path.chars().count() > crate::path::MAX_PATH {
+                // No page is there, and its prefixes would be many binds.
+                return Ok(Vec::new());
+            }
+            // The entry and every entry above it, which are its path's
+            // prefixes, in one read.
+            let segments: Vec<&str> = path.split('/').collect();
+            let prefixes: Vec<String> = (1..=segments.len())
+                .map(|depth| segments[..depth].join("/"))
+                .collect();
+            let marks = (0..prefixes.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {TREE_COLUMNS} FROM page_tree WHERE locale = $1 AND path IN ({marks}) \
+                 ORDER BY depth"
+            );
+            let mut select = sqlx::query(&sql).persistent(false).bind(&locale);
+            for prefix in &prefixes {
+                select = select.bind(prefix);
+            }
+            let mut found = select
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(failed)?
+                .iter()
+                .map(item_from)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(failed)?;
+            let Some(entry) = found.pop().filter(|e| e.path == path) else {
                 return Ok(Vec::new());
             };
-            let entry = item_from(&row).map_err(failed)?;
             // An entry the caller would not see answers as a path where
             // nothing is: its siblings would tell that it exists.
             parent = entry.parent;
@@ -199,16 +220,9 @@ impl Pages {
                 return Ok(Vec::new());
             }
             if query.include_ancestors {
-                let mut up = parent;
-                while let Some(id) = up {
-                    ancestors.push(id);
-                    up = sqlx::query_scalar("SELECT parent FROM page_tree WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(self.db.pool())
-                        .await
-                        .map_err(failed)?
-                        .flatten();
-                }
+                // Nearest first.
+                found.reverse();
+                ancestors = found;
             }
         }
         let mode = match query.mode {
@@ -236,18 +250,7 @@ impl Pages {
             .map(item_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(failed)?;
-        for id in ancestors {
-            if let Some(row) = sqlx::query(&format!(
-                "SELECT {TREE_COLUMNS} FROM page_tree WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(failed)?
-            {
-                rows.push(item_from(&row).map_err(failed)?);
-            }
-        }
+        rows.extend(ancestors);
         self.shown(caller, rows).await
     }
 
@@ -256,7 +259,7 @@ impl Pages {
     /// only its folder stays.
     async fn shown(&self, caller: &Principal, rows: Vec<TreeItem>) -> Result<Vec<TreeItem>, Error> {
         let ids: Vec<i64> = rows.iter().filter_map(|r| r.page_id).collect();
-        let tags = self.tags_of_many(&ids).await?;
+        let tags = self.tags_for_rules(caller, &ids).await?;
         let windows = self.windows_of(&ids).await?;
         let now = now_ms();
         Ok(rows

@@ -225,3 +225,98 @@ fn postgres_to_tsquery_accepts_every_text() {
         })
         .expect("to_tsquery accepts every text");
 }
+
+#[test]
+fn trigram_phrases_need_three_characters_and_quote_their_quotes() {
+    assert_eq!(trigram_phrase("ab"), None);
+    assert_eq!(trigram_phrase("é\"x").as_deref(), Some("\"é\"\"x\""));
+    assert_eq!(trigram_phrase("50%").as_deref(), Some("\"50%\""));
+    assert_eq!(trigram_phrase("a\0bc"), None);
+}
+
+/// The `db` engine looks queries of three characters or more up in a
+/// trigram index on SQLite, and matches the others with `LIKE`: both
+/// must find the same rows, whatever the query holds.
+#[test]
+fn sqlite_trigram_lookups_find_what_like_finds() {
+    let runtime = runtime();
+    let texts = [
+        "Install the backup agent",
+        "50% off: \"quoted\" text_with_underscores",
+        "Grüße aus Köln",
+        "a\\b path/with/slashes",
+        "MiXeD CaSe Words",
+        "",
+    ];
+    let db = runtime.block_on(async {
+        let mut db = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite");
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+            .execute(&mut db)
+            .await
+            .expect("a table");
+        sqlx::query("CREATE VIRTUAL TABLE g USING fts5 (body, tokenize = 'trigram')")
+            .execute(&mut db)
+            .await
+            .expect("the trigram tokenizer is compiled into the bundled SQLite");
+        for (id, body) in texts.iter().enumerate() {
+            for table in ["t (id, body)", "g (rowid, body)"] {
+                sqlx::query(&format!("INSERT INTO {table} VALUES ($1, $2)"))
+                    .bind(id as i64)
+                    .bind(*body)
+                    .execute(&mut db)
+                    .await
+                    .expect("a row");
+            }
+        }
+        db
+    });
+    let db = tokio::sync::Mutex::new(db);
+    let found = |sql: &'static str, value: String| {
+        runtime.block_on(async {
+            let mut db = db.lock().await;
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(value)
+                .fetch_all(&mut *db)
+                .await
+        })
+    };
+    let mut runner = TestRunner::new(config(300));
+    let queries = prop_oneof![
+        queries(),
+        // Pieces of the texts, in any case, so that most queries match.
+        (0..texts.len(), 0usize..30, 3usize..12, any::<bool>()).prop_map(
+            move |(i, start, len, upper)| {
+                let piece: String = texts[i].chars().skip(start).take(len).collect();
+                if upper {
+                    piece.to_ascii_uppercase()
+                } else {
+                    piece
+                }
+            }
+        ),
+    ];
+    runner
+        .run(&queries, |query| {
+            let like = found(
+                "SELECT id FROM t WHERE body LIKE $1 ESCAPE '\\' ORDER BY id",
+                like_pattern(&query),
+            );
+            prop_assert!(like.is_ok(), "{:?}: {:?}", query, like);
+            if let Some(phrase) = trigram_phrase(&query) {
+                let trigrams = found(
+                    "SELECT rowid FROM g WHERE g MATCH $1 ORDER BY rowid",
+                    phrase,
+                );
+                prop_assert!(trigrams.is_ok(), "{:?}: {:?}", query, trigrams);
+                // LIKE folds the case of ASCII letters only, the index
+                // every letter's.
+                if query.is_ascii() {
+                    prop_assert_eq!(trigrams.ok(), like.ok(), "{:?}", query);
+                }
+            }
+            Ok(())
+        })
+        .expect("the trigram index finds what LIKE finds");
+}

@@ -678,6 +678,7 @@ impl PageQuery {
             locale,
             creator_id: creator_id.map(i64::from),
             author_id: author_id.map(i64::from),
+            with_tags: ctx.look_ahead().field("tags").exists(),
         };
         Ok(domain(ctx)?
             .list(caller(ctx)?, query)

@@ -830,6 +830,24 @@ async fn tree_tags_list_links_and_search_leave_out_what_the_caller_may_not_read(
         )
         .await;
     assert_eq!(error_code(&r).0, 4101, "{r}");
+    // NUL would end the trigram index's string: refused, as every control
+    // character but whitespace is.
+    let r = w
+        .query(
+            None,
+            "query($q: String!) { pages { search(query: $q) { totalHits } } }",
+            json!({"q": "ful\u{0}text"}),
+        )
+        .await;
+    assert_eq!(error_code(&r).0, 4101, "{r}");
+    let r = w
+        .query(
+            None,
+            "query($q: String!) { pages { search(query: $q) { totalHits } } }",
+            json!({"q": "full\ttext"}),
+        )
+        .await;
+    assert!(r["errors"].is_null(), "{r}");
     let r = w
         .query(
             None,
