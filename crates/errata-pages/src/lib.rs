@@ -46,7 +46,7 @@ pub const STORAGE: Domain = Domain {
         },
         Migration {
             version: 6,
-            description: "search trigrams",
+            description: "search trigrams, pages by path",
             sql: include_str!("../migrations/sqlite/0006_search_trigrams.sql"),
         },
     ],
@@ -58,7 +58,7 @@ pub const STORAGE: Domain = Domain {
         },
         Migration {
             version: 6,
-            description: "search trigrams",
+            description: "search trigrams, pages by path",
             sql: include_str!("../migrations/postgres/0006_search_trigrams.sql"),
         },
     ],

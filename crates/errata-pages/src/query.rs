@@ -32,6 +32,14 @@ pub fn fts5_match(query: &str) -> Option<String> {
     })
 }
 
+/// An [`fts5_match`] expression with its words matched whole rather than
+/// as prefixes: FTS5 reads every page a prefix matches before it can
+/// answer any, a whole word's newest pages first.
+pub fn without_prefixes(expression: &str) -> String {
+    // The words are letters and digits only: `"*` ends a phrase.
+    expression.replace("\"*", "\"")
+}
+
 /// A `to_tsquery` text: every word as a quoted lexeme matched by prefix
 /// (`'word':*`), all of them required; `None` when there is no word.
 pub fn tsquery(query: &str) -> Option<String> {

@@ -12,7 +12,9 @@ use errata_store::Backend;
 use sqlx::Row;
 
 use crate::access::PageRef;
-use crate::query::{fts5_match, like_pattern, trigram_phrase, tsquery, words};
+use crate::query::{
+    fts5_match, like_pattern, trigram_phrase, tsquery, without_prefixes, words,
+};
 use crate::store::Tx;
 use crate::{Pages, failed, now_ms};
 
@@ -165,6 +167,9 @@ const DB_WINDOW: i64 = MAX_RESULTS as i64;
 /// Pages the `postgres` engine reads newest first for a window before it
 /// takes the GIN index instead.
 const BLOCK: i64 = 5_000;
+/// Ranked pages read from a window at once: a search that may answer them
+/// all reads no more.
+const PAGE: i64 = 100;
 /// Most matching pages a search looks through, window after window, for
 /// pages the caller may read.
 const MAX_EXAMINED: i64 = 5_000;
@@ -320,13 +325,34 @@ impl Pages {
             let mut examined = 0;
             // Window after window, newest first, until the caller may read
             // enough of what was found.
-            loop {
-                let window = self
-                    .window(engine, &expression, dictionary, filters, below)
-                    .await?;
-                results.extend(self.readable_hits(caller, window.hits).await?);
+            'windows: loop {
+                let next = match engine {
+                    Engine::Db => {
+                        let found = self.db_window(&expression, filters, below).await?;
+                        results.extend(self.readable_hits(caller, found.hits).await?);
+                        found.next
+                    }
+                    Engine::Sqlite | Engine::Postgres => {
+                        let (span, next) = self
+                            .span(engine, &expression, dictionary, below, Lexemes::Query)
+                            .await?;
+                        let mut offset = 0;
+                        loop {
+                            let (hits, fetched) = self.ranked_page(&span, filters, offset).await?;
+                            results.extend(self.readable_hits(caller, hits).await?);
+                            if results.len() >= MAX_RESULTS {
+                                break 'windows;
+                            }
+                            if fetched < PAGE {
+                                break;
+                            }
+                            offset += PAGE;
+                        }
+                        next
+                    }
+                };
                 examined += window_size(engine);
-                match window.next {
+                match next {
                     Some(next) if results.len() < MAX_RESULTS && examined < MAX_EXAMINED => {
                         below = Some(next);
                     }
@@ -408,42 +434,19 @@ impl Pages {
             // are matched as they are, not stemmed again.
             Engine::Postgres => format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''")),
         };
-        let window = self
-            .ranked_window(
-                engine,
-                &expression,
-                "",
-                Filters::default(),
-                None,
-                Lexemes::Stored,
-            )
+        let (span, _) = self
+            .span(engine, &expression, "", None, Lexemes::Stored)
             .await?;
-        Ok(!self.readable_hits(caller, window.hits).await?.is_empty())
-    }
-
-    /// The next window of pages matching `expression` below `below` (all
-    /// when `None`), best first.
-    async fn window(
-        &self,
-        engine: Engine,
-        expression: &str,
-        dictionary: &str,
-        filters: Filters<'_>,
-        below: Option<i64>,
-    ) -> Result<Found, Error> {
-        match engine {
-            Engine::Db => self.db_window(expression, filters, below).await,
-            Engine::Sqlite | Engine::Postgres => {
-                self.ranked_window(
-                    engine,
-                    expression,
-                    dictionary,
-                    filters,
-                    below,
-                    Lexemes::Query,
-                )
-                .await
+        let mut offset = 0;
+        loop {
+            let (hits, fetched) = self.ranked_page(&span, Filters::default(), offset).await?;
+            if !self.readable_hits(caller, hits).await?.is_empty() {
+                return Ok(true);
             }
+            if fetched < PAGE {
+                return Ok(false);
+            }
+            offset += PAGE;
         }
     }
 
@@ -513,85 +516,145 @@ impl Pages {
         Ok(Found { hits, next })
     }
 
-    /// A full-text engine's window: the newest [`WINDOW`] pages of the
-    /// index that match, ranked among themselves (FTS5's BM25 with title,
-    /// description and content weighed 10, 5 and 1; PostgreSQL's
-    /// `ts_rank` over title A, description B, content C), then filtered.
-    /// `dictionary` is the `postgres` engine's, for [`Lexemes::Query`].
-    async fn ranked_window(
+    /// A full-text engine's window below `below` (every page when `None`):
+    /// its newest [`WINDOW`] matching pages, and the id the next window is
+    /// below, when there are more. `dictionary` is the `postgres` engine's,
+    /// for [`Lexemes::Query`].
+    async fn span(
         &self,
         engine: Engine,
         expression: &str,
         dictionary: &str,
-        filters: Filters<'_>,
         below: Option<i64>,
         lexemes: Lexemes,
-    ) -> Result<Found, Error> {
+    ) -> Result<(Span, Option<i64>), Error> {
         let below = below.unwrap_or(i64::MAX);
-        let rows = match engine {
-            // FTS5 reads a match's rows newest first without reading the
-            // others.
-            Engine::Sqlite => sqlx::query(&format!(
-                "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
-                 p.publish_end FROM (SELECT rowid AS id, bm25(pages_fts, 10.0, 5.0, 1.0) AS score \
-                 FROM pages_fts WHERE pages_fts MATCH $1 AND rowid < $2 \
-                 ORDER BY rowid DESC LIMIT {WINDOW}) f \
-                 JOIN pages p ON p.id = f.id ORDER BY f.score, p.id DESC"
-            ))
+        if engine == Engine::Postgres {
+            let ids = self
+                .postgres_window(expression, dictionary, below, lexemes)
+                .await?;
+            let next = (ids.len() as i64 == WINDOW)
+                .then(|| ids.iter().copied().min())
+                .flatten();
+            let span = Span::Postgres {
+                expression: expression.to_owned(),
+                dictionary: dictionary.to_owned(),
+                lexemes,
+                ids,
+            };
+            return Ok((span, next));
+        }
+        // The lowest rowid of the window when the matches fill one: the
+        // window is then the matches from it up.
+        let bound = format!(
+            "SELECT rowid FROM pages_fts WHERE pages_fts MATCH $1 AND rowid < $2 \
+             ORDER BY rowid DESC LIMIT 1 OFFSET {}",
+            WINDOW - 1
+        );
+        // The words whole first: when they fill the window, the prefixes'
+        // extra matches are not read (see `without_prefixes`).
+        if lexemes == Lexemes::Query {
+            let whole = without_prefixes(expression);
+            let low: Option<i64> = sqlx::query_scalar(&bound)
+                .bind(&whole)
+                .bind(below)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(engine_failed)?;
+            if let Some(low) = low {
+                let span = Span::Sqlite {
+                    expression: whole,
+                    low,
+                    below,
+                };
+                return Ok((span, Some(low)));
+            }
+        }
+        let low: Option<i64> = sqlx::query_scalar(&bound)
             .bind(expression)
             .bind(below)
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(engine_failed)?;
+        let span = Span::Sqlite {
+            expression: expression.to_owned(),
+            low: low.unwrap_or(i64::MIN),
+            below,
+        };
+        Ok((span, low))
+    }
+
+    /// [`PAGE`] of a window's pages from `offset` on, best first (FTS5's
+    /// BM25 with title, description and content weighed 10, 5 and 1;
+    /// PostgreSQL's `ts_rank` over title A, description B, content C),
+    /// those the filters pass, and how many were read.
+    async fn ranked_page(
+        &self,
+        span: &Span,
+        filters: Filters<'_>,
+        offset: i64,
+    ) -> Result<(Vec<(SearchHit, Window)>, i64), Error> {
+        let rows = match span {
+            Span::Sqlite {
+                expression,
+                low,
+                below,
+            } => sqlx::query(&format!(
+                "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
+                 p.publish_end FROM (SELECT rowid AS id, bm25(pages_fts, 10.0, 5.0, 1.0) AS score \
+                 FROM pages_fts WHERE pages_fts MATCH $1 AND rowid < $2 AND rowid >= $3) f \
+                 JOIN pages p ON p.id = f.id ORDER BY f.score, p.id DESC LIMIT {PAGE} OFFSET $4"
+            ))
+            .bind(expression.as_str())
+            .bind(*below)
+            .bind(*low)
+            .bind(offset)
             .fetch_all(self.db.pool())
             .await
             .map_err(engine_failed)?,
-            _ => {
-                let ids = self
-                    .postgres_window(expression, dictionary, below, lexemes)
-                    .await?;
+            Span::Postgres {
+                expression,
+                dictionary,
+                lexemes,
+                ids,
+            } => {
                 if ids.is_empty() {
-                    return Ok(Found::default());
+                    return Ok((Vec::new(), 0));
                 }
-                let next = (ids.len() as i64 == WINDOW)
-                    .then(|| ids.iter().copied().min())
-                    .flatten();
                 // The window's ids are the database's own integers, written
                 // into the statement: a statement of its own, not cached.
-                let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+                let list = ids
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
                 let rank = format!(
                     "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
                      p.publish_end, ts_rank(v.tokens, {}) AS score FROM pages_vector v \
                      JOIN pages p ON p.id = v.page_id WHERE v.page_id IN ({list}) \
-                     ORDER BY score DESC, p.id DESC",
+                     ORDER BY score DESC, p.id DESC LIMIT {PAGE} OFFSET {offset}",
                     lexemes.tsquery(2)
                 );
-                let mut select = sqlx::query(&rank).persistent(false).bind(expression);
-                if lexemes == Lexemes::Query {
-                    select = select.bind(dictionary);
+                let mut select = sqlx::query(&rank)
+                    .persistent(false)
+                    .bind(expression.as_str());
+                if *lexemes == Lexemes::Query {
+                    select = select.bind(dictionary.as_str());
                 }
-                let rows = select
+                select
                     .fetch_all(self.db.pool())
                     .await
-                    .map_err(engine_failed)?;
-                let hits = rows.iter().map(hit_from).collect::<Result<Vec<_>, _>>()?;
-                return Ok(Found {
-                    hits: hits
-                        .into_iter()
-                        .filter(|(hit, _)| filters.admits(hit))
-                        .collect(),
-                    next,
-                });
+                    .map_err(engine_failed)?
             }
         };
+        let fetched = rows.len() as i64;
         let hits = rows.iter().map(hit_from).collect::<Result<Vec<_>, _>>()?;
-        let next = (hits.len() as i64 == WINDOW)
-            .then(|| hits.iter().map(|(hit, _)| hit.id).min())
-            .flatten();
-        Ok(Found {
-            hits: hits
-                .into_iter()
+        Ok((
+            hits.into_iter()
                 .filter(|(hit, _)| filters.admits(hit))
                 .collect(),
-            next,
-        })
+            fetched,
+        ))
     }
 
     /// The ids of the `postgres` engine's window below `below`, newest
@@ -894,8 +957,24 @@ async fn rebuild_in(tx: &mut Tx, backend: Backend) -> Result<(), Error> {
     Ok(())
 }
 
-/// What a window of a search found, and where the next one starts.
-#[derive(Default)]
+/// Where a full-text engine's window is.
+enum Span {
+    /// FTS5: the matches of `expression` whose rowids are in `low..below`.
+    Sqlite {
+        expression: String,
+        low: i64,
+        below: i64,
+    },
+    /// PostgreSQL: the window's page ids, and how to rank them.
+    Postgres {
+        expression: String,
+        dictionary: String,
+        lexemes: Lexemes,
+        ids: Vec<i64>,
+    },
+}
+
+/// What a window of the `db` engine found, and where the next one starts.
 struct Found {
     /// The window's pages that pass the filters, best first.
     hits: Vec<(SearchHit, Window)>,

@@ -15,3 +15,6 @@ EXCEPTION WHEN OTHERS THEN
     RAISE WARNING 'pg_trgm is not available (%): the db search engine reads pages without an index', SQLERRM;
 END
 $$;
+
+-- `list(orderBy: PATH)` across locales reads pages in path order.
+CREATE INDEX pages_path ON pages (path);

@@ -9,3 +9,6 @@ CREATE VIRTUAL TABLE pages_trigrams USING fts5 (
 INSERT INTO pages_trigrams (rowid, title, description, path)
     SELECT id, title, description, path FROM pages
     WHERE is_published = 1 AND is_private = 0;
+
+-- `list(orderBy: PATH)` across locales reads pages in path order.
+CREATE INDEX pages_path ON pages (path);

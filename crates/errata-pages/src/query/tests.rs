@@ -29,6 +29,14 @@ fn fts5_gets_quoted_prefix_phrases() {
 }
 
 #[test]
+fn whole_words_are_the_prefix_phrases_without_their_stars() {
+    assert_eq!(
+        without_prefixes(&fts5_match("Wörld 42 it's").unwrap()),
+        "\"wörld\" AND \"42\" AND \"it\" AND \"s\""
+    );
+}
+
+#[test]
 fn tsquery_gets_quoted_prefix_lexemes() {
     assert_eq!(
         tsquery("Rock & !roll | it's").as_deref(),
