@@ -327,6 +327,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn lists_by_a_rare_tag_and_by_a_common_one_agree_with_the_pages() {
+        for backend in BACKENDS {
+            let (pages, _scratch) = store(backend).await;
+            // Seeded page n has the tags tag-{n % 50} and topic-{n % 7}.
+            pages.seed(1, 0, 700, 700).await.unwrap();
+            for (tag, limit, every, of) in [("topic-3", 5, 7, 3), ("tag-7", 50, 50, 7)] {
+                let listed = pages
+                    .list(
+                        &writer(),
+                        ListQuery {
+                            limit: Some(limit),
+                            order_by: OrderBy::Id,
+                            descending: true,
+                            tags: vec![tag.to_owned()],
+                            with_tags: true,
+                            ..ListQuery::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                let got: Vec<String> = listed.iter().map(|i| i.path.clone()).collect();
+                let want: Vec<String> = (0..700)
+                    .rev()
+                    .filter(|n| n % every == of)
+                    .take(limit as usize)
+                    .map(seed::seeded_path)
+                    .collect();
+                assert_eq!(got, want, "{backend:?} {tag}");
+                assert!(listed.iter().all(|i| i.tags.iter().any(|t| t == tag)));
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn concurrent_updates_each_leave_a_version() {
         for backend in BACKENDS {
             let (pages, _scratch) = store(backend).await;

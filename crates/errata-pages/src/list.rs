@@ -47,12 +47,24 @@ impl Pages {
         if query.author_id.is_some() {
             sql.push_str(&format!(" AND p.author_id = ${}", next()));
         }
-        for _ in &tags {
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM page_tag_links l JOIN page_tags t ON t.id = l.tag_id \
-                 WHERE l.page_id = p.id AND t.tag = ${})",
-                next()
-            ));
+        // Pages are read in the asked order and each is checked for the
+        // tags, which reads about `limit` / (the tag's share of pages)
+        // pages: for a rare tag that is most of the wiki, and its pages
+        // are read and sorted instead.
+        let rare = self.rare_tag(&tags, limit).await?;
+        for tag in &tags {
+            let at = next();
+            if rare.as_deref() == Some(tag.as_str()) {
+                sql.push_str(&format!(
+                    " AND p.id IN (SELECT l.page_id FROM page_tag_links l \
+                     JOIN page_tags t ON t.id = l.tag_id WHERE t.tag = ${at})"
+                ));
+            } else {
+                sql.push_str(&format!(
+                    " AND EXISTS (SELECT 1 FROM page_tag_links l JOIN page_tags t ON t.id = l.tag_id \
+                     WHERE l.page_id = p.id AND t.tag = ${at})"
+                ));
+            }
         }
         let column = match query.order_by {
             OrderBy::Created => "p.created_at",
@@ -128,6 +140,44 @@ impl Pages {
             }
             offset += batch;
         }
+    }
+
+    /// The rarest of `tags` when reading its pages and sorting them costs
+    /// less than walking pages in order until `limit` carry it: when its
+    /// pages are fewer than the square root of `limit` times all pages.
+    async fn rare_tag(&self, tags: &[String], limit: i64) -> Result<Option<String>, Error> {
+        if tags.is_empty() {
+            return Ok(None);
+        }
+        let marks = (1..=tags.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT t.tag, (SELECT count(*) FROM page_tag_links l WHERE l.tag_id = t.id) AS pages, \
+             (SELECT max(id) FROM pages) AS total FROM page_tags t WHERE t.tag IN ({marks}) \
+             ORDER BY pages LIMIT 1"
+        );
+        let mut select = sqlx::query(&sql);
+        for tag in tags {
+            select = select.bind(tag);
+        }
+        let Some(row) = select
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(failed)?
+        else {
+            return Ok(None);
+        };
+        let pages: i64 = row.try_get("pages").map_err(failed)?;
+        // The highest id stands for the number of pages: deletes leave
+        // gaps, which only make the tag look rarer.
+        let total: Option<i64> = row.try_get("total").map_err(failed)?;
+        let cost_in_order = limit.saturating_mul(total.unwrap_or(0)) / pages.max(1);
+        Ok((pages <= cost_in_order)
+            .then(|| row.try_get("tag"))
+            .transpose()
+            .map_err(failed)?)
     }
 
     /// Every page of a locale the caller may read, with the pages it links

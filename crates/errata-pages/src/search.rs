@@ -12,9 +12,7 @@ use errata_store::Backend;
 use sqlx::Row;
 
 use crate::access::PageRef;
-use crate::query::{
-    fts5_match, like_pattern, trigram_phrase, tsquery, without_prefixes, words,
-};
+use crate::query::{fts5_match, like_pattern, trigram_phrase, tsquery, without_prefixes, words};
 use crate::store::Tx;
 use crate::{Pages, failed, now_ms};
 
@@ -623,11 +621,7 @@ impl Pages {
                 }
                 // The window's ids are the database's own integers, written
                 // into the statement: a statement of its own, not cached.
-                let list = ids
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
                 let rank = format!(
                     "SELECT p.id, p.title, p.description, p.path, p.locale, p.publish_start, \
                      p.publish_end, ts_rank(v.tokens, {}) AS score FROM pages_vector v \
