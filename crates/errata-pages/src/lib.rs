@@ -45,9 +45,9 @@ pub const STORAGE: Domain = Domain {
             sql: include_str!("../migrations/sqlite/0004_pages.sql"),
         },
         Migration {
-            version: 6,
+            version: 5,
             description: "search trigrams, pages by path",
-            sql: include_str!("../migrations/sqlite/0006_search_trigrams.sql"),
+            sql: include_str!("../migrations/sqlite/0005_search_trigrams.sql"),
         },
     ],
     postgres: &[
@@ -57,9 +57,9 @@ pub const STORAGE: Domain = Domain {
             sql: include_str!("../migrations/postgres/0004_pages.sql"),
         },
         Migration {
-            version: 6,
+            version: 5,
             description: "search trigrams, pages by path",
-            sql: include_str!("../migrations/postgres/0006_search_trigrams.sql"),
+            sql: include_str!("../migrations/postgres/0005_search_trigrams.sql"),
         },
     ],
     // Search indexes are not copied: `rebuild_index` makes them again from
