@@ -46,7 +46,7 @@ pub const STORAGE: Domain = Domain {
         },
         Migration {
             version: 5,
-            description: "search trigrams, pages by path",
+            description: "search: trigrams, prefixes, pages by path",
             sql: include_str!("../migrations/sqlite/0005_search_trigrams.sql"),
         },
     ],
@@ -58,7 +58,7 @@ pub const STORAGE: Domain = Domain {
         },
         Migration {
             version: 5,
-            description: "search trigrams, pages by path",
+            description: "search: trigrams, prefixes, pages by path",
             sql: include_str!("../migrations/postgres/0005_search_trigrams.sql"),
         },
     ],
