@@ -88,7 +88,12 @@ impl Pages {
             // A short list reads a few more, so that one hidden page does
             // not cost another round trip.
             let batch = limit.max(20);
-            let mut select = sqlx::query(&sql);
+            // PostgreSQL plans a kept statement once for any tag, as if
+            // every tag were on as many pages; planned with its values,
+            // it walks pages in order for a common tag and reads a rare
+            // tag's pages instead.
+            let mut select =
+                sqlx::query(&sql).persistent(self.db.backend() == errata_store::Backend::Sqlite);
             if let Some(locale) = &locale {
                 select = select.bind(locale);
             }

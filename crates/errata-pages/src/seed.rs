@@ -106,6 +106,16 @@ impl Pages {
             tx.commit().await.map_err(failed)?;
             n = end;
         }
+        if self.db.backend() == errata_store::Backend::Postgres {
+            // After a bulk load, as autovacuum would within a minute: the
+            // planner's estimates come from these statistics.
+            sqlx::query(
+                "ANALYZE pages, page_tags, page_tag_links, page_tree, page_history, pages_vector",
+            )
+            .execute(self.db.pool())
+            .await
+            .map_err(failed)?;
+        }
         self.changed().await;
         Ok(())
     }
