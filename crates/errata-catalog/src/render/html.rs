@@ -149,7 +149,7 @@ pub(super) fn render(catalog: &Catalog) -> String {
         out.push_str("<section>\n");
         let _ = writeln!(out, "<h{level}>{}</h{level}>", esc(&heading));
         if !text.trim().is_empty() {
-            let _ = write!(out, "<div class=\"about\">{}</div>\n", prose(text));
+            let _ = writeln!(out, "<div class=\"about\">{}</div>", prose(text));
         }
         if !section.errors.is_empty() {
             table(&mut out, catalog, &section.errors);
