@@ -84,7 +84,6 @@ pub const SCRIPT: &str = r#"
   }
   q.hidden = false;
   // Results start at the top, wherever the page was scrolled to.
-  // Results start at the top, wherever the page was scrolled to.
   q.addEventListener('input', function () { apply(); window.scrollTo(0, 0); });
   window.addEventListener('hashchange', highlight);
   apply();
