@@ -373,6 +373,10 @@ mod tests {
             "[x](data:text/html,hi)",
             "[x](vbscript:x)",
             "<javascript:alert(1)>",
+            "[x](javascript&#58;alert(1))",
+            "[x](<java\tscript:alert(1)>)",
+            "[x](\u{1}javascript:alert(1))",
+            "[x][r]\n\n[r]: javascript:alert(1)",
         ] {
             let html = prose(evil);
             assert!(!html.contains("href"), "{evil} -> {html}");
