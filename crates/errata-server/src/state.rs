@@ -7,11 +7,15 @@ use std::time::Instant;
 
 use async_graphql::EmptySubscription;
 use axum::body::Bytes;
+use axum::http::HeaderValue;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use metrics_exporter_prometheus::PrometheusHandle;
+use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use errata_catalog::Error;
-use errata_catalog::render::{Format, render};
+use errata_catalog::render::{Format, HTML_SCRIPT, HTML_STYLE, render};
 use errata_errors::system;
 use errata_graphql::{Pipeline, PipelineOptions};
 use errata_identity::Identity;
@@ -51,6 +55,9 @@ pub struct AppState {
     pub(crate) locales: Vec<&'static str>,
     pub(crate) storage: Database,
     pub(crate) errors_html: Bytes,
+    /// `/errors`' Content-Security-Policy: its own inline style and script
+    /// by digest, nothing else from anywhere.
+    pub(crate) errors_csp: HeaderValue,
     pub(crate) errors_json: Bytes,
     pub(crate) metrics: Option<PrometheusHandle>,
 }
@@ -61,6 +68,20 @@ impl std::fmt::Debug for AppState {
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
+}
+
+/// The policy `/errors` is served with. `default-src 'none'` leaves the
+/// page nothing to fetch, connect to, frame or embed; the two digests let
+/// its own inline style and script, and nothing injected, apply and run.
+fn errors_csp() -> HeaderValue {
+    let digest = |text: &str| STANDARD.encode(Sha256::digest(text.as_bytes()));
+    let policy = format!(
+        "default-src 'none'; style-src 'sha256-{}'; script-src 'sha256-{}'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        digest(HTML_STYLE),
+        digest(HTML_SCRIPT)
+    );
+    HeaderValue::from_str(&policy).expect("a policy of ASCII and base64 is a header value")
 }
 
 impl AppState {
@@ -142,6 +163,7 @@ impl AppState {
             pages,
             unusable: std::sync::Mutex::new(None),
             errors_html: Bytes::from(render(catalog, Format::Html)),
+            errors_csp: errors_csp(),
             errors_json: Bytes::from(render(catalog, Format::Json)),
             metrics: prometheus(),
             config,

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use crate::model::{Catalog, Domain, ErrorDef, Subdomain};
 
+pub use html::{SCRIPT as HTML_SCRIPT, STYLE as HTML_STYLE};
 pub use json::to_json_value;
 
 /// A reference format.

@@ -285,6 +285,10 @@ fn html_is_self_contained_searchable_and_anchored() {
     assert!(html.contains("id=\"pages.not_found\""), "an anchor per id");
     assert!(html.contains("<input id=\"q\""), "a search box");
     assert!(html.contains("<script>"), "an inline script");
+    assert!(
+        html.contains("<strong>6xxx</strong>") && !html.contains("**"),
+        "descriptions are rendered Markdown"
+    );
     for external in ["src=\"http", "href=\"http", "<link", "@import", "url("] {
         assert!(!html.contains(external), "external asset: {external}");
     }

@@ -5,6 +5,7 @@
 mod adversarial;
 mod audit;
 mod edges;
+mod errors_page;
 mod graphql_http;
 mod groups;
 mod identity;
