@@ -80,6 +80,9 @@ pub struct Config {
     /// The limits of page arguments: title, description, content, tags,
     /// scripts and search queries.
     pub pages: errata_pages::Limits,
+    /// How the outbox delivers mail: timeouts, retries, connections, and
+    /// a pickup directory instead of SMTP.
+    pub mail: errata_mail::Settings,
     /// Redis, which instances share rate limits and persisted queries
     /// through: `redis://127.0.0.1:6379/0`. Without it, each instance
     /// limits on its own.
@@ -121,6 +124,7 @@ impl Default for Config {
             trusted_proxy_header: crate::forwarded::ProxyHeader::default(),
             auth: errata_identity::AuthConfig::default(),
             pages: errata_pages::Limits::default(),
+            mail: errata_mail::Settings::default(),
             redis: None,
             redis_timeout_ms: 50,
             redis_prefix: "errata:".to_owned(),
