@@ -485,3 +485,294 @@ fn random_hex() -> String {
     getrandom::fill(&mut bytes).expect("the system's random source works");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The outbox on both backends, against a real SMTP server: each mail
+    //! sent once by two instances at once, retries that outlive the
+    //! process, refusals, and mail waiting for settings.
+
+    use std::time::Duration;
+
+    use errata_store::testing::{BACKENDS, Scratch};
+    use errata_store::{DatabaseUrl, Options};
+    use errata_test_support::smtp::SmtpSink;
+
+    use super::*;
+
+    fn quick() -> Settings {
+        Settings {
+            timeout_ms: 2_000,
+            retry_base_ms: 100,
+            retry_max_ms: 400,
+            poll_ms: 50,
+            ..Settings::default()
+        }
+    }
+
+    async fn instance(url: &DatabaseUrl, settings: Settings, data: &Path) -> Mail {
+        let db = Database::open(url, &Options::default(), &[&errata_store::STORE, &STORAGE])
+            .await
+            .expect("the scratch database opens");
+        Mail::new(db, settings, data)
+    }
+
+    fn smtp(port: u16) -> SmtpConfig {
+        SmtpConfig {
+            sender_name: "Wiki".to_owned(),
+            sender_email: "wiki@example.com".to_owned(),
+            host: "127.0.0.1".to_owned(),
+            port,
+            encryption: Encryption::None,
+            ..SmtpConfig::default()
+        }
+    }
+
+    async fn queue(mail: &Mail, to: &str) {
+        let prepared = mail
+            .prepare(Template::Test, to, "Someone", None, &[])
+            .await
+            .expect("the mail is prepared");
+        let mut conn = mail.inner.db.pool().acquire().await.unwrap();
+        mail.enqueue(&mut conn, &prepared).await.unwrap();
+    }
+
+    /// `(state, attempts)` of every mail, oldest first.
+    async fn states(mail: &Mail) -> Vec<(i64, i64)> {
+        sqlx::query_as("SELECT state, attempts FROM mail_outbox ORDER BY id")
+            .fetch_all(mail.inner.db.pool())
+            .await
+            .unwrap()
+    }
+
+    async fn until(mail: &Mail, done: impl Fn(&[(i64, i64)]) -> bool) -> Vec<(i64, i64)> {
+        for _ in 0..600 {
+            let now = states(mail).await;
+            if done(&now) {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the outbox never got there: {:?}", states(mail).await);
+    }
+
+    /// A port nothing listens on.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_send_each_mail_once() {
+        for backend in BACKENDS {
+            let scratch = Scratch::new(backend).await;
+            let sink = SmtpSink::start();
+            let settings = Settings {
+                connections: 3,
+                batch: 4,
+                ..quick()
+            };
+            let a = instance(&scratch.url, settings.clone(), &scratch.dir).await;
+            let b = instance(&scratch.url, settings, &scratch.dir).await;
+            a.update_config(smtp(sink.port)).await.unwrap();
+            for n in 0..60 {
+                queue(&a, &format!("user{n}@example.com")).await;
+            }
+            let (run_a, run_b) = (a.clone(), b.clone());
+            let workers = [
+                tokio::spawn(async move { run_a.run().await }),
+                tokio::spawn(async move { run_b.run().await }),
+            ];
+            a.wake();
+            b.wake();
+            until(&a, |s| s.iter().all(|(state, _)| *state == 1)).await;
+            let received = sink.wait_for(60, Duration::from_secs(10)).await;
+            // Anything sent twice would be in the sink by now.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let received_late = sink.received();
+            assert_eq!(received_late.len(), 60, "{backend:?}: {}", received.len());
+            let mut recipients: Vec<String> = received_late
+                .iter()
+                .flat_map(|r| r.rcpt_tos.clone())
+                .collect();
+            recipients.sort();
+            recipients.dedup();
+            assert_eq!(recipients.len(), 60, "{backend:?}: each recipient once");
+            let mut ids: Vec<String> = received_late
+                .iter()
+                .map(|r| r.parsed().header("Message-ID").unwrap_or("").to_owned())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), 60, "{backend:?}: each message once");
+            assert!(
+                states(&a).await.iter().all(|(_, attempts)| *attempts == 1),
+                "{backend:?}: no mail was claimed twice"
+            );
+            a.stop();
+            b.stop();
+            for worker in workers {
+                worker.await.unwrap();
+            }
+            a.inner.db.close().await;
+            b.inner.db.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_send_is_retried_with_backoff_and_after_a_restart() {
+        for backend in BACKENDS {
+            let scratch = Scratch::new(backend).await;
+            let before = instance(&scratch.url, quick(), &scratch.dir).await;
+            before.update_config(smtp(closed_port())).await.unwrap();
+            queue(&before, "ann@example.com").await;
+            let worker = {
+                let before = before.clone();
+                tokio::spawn(async move { before.run().await })
+            };
+            // Tried, put off, tried again later: the backoff.
+            until(&before, |s| s[0].1 >= 2).await;
+            before.stop();
+            worker.await.unwrap();
+            let (state, attempts) = states(&before).await[0];
+            assert_eq!(state, 0, "{backend:?}: still queued after {attempts} attempts");
+            let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM mail_outbox")
+                .fetch_one(before.inner.db.pool())
+                .await
+                .unwrap();
+            assert!(
+                error.as_deref().unwrap_or("").contains("connecting"),
+                "{error:?}"
+            );
+            before.inner.db.close().await;
+
+            // A new process, the server reachable now.
+            let sink = SmtpSink::start();
+            let after = instance(&scratch.url, quick(), &scratch.dir).await;
+            after.update_config(smtp(sink.port)).await.unwrap();
+            let worker = {
+                let after = after.clone();
+                tokio::spawn(async move { after.run().await })
+            };
+            let done = until(&after, |s| s[0].0 == 1).await;
+            assert!(done[0].1 > attempts, "{backend:?}: {done:?}");
+            assert_eq!(sink.wait_for(1, Duration::from_secs(5)).await.len(), 1);
+            let bodies: (String, String) =
+                sqlx::query_as("SELECT body_text, body_html FROM mail_outbox")
+                    .fetch_one(after.inner.db.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(bodies, (String::new(), String::new()), "sent mail keeps no body");
+            after.stop();
+            worker.await.unwrap();
+            after.inner.db.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn refused_recipients_fail_for_good_and_deferred_ones_give_up_after_their_attempts() {
+        for backend in BACKENDS {
+            let scratch = Scratch::new(backend).await;
+            let sink = SmtpSink::start();
+            let mail = instance(
+                &scratch.url,
+                Settings {
+                    max_attempts: 3,
+                    ..quick()
+                },
+                &scratch.dir,
+            )
+            .await;
+            mail.update_config(smtp(sink.port)).await.unwrap();
+            queue(&mail, "refuse-me@example.com").await;
+            queue(&mail, "later@example.com").await;
+            queue(&mail, "ann@example.com").await;
+            let worker = {
+                let mail = mail.clone();
+                tokio::spawn(async move { mail.run().await })
+            };
+            let done = until(&mail, |s| s.iter().all(|(state, _)| *state != 0)).await;
+            assert_eq!(done, [(2, 1), (2, 3), (1, 1)], "{backend:?}");
+            let received = sink.received();
+            assert_eq!(received.len(), 1, "the session went on after the refusals");
+            assert_eq!(received[0].rcpt_tos, ["ann@example.com"]);
+            mail.stop();
+            worker.await.unwrap();
+            mail.inner.db.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn mail_waits_for_settings_and_goes_once_they_are_saved() {
+        for backend in BACKENDS {
+            let scratch = Scratch::new(backend).await;
+            let mail = instance(&scratch.url, quick(), &scratch.dir).await;
+            let e = mail
+                .prepare(Template::Test, "ann@example.com", "Ann", None, &[])
+                .await
+                .unwrap_err();
+            assert_eq!(e.id(), "mail.not_configured");
+            let sink = SmtpSink::start();
+            mail.update_config(smtp(sink.port)).await.unwrap();
+            queue(&mail, "ann@example.com").await;
+            mail.update_config(SmtpConfig {
+                host: String::new(),
+                ..smtp(sink.port)
+            })
+            .await
+            .unwrap();
+            let worker = {
+                let mail = mail.clone();
+                tokio::spawn(async move { mail.run().await })
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(states(&mail).await, [(0, 0)], "{backend:?}: not even tried");
+            mail.update_config(smtp(sink.port)).await.unwrap();
+            until(&mail, |s| s[0].0 == 1).await;
+            mail.stop();
+            worker.await.unwrap();
+            mail.inner.db.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_pickup_directory_gets_private_files_and_old_mail_is_purged() {
+        for backend in BACKENDS {
+            let scratch = Scratch::new(backend).await;
+            let dir = scratch.dir.join("pickup");
+            let mail = instance(
+                &scratch.url,
+                Settings {
+                    pickup_dir: Some(dir.clone()),
+                    ..quick()
+                },
+                &scratch.dir,
+            )
+            .await;
+            queue(&mail, "ann@example.com").await;
+            let worker = {
+                let mail = mail.clone();
+                tokio::spawn(async move { mail.run().await })
+            };
+            until(&mail, |s| s == [(1, 1)]).await;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&dir), 0o700);
+            let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            assert_eq!(files.len(), 1, "{files:?}");
+            assert_eq!(mode(&files[0]), 0o600);
+            let text = std::fs::read_to_string(&files[0]).unwrap();
+            assert!(text.contains("To: Someone <ann@example.com>"), "{text}");
+            // The hourly purge, `keep-days` later.
+            let keep = i64::from(Settings::default().keep_days) * 86_400_000;
+            assert_eq!(outbox::purge(&mail.inner.db, now_ms() - keep).await.unwrap(), 0);
+            assert_eq!(outbox::purge(&mail.inner.db, now_ms() + 1).await.unwrap(), 1);
+            assert!(states(&mail).await.is_empty());
+            mail.stop();
+            worker.await.unwrap();
+            mail.inner.db.close().await;
+        }
+    }
+}

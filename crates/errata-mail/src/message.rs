@@ -42,6 +42,10 @@ pub struct Queued {
     pub created_at: i64,
 }
 
+/// Who mail written to the pickup directory comes from, when no sender is
+/// set.
+const PICKUP_SENDER: &str = "no-reply@errata.invalid";
+
 /// The DKIM key in `pem`: PKCS#1 (`BEGIN RSA PRIVATE KEY`) or PKCS#8
 /// (`BEGIN PRIVATE KEY`), as `openssl genrsa` and `genpkey` write them.
 pub(crate) fn signing_key(pem: &str) -> Result<DkimSigningKey, String> {
@@ -64,8 +68,12 @@ pub(crate) fn signing_key(pem: &str) -> Result<DkimSigningKey, String> {
 /// up. A recipient that is not an address fails for good; a sender or a
 /// key that does not load waits for the settings to be mended.
 pub(crate) fn build(config: &SmtpConfig, mail: &Queued) -> Result<Message, Failure> {
-    let sender = crate::parse_address(&config.sender_email)
-        .ok_or_else(|| Failure::Later("the sender email is not an email address".to_owned()))?;
+    // Only mail written to the pickup directory goes without settings.
+    let sender = match config.sender_email.trim() {
+        "" => crate::parse_address(PICKUP_SENDER),
+        sender => crate::parse_address(sender),
+    }
+    .ok_or_else(|| Failure::Later("the sender email is not an email address".to_owned()))?;
     let recipient = crate::parse_address(&mail.recipient)
         .ok_or_else(|| Failure::Recipient("the recipient is not an email address".to_owned()))?;
     let name = |n: &str| Some(n.trim()).filter(|n| !n.is_empty()).map(str::to_owned);
