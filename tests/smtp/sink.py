@@ -53,7 +53,10 @@ def serve(args):
             meta = {
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": envelope.rcpt_tos,
-                "encrypted": session.ssl is not None,
+                # session.ssl is set by STARTTLS only; an SMTPS transport
+                # carries its TLS object from the first byte.
+                "encrypted": session.ssl is not None
+                or server.transport.get_extra_info("ssl_object") is not None,
                 "authenticated": bool(session.authenticated),
             }
             for suffix, data in ((".json", json.dumps(meta).encode()), (".eml", envelope.original_content)):

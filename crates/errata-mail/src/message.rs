@@ -92,15 +92,10 @@ pub(crate) fn build(config: &SmtpConfig, mail: &Queued) -> Result<Message, Failu
         .map_err(|e| Failure::Message(e.to_string()))?;
     if config.use_dkim {
         let key = signing_key(&config.dkim_private_key).map_err(Failure::Later)?;
-        let signed = [
-            "From",
-            "To",
-            "Subject",
-            "Date",
-            "Message-ID",
-            "MIME-Version",
-            "Content-Type",
-        ]
+        // Content-Type is not among them: a multipart body writes its own
+        // when the message is formatted, after signing, so a signature
+        // over it would not verify.
+        let signed = ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version"]
         .into_iter()
         .map(HeaderName::new_from_ascii_str)
         .collect();

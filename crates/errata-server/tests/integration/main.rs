@@ -8,6 +8,7 @@ mod edges;
 mod graphql_http;
 mod groups;
 mod identity;
+mod mail;
 mod nginx;
 mod outages;
 mod page_cache;
