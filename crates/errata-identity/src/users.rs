@@ -333,7 +333,14 @@ impl Identity {
         let password = new.password.clone();
         let hash = self.argon2(move || password::hash(&password)).await?;
         let id = self
-            .insert_user(&email, &name, &hash, &groups, new.verified, verification.as_ref())
+            .insert_user(
+                &email,
+                &name,
+                &hash,
+                &groups,
+                new.verified,
+                verification.as_ref(),
+            )
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -402,7 +409,7 @@ impl Identity {
         .bind(now() + VERIFY_TTL)
         .execute(&mut **tx)
         .await?;
-        self.inner.mail.enqueue(&mut **tx, &verification.mail).await
+        self.inner.mail.enqueue(tx, &verification.mail).await
     }
 
     /// The verification mail for `name` at `email`, with a fresh token:
@@ -533,7 +540,10 @@ impl Identity {
         match crate::brute::reserve(self.store(), &config.brute_force, &[key], now()).await {
             Ok(_) => {}
             Err(e) if e.is(auth::BRUTE_TOO_MANY_ATTEMPTS) => {
-                tracing::info!(user = id, "verification mail not sent again: asked for too often");
+                tracing::info!(
+                    user = id,
+                    "verification mail not sent again: asked for too often"
+                );
                 return Ok(());
             }
             Err(e) => return Err(e),

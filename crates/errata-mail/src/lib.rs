@@ -395,7 +395,9 @@ impl Mail {
         }
         let envelope = message.envelope();
         let (Some(from), [to]) = (envelope.from(), envelope.to()) else {
-            return Err(Failure::Message("the message has no one envelope".to_owned()));
+            return Err(Failure::Message(
+                "the message has no one envelope".to_owned(),
+            ));
         };
         let mut open = match session.take() {
             Some(open) => open,
@@ -635,7 +637,10 @@ mod tests {
             before.stop();
             worker.await.unwrap();
             let (state, attempts) = states(&before).await[0];
-            assert_eq!(state, 0, "{backend:?}: still queued after {attempts} attempts");
+            assert_eq!(
+                state, 0,
+                "{backend:?}: still queued after {attempts} attempts"
+            );
             let error: Option<String> = sqlx::query_scalar("SELECT last_error FROM mail_outbox")
                 .fetch_one(before.inner.db.pool())
                 .await
@@ -662,7 +667,11 @@ mod tests {
                     .fetch_one(after.inner.db.pool())
                     .await
                     .unwrap();
-            assert_eq!(bodies, (String::new(), String::new()), "sent mail keeps no body");
+            assert_eq!(
+                bodies,
+                (String::new(), String::new()),
+                "sent mail keeps no body"
+            );
             after.stop();
             worker.await.unwrap();
             after.inner.db.close().await;
@@ -767,8 +776,16 @@ mod tests {
             assert!(text.contains("To: Someone <ann@example.com>"), "{text}");
             // The hourly purge, `keep-days` later.
             let keep = i64::from(Settings::default().keep_days) * 86_400_000;
-            assert_eq!(outbox::purge(&mail.inner.db, now_ms() - keep).await.unwrap(), 0);
-            assert_eq!(outbox::purge(&mail.inner.db, now_ms() + 1).await.unwrap(), 1);
+            assert_eq!(
+                outbox::purge(&mail.inner.db, now_ms() - keep)
+                    .await
+                    .unwrap(),
+                0
+            );
+            assert_eq!(
+                outbox::purge(&mail.inner.db, now_ms() + 1).await.unwrap(),
+                1
+            );
             assert!(states(&mail).await.is_empty());
             mail.stop();
             worker.await.unwrap();

@@ -95,7 +95,14 @@ pub(crate) fn build(config: &SmtpConfig, mail: &Queued) -> Result<Message, Failu
         // Content-Type is not among them: a multipart body writes its own
         // when the message is formatted, after signing, so a signature
         // over it would not verify.
-        let signed = ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version"]
+        let signed = [
+            "From",
+            "To",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "MIME-Version",
+        ]
         .into_iter()
         .map(HeaderName::new_from_ascii_str)
         .collect();

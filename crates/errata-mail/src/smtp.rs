@@ -34,7 +34,10 @@ pub(crate) enum Failure {
 impl Failure {
     pub(crate) fn reason(&self) -> &str {
         match self {
-            Failure::Recipient(r) | Failure::Message(r) | Failure::Later(r) | Failure::Connection(r) => r,
+            Failure::Recipient(r)
+            | Failure::Message(r)
+            | Failure::Later(r)
+            | Failure::Connection(r) => r,
         }
     }
 }
@@ -112,7 +115,8 @@ impl Session {
             // (or a network that strips it) gets no password.
             if !conn.is_encrypted() && config.encryption != Encryption::None {
                 return Err(Failure::Connection(
-                    "the server offers no STARTTLS; credentials are not sent unencrypted".to_owned(),
+                    "the server offers no STARTTLS; credentials are not sent unencrypted"
+                        .to_owned(),
                 ));
             }
             let credentials = Credentials::new(config.user.clone(), config.pass.clone());
@@ -148,9 +152,7 @@ impl Session {
             options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
         let timeout = self.timeout;
-        let step = |what: &'static str| {
-            move |e: lettre::transport::smtp::Error| (what, e)
-        };
+        let step = |what: &'static str| move |e: lettre::transport::smtp::Error| (what, e);
         let answered = async {
             self.conn
                 .command(Mail::new(Some(from.clone()), options))

@@ -220,9 +220,8 @@ impl Templates {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    return Err(mail::template_failed().with_source(std::io::Error::other(
-                        format!("{}: {e}", path.display()),
-                    )));
+                    return Err(mail::template_failed()
+                        .with_source(std::io::Error::other(format!("{}: {e}", path.display()))));
                 }
             }
         }
@@ -240,10 +239,10 @@ struct Source {
 }
 
 fn broken(source: &Source, e: minijinja::Error) -> Error {
-    let place = source
-        .path
-        .as_deref()
-        .map_or_else(|| "built-in template".to_owned(), |p| p.display().to_string());
+    let place = source.path.as_deref().map_or_else(
+        || "built-in template".to_owned(),
+        |p| p.display().to_string(),
+    );
     mail::template_failed().with_source(std::io::Error::other(format!("{place}: {e:#}")))
 }
 
@@ -279,7 +278,10 @@ mod tests {
     fn scratch() -> PathBuf {
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes).unwrap();
-        std::env::temp_dir().join(format!("errata-mail-templates-{}", u64::from_le_bytes(bytes)))
+        std::env::temp_dir().join(format!(
+            "errata-mail-templates-{}",
+            u64::from_le_bytes(bytes)
+        ))
     }
 
     #[test]
@@ -356,12 +358,20 @@ mod tests {
             .unwrap();
         assert_eq!(fr.text, "Tous : W");
         std::fs::write(dir.join("layout.html"), "{% block content %}").unwrap();
-        let e = templates.render(Template::Test, None, "W", &[]).unwrap_err();
+        let e = templates
+            .render(Template::Test, None, "W", &[])
+            .unwrap_err();
         assert_eq!(e.id(), "mail.template_failed");
         assert!(e.cause().unwrap().to_string().contains("layout.html"));
         std::fs::write(dir.join("layout.html"), "{{ nothing.here }}").unwrap();
-        let e = templates.render(Template::Test, None, "W", &[]).unwrap_err();
-        assert_eq!(e.id(), "mail.template_failed", "an unknown value is an error");
+        let e = templates
+            .render(Template::Test, None, "W", &[])
+            .unwrap_err();
+        assert_eq!(
+            e.id(),
+            "mail.template_failed",
+            "an unknown value is an error"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

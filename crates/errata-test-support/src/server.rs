@@ -411,12 +411,11 @@ impl TestServer {
                 break;
             }
             if start.elapsed() > std::time::Duration::from_secs(20) {
-                let errors: Vec<(i64, Option<String>)> = sqlx::query_as(
-                    "SELECT attempts, last_error FROM mail_outbox WHERE state = 0",
-                )
-                .fetch_all(&db)
-                .await
-                .unwrap_or_default();
+                let errors: Vec<(i64, Option<String>)> =
+                    sqlx::query_as("SELECT attempts, last_error FROM mail_outbox WHERE state = 0")
+                        .fetch_all(&db)
+                        .await
+                        .unwrap_or_default();
                 panic!("{queued} mails are still queued (attempts, last error): {errors:?}");
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

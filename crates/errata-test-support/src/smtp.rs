@@ -115,7 +115,11 @@ impl Received {
             .arg(&self.path)
             .output()
             .expect("the sink script runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let json: Value = serde_json::from_slice(&out.stdout).expect("the script prints JSON");
         let pairs = |v: &Value| -> Vec<(String, String)> {
             v.as_array()
@@ -168,7 +172,11 @@ impl SmtpSink {
             .stdout(Stdio::piped())
             .stdin(Stdio::null());
         if let Some((cert, key)) = &options.tls {
-            command.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+            command
+                .arg("--tls-cert")
+                .arg(cert)
+                .arg("--tls-key")
+                .arg(key);
         }
         if options.implicit_tls {
             command.arg("--implicit-tls");

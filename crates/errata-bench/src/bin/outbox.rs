@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| e.to_string())?;
     let mut tx = db.pool().begin().await?;
     for _ in 0..count {
-        mail.enqueue(&mut *tx, &prepared).await?;
+        mail.enqueue(&mut tx, &prepared).await?;
     }
     tx.commit().await?;
 

@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
+use errata_server::Config;
 use errata_test_support::smtp::{SinkOptions, SmtpSink, dkim_key, self_signed_certificate};
 use errata_test_support::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Reply, TestServer, identity_config, result_of, with_users,
 };
-use errata_server::Config;
 use serde_json::{Value, json};
 
 const CONFIG: &str = "{ mail { config { senderName senderEmail host port name secure verifySSL user pass useDKIM dkimDomainName dkimKeySelector dkimPrivateKey encryption } } }";
@@ -122,7 +122,11 @@ fn closed_port() -> u16 {
 
 /// The text part of `received`, and the token on its token line.
 fn token_in(received: &errata_test_support::smtp::Received) -> String {
-    let text = received.parsed().part("text/plain").expect("a text part").to_owned();
+    let text = received
+        .parsed()
+        .part("text/plain")
+        .expect("a text part")
+        .to_owned();
     text.lines()
         .find_map(|l| l.strip_prefix("Verification token: "))
         .expect("the token line")
@@ -149,7 +153,9 @@ async fn mail_settings_need_manage_system_and_never_show_their_secrets() {
     let user = s.session("user@example.com", ADMIN_PASSWORD).await;
     let r = s.gql(CONFIG, json!({}), Some(&user)).await;
     assert_eq!(r.extensions()["code"], "FORBIDDEN", "{}", r.body);
-    let r = s.gql(SEND_TEST, json!({"to": "a@example.com"}), Some(&user)).await;
+    let r = s
+        .gql(SEND_TEST, json!({"to": "a@example.com"}), Some(&user))
+        .await;
     assert_eq!(r.extensions()["code"], "FORBIDDEN", "{}", r.body);
 
     let r = s.gql(CONFIG, json!({}), Some(&admin)).await;
@@ -216,9 +222,24 @@ async fn mail_settings_need_manage_system_and_never_show_their_secrets() {
 async fn send_test_delivers_both_parts_with_their_headers_in_the_callers_language() {
     let (s, admin) = server().await;
     let sink = SmtpSink::start();
-    assert_eq!(update(&s, &admin, settings(sink.port)).await["succeeded"], true);
-    let r = gql_in(&s, "fr-CA", SEND_TEST, json!({"to": "Ann@Example.com"}), Some(&admin)).await;
-    assert_eq!(result_of(&r, "mail.sendTest")["succeeded"], true, "{}", r.body);
+    assert_eq!(
+        update(&s, &admin, settings(sink.port)).await["succeeded"],
+        true
+    );
+    let r = gql_in(
+        &s,
+        "fr-CA",
+        SEND_TEST,
+        json!({"to": "Ann@Example.com"}),
+        Some(&admin),
+    )
+    .await;
+    assert_eq!(
+        result_of(&r, "mail.sendTest")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
     // sendTest answers once the server accepted the mail.
     let received = sink.received();
     assert_eq!(received.len(), 1);
@@ -228,7 +249,10 @@ async fn send_test_delivers_both_parts_with_their_headers_in_the_callers_languag
     let parsed = mail.parsed();
     assert_eq!(parsed.header("From"), Some("Wiki <wiki@example.com>"));
     assert_eq!(parsed.header("To"), Some("Ann@Example.com"));
-    assert_eq!(parsed.header("Subject"), Some("Un courriel de test de Wiki"));
+    assert_eq!(
+        parsed.header("Subject"),
+        Some("Un courriel de test de Wiki")
+    );
     assert!(parsed.header("Date").is_some());
     let id = parsed.header("Message-ID").expect("a Message-ID");
     assert!(id.starts_with('<') && id.ends_with("@example.com>"), "{id}");
@@ -240,7 +264,10 @@ async fn send_test_delivers_both_parts_with_their_headers_in_the_callers_languag
         parsed.headers
     );
     let text = parsed.part("text/plain").expect("a text part");
-    assert!(text.contains("Ceci est un courriel de test envoyé par Wiki"), "{text}");
+    assert!(
+        text.contains("Ceci est un courriel de test envoyé par Wiki"),
+        "{text}"
+    );
     let html = parsed.part("text/html").expect("an HTML part");
     assert!(html.contains("<html lang=\"fr\">"), "{html}");
     assert!(html.contains("Ça marche."), "{html}");
@@ -257,14 +284,24 @@ async fn mail_is_signed_with_dkim_and_the_signature_verifies() {
             json!({"useDKIM": true, "dkimDomainName": "example.com", "dkimKeySelector": "errata", "dkimPrivateKey": key}),
         );
         assert_eq!(update(&s, &admin, dkim).await["succeeded"], true);
-        assert_eq!(send_test(&s, &admin, "ann@example.com").await["succeeded"], true);
+        assert_eq!(
+            send_test(&s, &admin, "ann@example.com").await["succeeded"],
+            true
+        );
         let mail = sink.received().pop().expect("the mail");
-        let signature = mail.parsed().header("DKIM-Signature").unwrap_or("").to_owned();
+        let signature = mail
+            .parsed()
+            .header("DKIM-Signature")
+            .unwrap_or("")
+            .to_owned();
         assert!(signature.contains("d=example.com"), "{signature}");
         assert!(signature.contains("s=errata"), "{signature}");
         assert!(mail.dkim_verifies(&record), "PKCS#8 key: {pkcs8}");
         let (_, other) = dkim_key(false);
-        assert!(!mail.dkim_verifies(&other), "another key's record does not verify it");
+        assert!(
+            !mail.dkim_verifies(&other),
+            "another key's record does not verify it"
+        );
     }
 }
 
@@ -272,13 +309,24 @@ async fn mail_is_signed_with_dkim_and_the_signature_verifies() {
 async fn send_test_answers_every_mail_code() {
     let (s, admin) = server().await;
     // 3002: no SMTP host.
-    assert_code(&send_test(&s, &admin, "ann@example.com").await, 3002, "MailNotConfigured");
+    assert_code(
+        &send_test(&s, &admin, "ann@example.com").await,
+        3002,
+        "MailNotConfigured",
+    );
 
     let sink = SmtpSink::start();
-    assert_eq!(update(&s, &admin, settings(sink.port)).await["succeeded"], true);
+    assert_eq!(
+        update(&s, &admin, settings(sink.port)).await["succeeded"],
+        true
+    );
     // 3004: not an address, or refused by the server with 550.
     for bad in ["not an address", "a..b@example.com", "x"] {
-        assert_code(&send_test(&s, &admin, bad).await, 3004, "MailInvalidRecipient");
+        assert_code(
+            &send_test(&s, &admin, bad).await,
+            3004,
+            "MailInvalidRecipient",
+        );
     }
     assert_code(
         &send_test(&s, &admin, "refuse@example.com").await,
@@ -290,21 +338,51 @@ async fn send_test_answers_every_mail_code() {
     // 3003: a broken override in the data directory.
     let templates = s.data.join("mail-templates");
     std::fs::create_dir_all(&templates).unwrap();
-    std::fs::write(templates.join("test.html"), "{% extends \"layout.html\" %}{% block").unwrap();
-    assert_code(&send_test(&s, &admin, "ann@example.com").await, 3003, "MailTemplateFailed");
+    std::fs::write(
+        templates.join("test.html"),
+        "{% extends \"layout.html\" %}{% block",
+    )
+    .unwrap();
+    assert_code(
+        &send_test(&s, &admin, "ann@example.com").await,
+        3003,
+        "MailTemplateFailed",
+    );
     std::fs::write(templates.join("test.html"), "<p>{{ site }} says hello</p>").unwrap();
-    assert_eq!(send_test(&s, &admin, "ann@example.com").await["succeeded"], true);
-    let html = sink.received()[0].parsed().part("text/html").unwrap().to_owned();
-    assert_eq!(html.trim(), "<p>Wiki says hello</p>", "the override is used");
+    assert_eq!(
+        send_test(&s, &admin, "ann@example.com").await["succeeded"],
+        true
+    );
+    let html = sink.received()[0]
+        .parsed()
+        .part("text/html")
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        html.trim(),
+        "<p>Wiki says hello</p>",
+        "the override is used"
+    );
 
     // 3001: nothing listening, a server that never answers, a refused login.
-    assert_eq!(update(&s, &admin, settings(closed_port())).await["succeeded"], true);
-    assert_code(&send_test(&s, &admin, "ann@example.com").await, 3001, "MailGenericError");
+    assert_eq!(
+        update(&s, &admin, settings(closed_port())).await["succeeded"],
+        true
+    );
+    assert_code(
+        &send_test(&s, &admin, "ann@example.com").await,
+        3001,
+        "MailGenericError",
+    );
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
     assert_eq!(update(&s, &admin, settings(port)).await["succeeded"], true);
     let start = Instant::now();
-    assert_code(&send_test(&s, &admin, "ann@example.com").await, 3001, "MailGenericError");
+    assert_code(
+        &send_test(&s, &admin, "ann@example.com").await,
+        3001,
+        "MailGenericError",
+    );
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "bounded by the timeout: {:?}",
@@ -322,9 +400,16 @@ async fn send_test_answers_every_mail_code() {
         )
     };
     assert_eq!(update(&s, &admin, login("wrong")).await["succeeded"], true);
-    assert_code(&send_test(&s, &admin, "ann@example.com").await, 3001, "MailGenericError");
+    assert_code(
+        &send_test(&s, &admin, "ann@example.com").await,
+        3001,
+        "MailGenericError",
+    );
     assert_eq!(update(&s, &admin, login("right")).await["succeeded"], true);
-    assert_eq!(send_test(&s, &admin, "ann@example.com").await["succeeded"], true);
+    assert_eq!(
+        send_test(&s, &admin, "ann@example.com").await["succeeded"],
+        true
+    );
     assert!(guarded.received()[0].authenticated);
 }
 
@@ -345,14 +430,27 @@ async fn starttls_and_tls_with_certificate_checks_that_can_be_turned_off() {
     // A self-signed certificate fails the check...
     let checked = with(base.clone(), json!({"encryption": "STARTTLS"}));
     assert_eq!(update(&s, &admin, checked).await["succeeded"], true);
-    assert_code(&send_test(&s, &admin, "ann@example.com").await, 3001, "MailGenericError");
+    assert_code(
+        &send_test(&s, &admin, "ann@example.com").await,
+        3001,
+        "MailGenericError",
+    );
     // ...and passes once checks are off; Wiki.js's `secure: false` means
     // STARTTLS when offered.
-    let unchecked = with(base.clone(), json!({"verifySSL": false, "encryption": null}));
+    let unchecked = with(
+        base.clone(),
+        json!({"verifySSL": false, "encryption": null}),
+    );
     assert_eq!(update(&s, &admin, unchecked).await["succeeded"], true);
     let r = s.gql(CONFIG, json!({}), Some(&admin)).await;
-    assert_eq!(r.body["data"]["mail"]["config"]["encryption"], "OPPORTUNISTIC");
-    assert_eq!(send_test(&s, &admin, "ann@example.com").await["succeeded"], true);
+    assert_eq!(
+        r.body["data"]["mail"]["config"]["encryption"],
+        "OPPORTUNISTIC"
+    );
+    assert_eq!(
+        send_test(&s, &admin, "ann@example.com").await["succeeded"],
+        true
+    );
     let mail = &starttls.received()[0];
     assert!(mail.encrypted && mail.authenticated);
 
@@ -366,7 +464,11 @@ async fn starttls_and_tls_with_certificate_checks_that_can_be_turned_off() {
         json!({"user": "wiki", "pass": "pw", "encryption": "OPPORTUNISTIC"}),
     );
     assert_eq!(update(&s, &admin, opportunistic).await["succeeded"], true);
-    assert_code(&send_test(&s, &admin, "ann@example.com").await, 3001, "MailGenericError");
+    assert_code(
+        &send_test(&s, &admin, "ann@example.com").await,
+        3001,
+        "MailGenericError",
+    );
     assert!(plain.received().is_empty());
 
     // TLS from the first byte: Wiki.js's `secure: true`.
@@ -380,7 +482,10 @@ async fn starttls_and_tls_with_certificate_checks_that_can_be_turned_off() {
         json!({"host": "localhost", "secure": true, "verifySSL": false, "encryption": null}),
     );
     assert_eq!(update(&s, &admin, tls).await["succeeded"], true);
-    assert_eq!(send_test(&s, &admin, "ann@example.com").await["succeeded"], true);
+    assert_eq!(
+        send_test(&s, &admin, "ann@example.com").await["succeeded"],
+        true
+    );
     assert!(implicit.received()[0].encrypted);
 }
 
@@ -389,11 +494,20 @@ async fn registration_queues_its_mail_and_a_lost_one_can_be_sent_again() {
     let (s, admin) = server().await;
     // Without mail, registering writes nothing.
     let r = s.gql(REGISTER, json!({"e": "new@example.com"}), None).await;
-    assert_code(result_of(&r, "authentication.register"), 3002, "MailNotConfigured");
+    assert_code(
+        result_of(&r, "authentication.register"),
+        3002,
+        "MailNotConfigured",
+    );
     assert_eq!(users_named(&s, "new@example.com").await, 0);
     // An address lettre refuses is refused before anything is written.
-    let r = s.gql(REGISTER, json!({"e": "a..b@example.com"}), None).await;
-    assert_eq!(result_of(&r, "authentication.register")["slug"], "InputInvalid");
+    let r = s
+        .gql(REGISTER, json!({"e": "a..b@example.com"}), None)
+        .await;
+    assert_eq!(
+        result_of(&r, "authentication.register")["slug"],
+        "InputInvalid"
+    );
 
     // A server that never answers: the request does not wait for it.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -401,7 +515,12 @@ async fn registration_queues_its_mail_and_a_lost_one_can_be_sent_again() {
     assert_eq!(update(&s, &admin, settings(port)).await["succeeded"], true);
     let start = Instant::now();
     let r = gql_in(&s, "fr", REGISTER, json!({"e": "new@example.com"}), None).await;
-    assert_eq!(result_of(&r, "authentication.register")["succeeded"], true, "{}", r.body);
+    assert_eq!(
+        result_of(&r, "authentication.register")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
     assert!(
         start.elapsed() < Duration::from_millis(900),
         "registration waited for SMTP: {:?}",
@@ -411,7 +530,10 @@ async fn registration_queues_its_mail_and_a_lost_one_can_be_sent_again() {
 
     // The server comes back: the mail put off goes, in French.
     let sink = SmtpSink::start();
-    assert_eq!(update(&s, &admin, settings(sink.port)).await["succeeded"], true);
+    assert_eq!(
+        update(&s, &admin, settings(sink.port)).await["succeeded"],
+        true
+    );
     drop(silent);
     let received = sink.wait_for(1, Duration::from_secs(15)).await;
     assert_eq!(received.len(), 1, "the queued mail was delivered");
@@ -429,7 +551,10 @@ async fn registration_queues_its_mail_and_a_lost_one_can_be_sent_again() {
 
     // Asked again: a new token, and the first stops working.
     let r = s.gql(RESEND, json!({"e": "NEW@example.com"}), None).await;
-    assert_eq!(result_of(&r, "authentication.resendVerification")["succeeded"], true);
+    assert_eq!(
+        result_of(&r, "authentication.resendVerification")["succeeded"],
+        true
+    );
     let received = sink.wait_for(2, Duration::from_secs(10)).await;
     assert_eq!(received.len(), 2);
     let second = token_in(&received[1]);
@@ -440,7 +565,12 @@ async fn registration_queues_its_mail_and_a_lost_one_can_be_sent_again() {
         "AuthValidationTokenInvalid"
     );
     let r = s.gql(VERIFY, json!({"t": second}), None).await;
-    assert_eq!(result_of(&r, "authentication.verifyAccount")["succeeded"], true, "{}", r.body);
+    assert_eq!(
+        result_of(&r, "authentication.verifyAccount")["succeeded"],
+        true,
+        "{}",
+        r.body
+    );
 
     // Verified or unknown: the same answer, and no mail.
     for email in ["new@example.com", "nobody@example.com"] {
@@ -456,9 +586,19 @@ async fn registration_queues_its_mail_and_a_lost_one_can_be_sent_again() {
     // A broken override of the verification mail: 3003, and no account.
     let templates = s.data.join("mail-templates");
     std::fs::create_dir_all(&templates).unwrap();
-    std::fs::write(templates.join("verification.txt"), "{{ token | nonexistent_filter }}").unwrap();
-    let r = s.gql(REGISTER, json!({"e": "third@example.com"}), None).await;
-    assert_code(result_of(&r, "authentication.register"), 3003, "MailTemplateFailed");
+    std::fs::write(
+        templates.join("verification.txt"),
+        "{{ token | nonexistent_filter }}",
+    )
+    .unwrap();
+    let r = s
+        .gql(REGISTER, json!({"e": "third@example.com"}), None)
+        .await;
+    assert_code(
+        result_of(&r, "authentication.register"),
+        3003,
+        "MailTemplateFailed",
+    );
     assert_eq!(users_named(&s, "third@example.com").await, 0);
 }
 
@@ -466,7 +606,10 @@ async fn registration_queues_its_mail_and_a_lost_one_can_be_sent_again() {
 async fn queued_mail_outlives_a_restart_of_the_server() {
     let config = mail_config();
     let (s, admin) = server_with(config.clone()).await;
-    assert_eq!(update(&s, &admin, settings(closed_port())).await["succeeded"], true);
+    assert_eq!(
+        update(&s, &admin, settings(closed_port())).await["succeeded"],
+        true
+    );
     let r = s.gql(REGISTER, json!({"e": "new@example.com"}), None).await;
     assert_eq!(result_of(&r, "authentication.register")["succeeded"], true);
     let attempts = || async {
@@ -481,7 +624,11 @@ async fn queued_mail_outlives_a_restart_of_the_server() {
     };
     let start = Instant::now();
     while attempts().await.1 < 2 {
-        assert!(start.elapsed() < Duration::from_secs(10), "{:?}", attempts().await);
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            attempts().await
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let (state, _, error) = attempts().await;
@@ -491,10 +638,16 @@ async fn queued_mail_outlives_a_restart_of_the_server() {
     let sink = SmtpSink::start();
     let again = TestServer::start(config).await;
     let admin = again.session(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    assert_eq!(update(&again, &admin, settings(sink.port)).await["succeeded"], true);
+    assert_eq!(
+        update(&again, &admin, settings(sink.port)).await["succeeded"],
+        true
+    );
     let received = sink.wait_for(1, Duration::from_secs(15)).await;
     assert_eq!(received.len(), 1, "the mail queued before the restart went");
     let token = token_in(&received[0]);
     let r = again.gql(VERIFY, json!({"t": token}), None).await;
-    assert_eq!(result_of(&r, "authentication.verifyAccount")["succeeded"], true);
+    assert_eq!(
+        result_of(&r, "authentication.verifyAccount")["succeeded"],
+        true
+    );
 }

@@ -73,7 +73,10 @@ async fn registering_an_address_after_its_owner_hands_the_owners_verification_to
         )
         .await;
     assert_eq!(result_of(&r, "authentication.register")["succeeded"], true);
-    let owners_token = mailed_tokens(&s, VICTIM).await.pop().expect("the owner's mail");
+    let owners_token = mailed_tokens(&s, VICTIM)
+        .await
+        .pop()
+        .expect("the owner's mail");
     let attacker = client_from(Ipv4Addr::new(127, 0, 0, 66));
     let r = s
         .gql_with(
