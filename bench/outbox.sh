@@ -10,16 +10,16 @@
 # errata, and its outbox empty).
 #
 # Needs: cargo, and the Python environment scripts/test makes
-# (ERRATA_TEST_PYTHON, by default ~/.cache/errata-test-python/bin/python).
+# (MAIL_TEST_PYTHON, by default ~/.cache/errata-test-python/bin/python).
 # Usage: bench/outbox.sh [COUNT]   (COUNT=1000; DATABASE=...; PROFILE=debug
 # to check that the script works without the release build's few minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/errata-target}
 COUNT=${1:-1000}
-PYTHON=${ERRATA_TEST_PYTHON:-$HOME/.cache/errata-test-python/bin/python}
+PYTHON=${MAIL_TEST_PYTHON:-$HOME/.cache/errata-test-python/bin/python}
 if ! "$PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
-  echo "bench/outbox.sh: $PYTHON lacks aiosmtpd; run scripts/test once, or set ERRATA_TEST_PYTHON" >&2
+  echo "bench/outbox.sh: $PYTHON lacks aiosmtpd; run scripts/test once, or set MAIL_TEST_PYTHON" >&2
   exit 1
 fi
 

@@ -3,7 +3,7 @@
 //! accepts into a directory the test reads; and the keys and certificates
 //! the mail tests need, made by `openssl`.
 //!
-//! The Python it runs is `ERRATA_TEST_PYTHON`, by default the virtual
+//! The Python it runs is `MAIL_TEST_PYTHON`, by default the virtual
 //! environment `scripts/test` makes (`~/.cache/errata-test-python`).
 
 use std::io::{BufRead, BufReader};
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// The Python with aiosmtpd and dkimpy.
 pub fn python() -> PathBuf {
-    match std::env::var_os("ERRATA_TEST_PYTHON") {
+    match std::env::var_os("MAIL_TEST_PYTHON") {
         Some(path) => PathBuf::from(path),
         None => {
             let home = std::env::var_os("HOME").unwrap_or_default();
@@ -190,7 +190,7 @@ impl SmtpSink {
         let mut child = command.spawn().unwrap_or_else(|e| {
             panic!(
                 "{} cannot run ({e}): scripts/test installs aiosmtpd and dkimpy there, \
-                 or set ERRATA_TEST_PYTHON",
+                 or set MAIL_TEST_PYTHON",
                 python.display()
             )
         });
