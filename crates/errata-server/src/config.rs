@@ -552,6 +552,35 @@ mod tests {
         assert_eq!(config.auth.brute_force.min_wait_secs, 5);
     }
 
+    #[test]
+    fn the_outbox_is_configured_under_mail() {
+        let config = ServeArgs::default()
+            .resolve([
+                (
+                    "ERRATA_MAIL__PICKUP_DIR".to_owned(),
+                    "/tmp/pickup".to_owned(),
+                ),
+                ("ERRATA_MAIL__RETRY_BASE_MS".to_owned(), "5".to_owned()),
+            ])
+            .unwrap();
+        assert_eq!(config.mail.pickup_dir, Some(PathBuf::from("/tmp/pickup")));
+        assert_eq!(config.mail.retry_base_ms, 5);
+        assert_eq!(
+            config.mail.max_attempts, 10,
+            "unset keys keep their defaults"
+        );
+        let err = ServeArgs::default()
+            .resolve([(
+                "ERRATA_MAIL__HOST".to_owned(),
+                "smtp.example.com".to_owned(),
+            )])
+            .unwrap_err();
+        assert!(
+            err.0.contains("host"),
+            "the SMTP server is set through the API, not here: {err}"
+        );
+    }
+
     fn jwt_secret(secret: &str) -> Result<Config, ConfigError> {
         ServeArgs::default().resolve([("ERRATA_AUTH__JWT_SECRET".to_owned(), secret.to_owned())])
     }
