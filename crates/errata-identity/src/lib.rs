@@ -20,7 +20,6 @@ pub mod directory;
 pub mod groups;
 pub mod jwt;
 pub mod login;
-pub mod mail;
 pub mod page_rules;
 pub mod password;
 pub mod permissions;
@@ -30,7 +29,6 @@ pub mod tfa;
 pub mod tokens;
 pub mod users;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use errata_catalog::Error;
@@ -169,7 +167,8 @@ struct Inner {
     /// refusal, so a client retrying a dead token is answered from memory.
     refused: Mutex<RefusedTokens>,
     hash_state: std::hash::RandomState,
-    mailer: mail::Mailer,
+    /// Outgoing mail: verification mails go through its outbox.
+    mail: errata_mail::Mail,
     /// Bounds the argon2 work running and waiting at once.
     passwords: password::Gate,
 }
@@ -199,8 +198,12 @@ pub const GUEST_USER: i64 = 1;
 impl Identity {
     /// Opens the domain over `db` (already migrated with [`STORAGE`]):
     /// creates the system groups, the guest account and the keys on first
-    /// use, and loads the directory. Mail goes to files in `data/mail`.
-    pub async fn open(db: Database, config: AuthConfig, data: &Path) -> Result<Identity, Error> {
+    /// use, and loads the directory. Mail is queued in `mail`'s outbox.
+    pub async fn open(
+        db: Database,
+        config: AuthConfig,
+        mail: errata_mail::Mail,
+    ) -> Result<Identity, Error> {
         let pool = db.pool().clone();
         let db_error = errata_store::error;
         seed(&db).await.map_err(db_error)?;
@@ -233,7 +236,7 @@ impl Identity {
                     std::num::NonZeroUsize::new(REFUSED_TOKENS).expect("a constant above zero"),
                 )),
                 hash_state: std::hash::RandomState::new(),
-                mailer: mail::Mailer::new(data.join("mail")),
+                mail,
                 passwords: password::Gate::new(
                     config.password_slots.unwrap_or(cores),
                     config.password_queue.unwrap_or(8 * cores),

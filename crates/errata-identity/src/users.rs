@@ -12,6 +12,13 @@ use crate::{Identity, Principal, USERS, now, password, secret};
 /// token no longer works and the purge deletes the registration.
 pub const VERIFY_TTL: i64 = 24 * 3600;
 
+/// A verification mail to queue with its token.
+#[derive(Debug)]
+struct Verification {
+    token: String,
+    mail: errata_mail::Prepared,
+}
+
 /// A user, as the API shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -80,34 +87,18 @@ fn invalid(field: &'static str, reason: &'static str) -> Error {
         .with_detail("reason", reason)
 }
 
-/// A checked, lower-cased email address.
+/// A checked, lower-cased email address. What an address is, is the
+/// mail domain's one rule (lettre's `Address`), so that an account can
+/// always be mailed.
 pub fn check_email(email: &str) -> Result<String, Error> {
     let email = email.trim();
     if email.len() > MAX_EMAIL {
         return Err(invalid("email", "longer than 254 characters"));
     }
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return Err(invalid("email", "not an email address"));
-    };
-    let plain = |s: &str| {
-        !s.is_empty()
-            && s.chars().all(|c| {
-                !c.is_control()
-                    && !c.is_whitespace()
-                    && !matches!(
-                        c,
-                        '<' | '>' | '"' | '(' | ')' | ',' | ';' | ':' | '\\' | '[' | ']' | '@'
-                    )
-            })
-    };
-    let labels_ok = domain.split('.').count() >= 2
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-'));
-    if local.len() > 64 || !plain(local) || !plain(domain) || !labels_ok {
-        return Err(invalid("email", "not an email address"));
+    match errata_mail::parse_address(email) {
+        Some(address) => Ok(address.to_string().to_lowercase()),
+        None => Err(invalid("email", "not an email address")),
     }
-    Ok(email.to_lowercase())
 }
 
 /// Characters a name must not have: controls, and the invisible or
@@ -247,7 +238,7 @@ impl Identity {
             let group = self.group(*group).await?;
             self.check_group_reach(by, &group)?;
         }
-        self.insert_new_user(new).await
+        self.insert_new_user(new, None).await
     }
 
     /// `Ok` when `by` may change the user `id`: a system account needs
@@ -311,7 +302,11 @@ impl Identity {
         Ok(())
     }
 
-    async fn insert_new_user(&self, new: NewUser) -> Result<User, Error> {
+    async fn insert_new_user(
+        &self,
+        new: NewUser,
+        verification: Option<Verification>,
+    ) -> Result<User, Error> {
         let email = check_email(&new.email)?;
         let name = match &new.name {
             Some(name) => check_name(name)?,
@@ -338,7 +333,14 @@ impl Identity {
         let password = new.password.clone();
         let hash = self.argon2(move || password::hash(&password)).await?;
         let id = self
-            .insert_user(&email, &name, &hash, &groups, new.verified)
+            .insert_user(
+                &email,
+                &name,
+                &hash,
+                &groups,
+                new.verified,
+                verification.as_ref(),
+            )
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.is_unique_violation() => {
@@ -357,6 +359,7 @@ impl Identity {
         hash: &str,
         groups: &[i64],
         verified: bool,
+        verification: Option<&Verification>,
     ) -> Result<i64, sqlx::Error> {
         let now = now();
         let mut tx = self.pool().begin().await?;
@@ -379,8 +382,58 @@ impl Identity {
                 .execute(&mut *tx)
                 .await?;
         }
+        if let Some(verification) = verification {
+            self.queue_verification(&mut tx, id, verification).await?;
+        }
         tx.commit().await?;
+        if verification.is_some() {
+            self.inner.mail.wake();
+        }
         Ok(id)
+    }
+
+    /// Writes `verification`'s token for `user` and queues its mail, in
+    /// the caller's transaction: the account, its token and its mail are
+    /// written together or not at all.
+    async fn queue_verification(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        user: i64,
+        verification: &Verification,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO one_time_tokens (hash, kind, user_id, expires_at) VALUES ($1, 'verify', $2, $3)",
+        )
+        .bind(self.inner.hasher.hash(&verification.token))
+        .bind(user)
+        .bind(now() + VERIFY_TTL)
+        .execute(&mut **tx)
+        .await?;
+        self.inner.mail.enqueue(tx, &verification.mail).await
+    }
+
+    /// The verification mail for `name` at `email`, with a fresh token:
+    /// checked and rendered before anything is written (`MailNotConfigured`,
+    /// `MailInvalidRecipient`, `MailTemplateFailed`).
+    async fn verification(
+        &self,
+        email: &str,
+        name: &str,
+        locale: Option<&str>,
+    ) -> Result<Verification, Error> {
+        let token = secret::random_token();
+        let mail = self
+            .inner
+            .mail
+            .prepare(
+                errata_mail::Template::Verification,
+                email,
+                name,
+                locale,
+                &[("name", name), ("token", &token)],
+            )
+            .await?;
+        Ok(Verification { token, mail })
     }
 
     /// Self-registration: refused when disabled or when the address's
@@ -390,13 +443,19 @@ impl Identity {
     /// Every registration counts against its address (an IPv6 /64), as
     /// failed logins do: past `auth.registrations-per-address`, the address
     /// is held off with `auth.brute_too_many_attempts`, so one client
-    /// cannot fill the database, the mail folder and the password gate.
+    /// cannot fill the database, the outbox and the password gate.
+    ///
+    /// The verification mail (in `locale`) is checked and rendered first,
+    /// then written to the outbox with the account and its token in one
+    /// transaction: mail that cannot be sent leaves no account behind, and
+    /// the request does not wait for SMTP.
     pub async fn register(
         &self,
         email: &str,
         password: &str,
         name: &str,
         ip: Option<std::net::IpAddr>,
+        locale: Option<&str>,
     ) -> Result<User, Error> {
         let config = self.config();
         if !config.registration {
@@ -421,26 +480,90 @@ impl Identity {
         {
             return Err(auth::registration_domain_unauthorized());
         }
-        let user = self
-            .insert_new_user(NewUser {
+        let verification = self.verification(&email, &name, locale).await?;
+        self.insert_new_user(
+            NewUser {
                 email,
                 name: Some(name),
                 password: password.to_owned(),
                 groups: Vec::new(),
                 verified: false,
-            })
+            },
+            Some(verification),
+        )
+        .await
+    }
+
+    /// Sends the verification mail again, with a new token (the older ones
+    /// stop working), to an account that registered and has not verified
+    /// its address: a mail that never arrived is not the end of the
+    /// account. The answer is the same whether or not such an account
+    /// exists. Each request counts against the caller's address as a
+    /// registration does, and an account gets at most
+    /// `auth.brute-force.account-free-attempts` mails before the lockout
+    /// policy's waits apply; past them no mail goes, silently.
+    pub async fn resend_verification(
+        &self,
+        email: &str,
+        ip: Option<std::net::IpAddr>,
+        locale: Option<&str>,
+    ) -> Result<(), Error> {
+        let config = self.config();
+        if let Some(ip) = ip {
+            let key = crate::brute::Key {
+                name: format!("register:{}", crate::brute::client_network(ip)),
+                free: config.registrations_per_address,
+            };
+            crate::brute::reserve(self.store(), &config.brute_force, &[key], now()).await?;
+        }
+        let email = check_email(email)?;
+        let pending: Option<(i64, String)> = sqlx::query_as(
+            "SELECT id, name FROM users WHERE email = $1 AND is_verified = 0 AND is_system = 0 \
+             AND is_active = 1",
+        )
+        .bind(&email)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db)?;
+        let local = email.split('@').next().unwrap_or_default().to_owned();
+        let name = pending.as_ref().map_or(local, |(_, name)| name.clone());
+        // Checked and rendered whether or not the account exists, so that
+        // the answer does not tell.
+        let verification = self.verification(&email, &name, locale).await?;
+        let Some((id, _)) = pending else {
+            return Ok(());
+        };
+        let key = crate::brute::Key {
+            name: format!("resend:{id}"),
+            free: config.brute_force.account_free_attempts,
+        };
+        match crate::brute::reserve(self.store(), &config.brute_force, &[key], now()).await {
+            Ok(_) => {}
+            Err(e) if e.is(auth::BRUTE_TOO_MANY_ATTEMPTS) => {
+                tracing::info!(
+                    user = id,
+                    "verification mail not sent again: asked for too often"
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+        let resent = async {
+            let mut tx = self.pool().begin().await?;
+            sqlx::query(
+                "UPDATE one_time_tokens SET used_at = $1 WHERE user_id = $2 AND kind = 'verify' \
+                 AND used_at IS NULL",
+            )
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
             .await?;
-        let token = self.one_time_token("verify", user.id, VERIFY_TTL).await?;
-        self.inner.mailer.send(
-            &user.name,
-            &user.email,
-            "Verify your errata account",
-            format!(
-                "Welcome, {}.\n\nTo verify your account, run this mutation within 24 hours:\n\n  mutation {{ authentication {{ verifyAccount(token: \"{token}\", password: \"<the password you registered with>\") {{ responseResult {{ succeeded message }} }} }} }}\n\nVerification token: {token}\n",
-                user.name
-            ),
-        )?;
-        Ok(user)
+            self.queue_verification(&mut tx, id, &verification).await?;
+            tx.commit().await
+        };
+        resent.await.map_err(db)?;
+        self.inner.mail.wake();
+        Ok(())
     }
 
     /// A single-use token of `kind` for `user`, stored by its keyed hash.
@@ -810,7 +933,8 @@ mod tests {
             "ann",
             "ann@",
             "@x.io",
-            "ann@localhost",
+            "a..b@x.io",
+            ".a@x.io",
             "a b@x.io",
             "ann@x..io",
             "a@-x.io",

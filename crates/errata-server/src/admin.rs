@@ -25,7 +25,10 @@ impl Admin {
     /// Opens (creating and migrating if needed) the data directory of `config`.
     pub async fn open(config: &Config) -> Result<Admin, Error> {
         let storage = crate::storage::open(config).await?;
-        let identity = Identity::open(storage.clone(), config.auth.clone(), &config.data).await?;
+        // The command line queues no mail; the server's outbox sends what
+        // others queued.
+        let mail = errata_mail::Mail::new(storage.clone(), config.mail.clone(), &config.data);
+        let identity = Identity::open(storage.clone(), config.auth.clone(), mail).await?;
         let pages = errata_pages::Pages::new(storage.clone(), config.pages.clone());
         Ok(Admin {
             storage,

@@ -19,6 +19,8 @@ pub struct Running {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The outbox's worker.
+    mail: tokio::task::JoinHandle<()>,
     state: Arc<AppState>,
 }
 
@@ -41,11 +43,17 @@ impl Running {
         self.finish().await
     }
 
-    async fn finish(self) -> std::io::Result<()> {
-        let result = self
-            .task
+    async fn finish(mut self) -> std::io::Result<()> {
+        let result = (&mut self.task)
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        // The mails being sent get one timeout to finish; the rest of
+        // their batch is taken again when its lease ends.
+        self.state.mail.stop();
+        let grace = Duration::from_millis(self.state.config.mail.timeout_ms.max(1));
+        if tokio::time::timeout(grace, &mut self.mail).await.is_err() {
+            self.mail.abort();
+        }
         if let Some(identity) = self.state.identity.get()
             && let Err(e) = identity.flush_last_used().await
         {
@@ -105,6 +113,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         });
     }
     tokio::spawn(identity_upkeep(Arc::clone(&state)));
+    let mail = tokio::spawn(deliver_mail(Arc::clone(&state)));
     tokio::spawn(forget_on_page_changes(
         state.pages.subscribe(),
         Arc::downgrade(&state),
@@ -120,8 +129,17 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         addr,
         stop: Some(stop),
         task,
+        mail,
         state,
     })
+}
+
+/// The outbox's worker, once the database answers.
+async fn deliver_mail(state: Arc<AppState>) {
+    state.bring_up().await;
+    let mail = state.mail.clone();
+    drop(state);
+    mail.run().await;
 }
 
 /// What keeps identity current, once the database answers (at once, or

@@ -80,6 +80,9 @@ pub struct Config {
     /// The limits of page arguments: title, description, content, tags,
     /// scripts and search queries.
     pub pages: errata_pages::Limits,
+    /// How the outbox delivers mail: timeouts, retries, connections, and
+    /// a pickup directory instead of SMTP.
+    pub mail: errata_mail::Settings,
     /// Redis, which instances share rate limits and persisted queries
     /// through: `redis://127.0.0.1:6379/0`. Without it, each instance
     /// limits on its own.
@@ -121,6 +124,7 @@ impl Default for Config {
             trusted_proxy_header: crate::forwarded::ProxyHeader::default(),
             auth: errata_identity::AuthConfig::default(),
             pages: errata_pages::Limits::default(),
+            mail: errata_mail::Settings::default(),
             redis: None,
             redis_timeout_ms: 50,
             redis_prefix: "errata:".to_owned(),
@@ -546,6 +550,35 @@ mod tests {
             .unwrap();
         assert!(config.auth.registration);
         assert_eq!(config.auth.brute_force.min_wait_secs, 5);
+    }
+
+    #[test]
+    fn the_outbox_is_configured_under_mail() {
+        let config = ServeArgs::default()
+            .resolve([
+                (
+                    "ERRATA_MAIL__PICKUP_DIR".to_owned(),
+                    "/tmp/pickup".to_owned(),
+                ),
+                ("ERRATA_MAIL__RETRY_BASE_MS".to_owned(), "5".to_owned()),
+            ])
+            .unwrap();
+        assert_eq!(config.mail.pickup_dir, Some(PathBuf::from("/tmp/pickup")));
+        assert_eq!(config.mail.retry_base_ms, 5);
+        assert_eq!(
+            config.mail.max_attempts, 10,
+            "unset keys keep their defaults"
+        );
+        let err = ServeArgs::default()
+            .resolve([(
+                "ERRATA_MAIL__HOST".to_owned(),
+                "smtp.example.com".to_owned(),
+            )])
+            .unwrap_err();
+        assert!(
+            err.0.contains("host"),
+            "the SMTP server is set through the API, not here: {err}"
+        );
     }
 
     fn jwt_secret(secret: &str) -> Result<Config, ConfigError> {

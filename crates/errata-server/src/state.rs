@@ -43,6 +43,9 @@ pub struct AppState {
     pub(crate) identity: Arc<OnceLock<Identity>>,
     /// The pages domain (the schema holds the same).
     pub(crate) pages: errata_pages::Pages,
+    /// Outgoing mail (the schema and identity hold the same); its worker
+    /// runs once the database answers.
+    pub(crate) mail: errata_mail::Mail,
     /// Why the database, reached, could not be used (one a newer errata
     /// migrated): what the server answers instead of `DatabaseUnavailable`
     /// while identity is not set.
@@ -91,8 +94,9 @@ impl AppState {
     /// [`AppState::bring_up`] finishes when the database answers.
     pub async fn new(config: Config) -> Result<Arc<AppState>, Error> {
         let storage = crate::storage::connect(&config)?;
+        let mail = errata_mail::Mail::new(storage.clone(), config.mail.clone(), &config.data);
         let identity = Arc::new(OnceLock::new());
-        match open_identity(&storage, &config).await {
+        match open_identity(&storage, &config, &mail).await {
             Ok(opened) => {
                 let _ = identity.set(opened);
             }
@@ -113,6 +117,7 @@ impl AppState {
             storage: storage.clone(),
             identity: Arc::clone(&identity),
             pages: errata_pages::Pages::new(storage.clone(), config.pages.clone()),
+            mail: mail.clone(),
         };
         let pages = facts.pages.clone();
         let schema = schema::build(facts, config.introspection(), config.suggestions());
@@ -161,6 +166,7 @@ impl AppState {
             storage,
             identity,
             pages,
+            mail,
             unusable: std::sync::Mutex::new(None),
             errors_html: Bytes::from(render(catalog, Format::Html)),
             errors_csp: errors_csp(),
@@ -206,7 +212,7 @@ impl AppState {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(5));
-            match open_identity(&self.storage, &self.config).await {
+            match open_identity(&self.storage, &self.config, &self.mail).await {
                 Ok(opened) => {
                     if self.identity.set(opened).is_ok() {
                         tracing::info!(database = %self.storage.url(), "the database answers; ready");
@@ -225,7 +231,11 @@ impl AppState {
 }
 
 /// Migrates the database and opens identity over it.
-async fn open_identity(storage: &Database, config: &Config) -> Result<Identity, Error> {
+async fn open_identity(
+    storage: &Database,
+    config: &Config,
+    mail: &errata_mail::Mail,
+) -> Result<Identity, Error> {
     storage.migrate(crate::storage::DOMAINS).await?;
-    Identity::open(storage.clone(), config.auth.clone(), &config.data).await
+    Identity::open(storage.clone(), config.auth.clone(), mail.clone()).await
 }

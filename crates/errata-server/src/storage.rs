@@ -14,6 +14,7 @@ pub const DOMAINS: &[&Domain] = &[
     &errata_store::STORE,
     &errata_identity::STORAGE,
     &errata_pages::STORAGE,
+    &errata_mail::STORAGE,
 ];
 
 /// Opens the configured database and migrates it.

@@ -3,7 +3,8 @@
 //! feature, a real server on 127.0.0.1:0 with a fresh data directory and a
 //! client for it ([`TestServer`]), the identity fixtures (an administrator,
 //! logins, TFA, mailed tokens), a proxy that breaks on purpose ([`faults`])
-//! and a real nginx in front of two instances ([`nginx`]); always,
+//! and a real nginx in front of two instances ([`nginx`]); with the `smtp`
+//! feature (which `server` includes), a real SMTP server ([`smtp`]); always,
 //! graphql-js as an oracle ([`oracle`]), which the pipeline's and the
 //! server's tests both ask.
 //!
@@ -18,6 +19,8 @@ pub mod nginx;
 pub mod oracle;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 
 #[cfg(feature = "server")]
 pub use server::*;

@@ -239,8 +239,9 @@ pub const ADMIN_EMAIL: &str = "admin@example.com";
 /// Their password.
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
-/// A test configuration with a known JWT key, registration on, and a
-/// brute-force policy small enough to reach in a test.
+/// A test configuration with a known JWT key, registration on, a
+/// brute-force policy small enough to reach in a test, and mail written
+/// as `.eml` files into `DATA/mail` (the outbox's pickup directory).
 pub fn identity_config() -> Config {
     identity_config_for(backend())
 }
@@ -252,6 +253,7 @@ pub fn identity_config_for(backend: Backend) -> Config {
     config.auth.registration = true;
     config.auth.brute_force.account_free_attempts = 3;
     config.auth.brute_force.ip_free_attempts = 1000;
+    config.mail.pickup_dir = Some(config.data.join("mail"));
     config
 }
 
@@ -393,8 +395,39 @@ pub async fn enable_tfa(s: &TestServer, token: &str, password: &str) -> String {
     secret
 }
 
-/// The verification token from the newest mail to `email` in the data directory.
-pub fn mailed_token(s: &TestServer, email: &str) -> String {
+impl TestServer {
+    /// Waits until the outbox has sent (or given up on) every mail queued
+    /// so far; panics after 20 seconds.
+    pub async fn outbox_drained(&self) {
+        let db = self.database().await;
+        let start = std::time::Instant::now();
+        loop {
+            let queued: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE state = 0")
+                    .fetch_one(&db)
+                    .await
+                    .expect("the outbox is read");
+            if queued == 0 {
+                break;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(20) {
+                let errors: Vec<(i64, Option<String>)> =
+                    sqlx::query_as("SELECT attempts, last_error FROM mail_outbox WHERE state = 0")
+                        .fetch_all(&db)
+                        .await
+                        .unwrap_or_default();
+                panic!("{queued} mails are still queued (attempts, last error): {errors:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        db.close().await;
+    }
+}
+
+/// The verification token from the newest mail to `email` in the data
+/// directory, once the outbox has delivered what was queued.
+pub async fn mailed_token(s: &TestServer, email: &str) -> String {
+    s.outbox_drained().await;
     let dir = s.data.join("mail");
     let mut newest: Option<(std::time::SystemTime, String)> = None;
     for entry in std::fs::read_dir(&dir).expect("mail was written") {

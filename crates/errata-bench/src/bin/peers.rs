@@ -42,10 +42,11 @@ async fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
     let storage = errata_server::storage::open(&config)
         .await
         .map_err(|e| e.to_string())?;
+    let mail = errata_mail::Mail::new(storage.clone(), config.mail.clone(), &data);
     let identity = errata_identity::Identity::open(
         storage.clone(),
         errata_identity::AuthConfig::default(),
-        &data,
+        mail.clone(),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -55,6 +56,7 @@ async fn serve(port: u16) -> Result<(), Box<dyn std::error::Error>> {
             pages: errata_pages::Pages::new(storage.clone(), config.pages.clone()),
             storage,
             identity: Arc::new(std::sync::OnceLock::from(identity)),
+            mail,
         },
         true,
         true,

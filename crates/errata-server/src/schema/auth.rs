@@ -114,7 +114,10 @@ impl AuthenticationMutation {
     }
 
     /// Registers an account, when registration is on. The account must be
-    /// verified with the token mailed to it before it can log in.
+    /// verified with the token mailed to it (in the request's language)
+    /// before it can log in. Mail that cannot be sent (MailNotConfigured,
+    /// MailTemplateFailed) leaves no account; the request does not wait
+    /// for the mail server.
     async fn register(
         &self,
         ctx: &Context<'_>,
@@ -122,14 +125,34 @@ impl AuthenticationMutation {
         password: String,
         name: String,
     ) -> Result<DefaultResponse> {
+        let request = request(ctx);
         let result = identity(ctx)?
-            .register(&email, &password, &name, request(ctx).ip)
+            .register(&email, &password, &name, request.ip, request.locale)
             .await
             .map(|_| ());
         DefaultResponse::settle(
             ctx,
             result,
             "Registration success: check your email to verify your account.",
+        )
+    }
+
+    /// Mails a new verification token to an account that registered and
+    /// has not verified its address (older tokens stop working). The
+    /// answer is the same whether or not there is such an account.
+    async fn resend_verification(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> Result<DefaultResponse> {
+        let request = request(ctx);
+        let result = identity(ctx)?
+            .resend_verification(&email, request.ip, request.locale)
+            .await;
+        DefaultResponse::settle(
+            ctx,
+            result,
+            "If an account at this address awaits verification, a new token is on its way.",
         )
     }
 

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod clients;
 pub mod context;
 pub mod groups;
+pub mod mail;
 pub mod pages;
 pub mod search;
 pub mod tokens;
@@ -39,6 +40,8 @@ pub struct ServerFacts {
     /// The pages domain; usable once identity is set, which means the
     /// database has been migrated.
     pub pages: errata_pages::Pages,
+    /// Outgoing mail; usable once identity is set.
+    pub mail: errata_mail::Mail,
 }
 
 /// The schema with its data and async-graphql's defaults.
@@ -116,6 +119,11 @@ impl Query {
         Some(search::SearchQuery)
     }
 
+    /// Mail settings, as Wiki.js 2.5 serves them.
+    async fn mail(&self) -> Option<mail::MailQuery> {
+        Some(mail::MailQuery)
+    }
+
     /// The permissions a group, a token or a client can hold.
     async fn permissions(&self) -> Vec<&'static str> {
         errata_identity::Permission::ALL
@@ -159,6 +167,11 @@ impl Mutation {
     /// Search engines.
     async fn search(&self) -> Option<search::SearchMutation> {
         Some(search::SearchMutation)
+    }
+
+    /// Mail settings and the test mail.
+    async fn mail(&self) -> Option<mail::MailMutation> {
+        Some(mail::MailMutation)
     }
 
     /// Creates an API token for the signed-in user, limited to

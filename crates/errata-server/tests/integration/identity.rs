@@ -465,7 +465,7 @@ async fn registration_needs_verification_and_tokens_work_once() {
         "AuthAccountNotVerified",
         1014,
     );
-    let token = mailed_token(&s, "new@example.com");
+    let token = mailed_token(&s, "new@example.com").await;
     // The token alone is not enough: the password chosen at registration
     // must come with it, and a wrong one leaves the token unused.
     let r = s
@@ -496,7 +496,7 @@ async fn registration_needs_verification_and_tokens_work_once() {
         register(&s, "late@example.com", PASSWORD, "Late").await["succeeded"],
         true
     );
-    let late = mailed_token(&s, "late@example.com");
+    let late = mailed_token(&s, "late@example.com").await;
     sqlx::query(
         "UPDATE one_time_tokens SET expires_at = 0 WHERE kind = 'verify' AND used_at IS NULL",
     )

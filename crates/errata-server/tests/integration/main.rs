@@ -9,6 +9,7 @@ mod errors_page;
 mod graphql_http;
 mod groups;
 mod identity;
+mod mail;
 mod nginx;
 mod outages;
 mod page_cache;

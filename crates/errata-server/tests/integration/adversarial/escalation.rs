@@ -402,7 +402,8 @@ async fn check(seed: Seed, mutations: Vec<Mutation>, case: usize) -> Result<(), 
         ..errata_server::Config::default()
     };
     let storage = errata_server::storage::open(&config).await.unwrap();
-    let identity = Identity::open(storage.clone(), Default::default(), &dir)
+    let mail = errata_mail::Mail::new(storage.clone(), Default::default(), &dir);
+    let identity = Identity::open(storage.clone(), Default::default(), mail)
         .await
         .unwrap();
     let operator = Principal::operator();

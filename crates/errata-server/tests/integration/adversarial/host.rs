@@ -56,6 +56,7 @@ async fn the_database_and_mail_holding_the_jwt_key_and_tokens_are_world_readable
     assert!(!data.exists());
     let s = TestServer::start(config).await;
     register(&s, "new@example.com").await;
+    s.outbox_drained().await;
     assert_eq!(mode(&data), "0700", "the data directory");
     for file in ["errata.db", "errata.db-wal", "errata.db-shm"] {
         assert_eq!(mode(&data.join(file)), "0600", "{file}");

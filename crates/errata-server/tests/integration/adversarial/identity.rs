@@ -536,7 +536,7 @@ async fn registration_holds_an_address_for_ever() {
         )
         .await;
     assert_eq!(result_of(&r, "authentication.register")["succeeded"], true);
-    let squatter_token = errata_test_support::mailed_token(&s, victim);
+    let squatter_token = errata_test_support::mailed_token(&s, victim).await;
     let r = s
         .gql(
             register,
@@ -562,7 +562,7 @@ async fn registration_holds_an_address_for_ever() {
         "AuthValidationTokenInvalid",
         "the replaced registration's token is dead"
     );
-    let owner_token = errata_test_support::mailed_token(&s, victim);
+    let owner_token = errata_test_support::mailed_token(&s, victim).await;
     assert_ne!(owner_token, squatter_token);
     let r = s
         .gql(

@@ -73,7 +73,10 @@ async fn registering_an_address_after_its_owner_hands_the_owners_verification_to
         )
         .await;
     assert_eq!(result_of(&r, "authentication.register")["succeeded"], true);
-    let owners_token = mailed_tokens(&s, VICTIM).pop().expect("the owner's mail");
+    let owners_token = mailed_tokens(&s, VICTIM)
+        .await
+        .pop()
+        .expect("the owner's mail");
     let attacker = client_from(Ipv4Addr::new(127, 0, 0, 66));
     let r = s
         .gql_with(
@@ -101,6 +104,7 @@ async fn registering_an_address_after_its_owner_hands_the_owners_verification_to
     let owners_own_worked = result_of(&r, "authentication.verifyAccount")["succeeded"] == true;
     if !owners_own_worked {
         let other = mailed_tokens(&s, VICTIM)
+            .await
             .into_iter()
             .find(|t| *t != owners_token)
             .expect("the second mail to the owner's address");

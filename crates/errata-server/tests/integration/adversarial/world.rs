@@ -154,8 +154,10 @@ pub fn slugs_of(r: &Reply, path: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every verification token mailed to `email`, in no particular order.
-pub fn mailed_tokens(s: &TestServer, email: &str) -> Vec<String> {
+/// Every verification token mailed to `email`, in no particular order,
+/// once the outbox has delivered what was queued.
+pub async fn mailed_tokens(s: &TestServer, email: &str) -> Vec<String> {
+    s.outbox_drained().await;
     let mut tokens = Vec::new();
     for entry in std::fs::read_dir(s.data.join("mail")).expect("mail was written") {
         let path = entry.unwrap().path();
