@@ -150,39 +150,37 @@ impl Pages {
     /// The rarest of `tags` when reading its pages and sorting them costs
     /// less than walking pages in order until `limit` carry it: when its
     /// pages are fewer than the square root of `limit` times all pages.
+    /// Each tag's pages are counted only up to that bound.
     async fn rare_tag(&self, tags: &[String], limit: i64) -> Result<Option<String>, Error> {
         if tags.is_empty() {
             return Ok(None);
         }
-        let marks = (1..=tags.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT t.tag, (SELECT count(*) FROM page_tag_links l WHERE l.tag_id = t.id) AS pages, \
-             (SELECT max(id) FROM pages) AS total FROM page_tags t WHERE t.tag IN ({marks}) \
-             ORDER BY pages LIMIT 1"
-        );
-        let mut select = sqlx::query(&sql);
-        for tag in tags {
-            select = select.bind(tag);
-        }
-        let Some(row) = select
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(failed)?
-        else {
-            return Ok(None);
-        };
-        let pages: i64 = row.try_get("pages").map_err(failed)?;
         // The highest id stands for the number of pages: deletes leave
-        // gaps, which only make the tag look rarer.
-        let total: Option<i64> = row.try_get("total").map_err(failed)?;
-        let cost_in_order = limit.saturating_mul(total.unwrap_or(0)) / pages.max(1);
-        Ok((pages <= cost_in_order)
-            .then(|| row.try_get("tag"))
-            .transpose()
-            .map_err(failed)?)
+        // gaps, which only make a tag look rarer.
+        let total: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM pages")
+            .fetch_one(self.db.pool())
+            .await
+            .map_err(failed)?;
+        let bound = ((limit.max(1) as f64) * (total.unwrap_or(0) as f64))
+            .sqrt()
+            .ceil() as i64;
+        let mut rarest: Option<(i64, &String)> = None;
+        for tag in tags {
+            let pages: i64 = sqlx::query_scalar(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM page_tag_links l \
+                 JOIN page_tags t ON t.id = l.tag_id WHERE t.tag = $1 LIMIT {}) c",
+                bound + 1
+            ))
+            .persistent(false)
+            .bind(tag)
+            .fetch_one(self.db.pool())
+            .await
+            .map_err(failed)?;
+            if pages <= bound && rarest.is_none_or(|(fewest, _)| pages < fewest) {
+                rarest = Some((pages, tag));
+            }
+        }
+        Ok(rarest.map(|(_, tag)| tag.clone()))
     }
 
     /// Every page of a locale the caller may read, with the pages it links

@@ -107,10 +107,12 @@ impl Pages {
             n = end;
         }
         if self.db.backend() == errata_store::Backend::Postgres {
-            // After a bulk load, as autovacuum would within a minute: the
-            // planner's estimates come from these statistics.
+            // After a bulk load, as autovacuum would soon: the planner's
+            // estimates come from the statistics, and index-only scans
+            // skip the table only for pages the visibility map marks.
             sqlx::query(
-                "ANALYZE pages, page_tags, page_tag_links, page_tree, page_history, pages_vector",
+                "VACUUM ANALYZE pages, page_tags, page_tag_links, page_tree, page_history, \
+                 pages_vector",
             )
             .execute(self.db.pool())
             .await
